@@ -26,7 +26,7 @@ pub enum SecretError {
 }
 
 fn derive(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(b"vpnmarket/");
     mac.update(purpose);
     mac.finalize().into_bytes().into()
@@ -46,7 +46,7 @@ impl Keys {
 
     /// Keyed hash of a session or API token: what the database stores instead of the token.
     pub fn hash_token(&self, token: &str) -> String {
-        let mut mac = HmacSha256::new_from_slice(&self.token_key).expect("32-byte key");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.token_key).expect("32-byte key");
         mac.update(token.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -65,7 +65,9 @@ impl Keys {
     }
 
     pub fn decrypt(&self, stored: &str) -> Result<String, SecretError> {
-        let raw = STANDARD.decode(stored).map_err(|_| SecretError::Undecryptable)?;
+        let raw = STANDARD
+            .decode(stored)
+            .map_err(|_| SecretError::Undecryptable)?;
         if raw.len() < 12 {
             return Err(SecretError::Undecryptable);
         }

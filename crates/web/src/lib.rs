@@ -1,1 +1,51 @@
-//! placeholder
+//! The web layer: axum routers for the HTML pages and the JSON API, the extractors for the
+//! current user and locale, templates, translations and embedded assets. Handlers stay thin.
+
+pub mod api;
+pub mod auth;
+pub mod csrf;
+pub mod error;
+pub mod i18n;
+pub mod locale;
+pub mod middleware;
+pub mod pages;
+pub mod password;
+pub mod ratelimit;
+pub mod signin;
+pub mod state;
+
+pub use state::{AppState, WebOptions};
+
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+
+/// The whole application router with its layers.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api::router();
+    let doc = Arc::new(doc);
+    let pages = pages::router().layer(axum::middleware::from_fn(middleware::error_pages));
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .merge(pages)
+        .route("/assets/{*path}", get(pages::assets::serve))
+        .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn(middleware::remember_lang))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::request_id))
+        // Bodies larger than a receipt upload are refused before a handler sees them.
+        .layer(axum::extract::DefaultBodyLimit::max(5 * 1024 * 1024))
+        .with_state(state)
+}
+
+/// The OpenAPI document (for tests and the route-coverage check).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().1
+}

@@ -1,0 +1,209 @@
+//! Wiring: data directory, database and migrations, the bootstrap admin, the web server with
+//! graceful shutdown, and logging.
+
+use crate::config::Config;
+use anyhow::{Context, Result};
+use db::audit::{Actor, NewAudit, Origin};
+use std::net::SocketAddr;
+
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VPNMARKET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_database(config: &mut Config) -> Result<db::Db> {
+    config.prepare_data_dir()?;
+    let db = db::Db::connect(&config.database_url, 16)
+        .await
+        .with_context(|| {
+            format!(
+                "connecting to the database ({})",
+                redact(&config.database_url)
+            )
+        })?;
+    db::migrate::run(&db).await.context("applying migrations")?;
+    Ok(db)
+}
+
+/// Hides a password in a database URL for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub async fn migrate_only(mut config: Config) -> Result<()> {
+    open_database(&mut config).await?;
+    println!(
+        "database is up to date ({} migrations)",
+        db::migrate::MIGRATIONS.len()
+    );
+    Ok(())
+}
+
+async fn insert_admin(db: &db::Db, username: &str, password: &str, actor: &Actor) -> Result<i64> {
+    if let Err(key) = web::password::check_strength(password) {
+        anyhow::bail!("{}", web::i18n::english(key));
+    }
+    let hash = web::password::hash_async(password.to_string()).await?;
+    let mut tx = db.begin_write().await?;
+    if db::users::by_username(&mut tx, username).await?.is_some() {
+        anyhow::bail!("a user named `{username}` already exists");
+    }
+    let id = db::users::create(&mut tx, username, &hash, "admin", None).await?;
+    db::audit::record(
+        &mut tx,
+        NewAudit {
+            actor,
+            origin: &Origin::default(),
+            action: "admin_created",
+            target_type: Some("user"),
+            target_id: Some(id),
+            reason: None,
+            meta: serde_json::json!({ "username": username }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn create_admin(mut config: Config, username: &str, password: &str) -> Result<()> {
+    let db = open_database(&mut config).await?;
+    insert_admin(&db, username, password, &Actor::system()).await?;
+    println!("admin `{username}` created");
+    Ok(())
+}
+
+/// What the person starting the server needs to sign in, when no admin existed.
+enum Bootstrap {
+    Existing,
+    FromEnv(String),
+    Generated { username: String, password: String },
+}
+
+async fn bootstrap_admin(db: &db::Db, config: &Config) -> Result<Bootstrap> {
+    let mut conn = db.acquire().await?;
+    if db::users::count_admins(&mut conn).await? > 0 {
+        return Ok(Bootstrap::Existing);
+    }
+    drop(conn);
+    match &config.admin {
+        Some((u, p)) => {
+            insert_admin(db, u, p, &Actor::system()).await?;
+            Ok(Bootstrap::FromEnv(u.clone()))
+        }
+        None => {
+            // A first start with no admin configured: make one so the product is usable at
+            // once, and say its password exactly once.
+            let password = engine::secrets::random_token()[..16].to_string();
+            insert_admin(db, "admin", &password, &Actor::system()).await?;
+            Ok(Bootstrap::Generated {
+                username: "admin".into(),
+                password,
+            })
+        }
+    }
+}
+
+pub async fn serve(mut config: Config) -> Result<()> {
+    let started = std::time::Instant::now();
+    let db = open_database(&mut config).await?;
+    let secret = config.load_or_create_secret()?;
+    let keys = engine::secrets::Keys::from_secret(&secret)?;
+    let bootstrap = bootstrap_admin(&db, &config).await?;
+    let options = web::WebOptions {
+        always_secure_cookies: config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
+        trust_proxy: config.trust_proxy,
+        data_dir: config.data_dir.clone(),
+        ..Default::default()
+    };
+    let state = web::AppState::new(db.clone(), keys, options);
+    let app = web::app(state);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("VPNMARKET_LISTEN: cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    announce(addr, &config, &bootstrap, started.elapsed());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("shutting down");
+    db.close().await;
+    Ok(())
+}
+
+fn announce(addr: SocketAddr, config: &Config, bootstrap: &Bootstrap, took: std::time::Duration) {
+    let url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    println!(
+        "VpnMarket is running at {url} (started in {} ms)",
+        took.as_millis()
+    );
+    println!("  database: {}", redact(&config.database_url));
+    match bootstrap {
+        Bootstrap::Existing => println!("  sign in with an admin account (create one with `vpnmarket admin create --username NAME`)"),
+        Bootstrap::FromEnv(u) => println!("  sign in as `{u}` with the password from VPNMARKET_ADMIN_PASSWORD"),
+        Bootstrap::Generated { username, password } => {
+            println!("  first start: created admin `{username}` with password `{password}`");
+            println!("  (shown once; sign in and keep it safe, or create another with `vpnmarket admin create`)");
+        }
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_hidden_in_database_urls() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite:///x.db"), "sqlite:///x.db");
+    }
+}

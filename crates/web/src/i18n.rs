@@ -1,0 +1,119 @@
+//! Translations: every user-facing string comes from `i18n/fa.toml` or `i18n/en.toml`, compiled
+//! into the binary. A missing key shows the key itself, and a test keeps both files in step.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Fa,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fa => "fa",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn dir(self) -> &'static str {
+        match self {
+            Lang::Fa => "rtl",
+            Lang::En => "ltr",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fa" | "fa-ir" => Some(Lang::Fa),
+            "en" | "en-us" | "en-gb" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+type Table = HashMap<String, String>;
+
+fn parse(src: &str) -> Table {
+    let value: toml::Table = toml::from_str(src).expect("translation file is valid TOML");
+    let mut out = Table::new();
+    flatten("", &value, &mut out);
+    out
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Table) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => flatten(&key, t, out),
+            toml::Value::String(s) => {
+                out.insert(key, s.clone());
+            }
+            other => {
+                out.insert(key, other.to_string());
+            }
+        }
+    }
+}
+
+fn tables() -> &'static (Table, Table) {
+    static TABLES: OnceLock<(Table, Table)> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        (
+            parse(include_str!("../i18n/fa.toml")),
+            parse(include_str!("../i18n/en.toml")),
+        )
+    })
+}
+
+pub fn translate<'a>(lang: Lang, key: &'a str) -> &'a str {
+    let (fa, en) = tables();
+    let table = match lang {
+        Lang::Fa => fa,
+        Lang::En => en,
+    };
+    table.get(key).map(String::as_str).unwrap_or(key)
+}
+
+/// English text for API messages (keys pass through unchanged when they are plain text).
+pub fn english(key: &str) -> &str {
+    translate(Lang::En, key)
+}
+
+/// Translation with `{name}` placeholders filled in.
+pub fn translate_with(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
+    let mut s = translate(lang, key).to_string();
+    for (name, value) in args {
+        s = s.replace(&format!("{{{name}}}"), value);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_languages_have_the_same_keys() {
+        let (fa, en) = tables();
+        let mut missing_en: Vec<_> = fa.keys().filter(|k| !en.contains_key(*k)).collect();
+        let mut missing_fa: Vec<_> = en.keys().filter(|k| !fa.contains_key(*k)).collect();
+        missing_en.sort();
+        missing_fa.sort();
+        assert!(missing_en.is_empty(), "missing in en.toml: {missing_en:?}");
+        assert!(missing_fa.is_empty(), "missing in fa.toml: {missing_fa:?}");
+    }
+
+    #[test]
+    fn persian_is_persian_and_english_is_english() {
+        assert_eq!(translate(Lang::En, "login.title"), "Sign in");
+        assert_eq!(translate(Lang::Fa, "login.title"), "ورود");
+        assert_eq!(translate(Lang::Fa, "no.such.key"), "no.such.key");
+    }
+}

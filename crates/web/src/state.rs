@@ -1,0 +1,61 @@
+//! What every handler shares: the database, the keys, the sign-in limiter and the options the
+//! binary configured. Cheap to clone (one `Arc`).
+
+use crate::ratelimit::LoginLimiter;
+use engine::secrets::Keys;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct WebOptions {
+    /// Set the `Secure` flag on cookies even without `X-Forwarded-Proto: https`
+    /// (when `VPNMARKET_PUBLIC_URL` starts with https).
+    pub always_secure_cookies: bool,
+    /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy in front of us.
+    pub trust_proxy: bool,
+    pub data_dir: PathBuf,
+    pub session_ttl: Duration,
+    pub api_token_ttl: Duration,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        WebOptions {
+            always_secure_cookies: false,
+            trust_proxy: false,
+            data_dir: PathBuf::from("./data"),
+            session_ttl: Duration::from_secs(12 * 3600),
+            api_token_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+pub struct Inner {
+    pub db: db::Db,
+    pub keys: Keys,
+    pub limiter: LoginLimiter,
+    pub options: WebOptions,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(db: db::Db, keys: Keys, options: WebOptions) -> AppState {
+        AppState(Arc::new(Inner {
+            db,
+            keys,
+            // 5 failures per username and 20 per IP in 15 minutes.
+            limiter: LoginLimiter::new(Duration::from_secs(15 * 60), 20, 5),
+            options,
+        }))
+    }
+}
