@@ -67,7 +67,13 @@ impl Http {
         let req = req
             .build()
             .map_err(|e| PanelError::Config(format!("cannot build the request: {e}")))?;
-        let (method, path) = (req.method().clone(), req.url().path().to_string());
+        // Logged relative to the base: 3x-ui's web base path is a secret.
+        let method = req.method().clone();
+        let full = req.url().path();
+        let path = full
+            .strip_prefix(self.base.path().trim_end_matches('/'))
+            .unwrap_or(full)
+            .to_string();
         let _permit = self.limits.admit().await;
         let started = std::time::Instant::now();
         let result = async {
@@ -230,8 +236,14 @@ impl Reply {
         match status {
             401 | 403 => PanelError::Auth(format!("HTTP {status}: {}", self.message())),
             404 => PanelError::NotFound(format!("{what}: {}", self.message())),
-            300..=399 => PanelError::BadResponse(format!(
-                "unexpected redirect (HTTP {status}); check the panel URL and base path"
+            // Usually http -> https or a missing trailing path: the panel URL needs fixing, and
+            // the request was not processed, so retrying the same URL cannot help.
+            300..=399 => PanelError::Config(format!(
+                "the panel redirected (HTTP {status}) to {}; use that URL",
+                self.headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("elsewhere")
             )),
             _ => PanelError::Rejected {
                 status,

@@ -270,10 +270,13 @@ async fn update_limits(kind: SimKind) {
     assert_eq!((r.limit_bytes, r.expires_at), (None, None));
 
     let err = c
-        .update_user("ct_missing", &UserLimits {
-            limit_bytes: Some(GIB),
-            ..UserLimits::default()
-        })
+        .update_user(
+            "ct_missing",
+            &UserLimits {
+                limit_bytes: Some(GIB),
+                ..UserLimits::default()
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, PanelError::NotFound(_)), "{err:?}");
@@ -372,7 +375,11 @@ async fn logs_in_again_after_tokens_expire(kind: SimKind) {
     remote(&c, "ct_auth").await;
     match kind {
         SimKind::Eylandoo => assert_eq!(sim.requests(SimOp::Auth), 0, "static key, no login"),
-        _ => assert_eq!(sim.requests(SimOp::Auth), logins + 1, "exactly one fresh login"),
+        _ => assert_eq!(
+            sim.requests(SimOp::Auth),
+            logins + 1,
+            "exactly one fresh login"
+        ),
     }
 }
 
@@ -440,7 +447,11 @@ async fn bulk_listing_request_count(kind: SimKind) {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n, "no user listed twice");
-        assert_eq!(sim.requests(SimOp::List), n.div_ceil(expected_page) as u64, "N = {n}");
+        assert_eq!(
+            sim.requests(SimOp::List),
+            n.div_ceil(expected_page) as u64,
+            "N = {n}"
+        );
         assert_eq!(sim.requests(SimOp::Auth), 0);
     }
 }
@@ -460,8 +471,14 @@ async fn fault_case(kind: SimKind, fault: Fault, check: impl Fn(&PanelError)) {
     let started = Instant::now();
     let err = c.disable_user("ct_fault").await.unwrap_err();
     check(&err);
-    assert!(started.elapsed() < Duration::from_secs(5), "bounded by the time-out");
-    assert!(err.outcome_unknown(), "{err:?} on a mutation leaves the outcome open");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the time-out"
+    );
+    assert!(
+        err.outcome_unknown(),
+        "{err:?} on a mutation leaves the outcome open"
+    );
     assert!(err.is_retryable(), "{err:?}");
     assert!(sim_user(&sim, "ct_fault").enabled);
 
@@ -477,7 +494,10 @@ async fn fault_case(kind: SimKind, fault: Fault, check: impl Fn(&PanelError)) {
 
 async fn fault_http500(kind: SimKind) {
     fault_case(kind, Fault::Http500, |e| {
-        assert!(matches!(e, PanelError::Rejected { status: 500, .. }), "{e:?}")
+        assert!(
+            matches!(e, PanelError::Rejected { status: 500, .. }),
+            "{e:?}"
+        )
     })
     .await;
 }
@@ -709,7 +729,11 @@ async fn rate_limit_spaces_requests() {
         c.get_user("ct_none").await.unwrap();
     }
     // Six starts at 100 ms spacing: at least 500 ms.
-    assert!(started.elapsed() >= Duration::from_millis(480), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(480),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
