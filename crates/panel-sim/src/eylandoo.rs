@@ -14,8 +14,9 @@ use serde_json::{json, Map, Value};
 
 use crate::faults::SimOp;
 use crate::http::{
-    float, given, int, int_list, json as reply, parse_json_object, random_string, Ctx, Pass,
+    float, given, int, int_list, json as reply, ok_raw, parse_json_object, random_string, Ctx, Pass,
 };
+use crate::jsonw::{self, Obj};
 use crate::state::UserRec;
 use crate::Sim;
 
@@ -90,21 +91,34 @@ fn status_str(rec: &UserRec) -> &'static str {
     }
 }
 
-fn user_json(rec: &UserRec) -> Value {
-    json!({
-        "id": rec.id,
-        "username": rec.username,
-        "status": status_str(rec),
-        "max_clients": rec.max_clients,
+fn write_user(out: &mut String, rec: &UserRec) {
+    let expiry = rec.expires_at.map(|t| t.format("%Y-%m-%d").to_string());
+    Obj::new(out)
+        .int("id", rec.id)
+        .str("username", &rec.username)
+        .str("status", status_str(rec))
+        .opt_int("max_clients", rec.max_clients)
         // Bytes on the way out although creation takes GB.
-        "data_limit": rec.limit,
-        "data_used": rec.used,
-        "expiry_date": date_str(rec.expires_at),
-        "activation_type": "fixed_date",
-        "online": false,
-        "nodes": rec.node_ids,
-        "sub_admin": null,
-    })
+        .opt_int("data_limit", rec.limit)
+        .int("data_used", rec.used)
+        .opt_str("expiry_date", expiry.as_deref())
+        .str("activation_type", "fixed_date")
+        .bool("online", false)
+        .ints("nodes", &rec.node_ids)
+        .null("sub_admin")
+        .end();
+}
+
+/// `{"status":"success", <extra fields>, "data": <user>}`.
+fn user_response(rec: &UserRec, message: Option<&str>) -> Response {
+    let mut out = String::with_capacity(512);
+    let mut o = Obj::new(&mut out);
+    o.str("status", "success");
+    if let Some(m) = message {
+        o.str("message", m);
+    }
+    o.with("data", |o| write_user(o, rec)).end();
+    ok_raw(out)
 }
 
 /// `data_limit` in `data_limit_unit` (GB by default) to bytes; null or 0 = unlimited.
@@ -234,7 +248,7 @@ async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     check!(api_key(&ctx));
     let store = ctx.sim.store();
     match store.get(&username) {
-        Some(rec) => success(user_json(rec)),
+        Some(rec) => user_response(rec, None),
         None => not_found(),
     }
 }
@@ -242,8 +256,13 @@ async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
 async fn list_all(ctx: Ctx) -> Response {
     gate!(ctx, SimOp::List);
     check!(api_key(&ctx));
-    let users: Vec<Value> = ctx.sim.store().iter().map(user_json).collect();
-    success(json!({ "users": users }))
+    let store = ctx.sim.store();
+    let mut out = String::with_capacity(64 + store.len() * 256);
+    out.push_str("{\"status\":\"success\",\"data\":{\"users\":");
+    jsonw::array(&mut out, store.iter(), write_user);
+    drop(store);
+    out.push_str("}}");
+    ok_raw(out)
 }
 
 /// Partial: absent = unchanged, but an explicit `data_limit: null` means unlimited.
@@ -296,12 +315,7 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
     if let Some(c) = max_clients {
         rec.max_clients = c;
     }
-    let data = user_json(rec);
-    drop(store);
-    reply(
-        StatusCode::OK,
-        json!({ "status": "success", "message": "User updated successfully", "data": data }),
-    )
+    user_response(rec, Some("User updated successfully"))
 }
 
 async fn delete_user(ctx: Ctx, Path(username): Path<String>) -> Response {

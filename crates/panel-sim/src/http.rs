@@ -183,6 +183,19 @@ pub(crate) fn json(status: StatusCode, v: Value) -> Response {
     (status, axum::Json(v)).into_response()
 }
 
+/// A body already serialised by `jsonw`.
+pub(crate) fn ok_raw(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
 pub(crate) fn ok(v: Value) -> Response {
     json(StatusCode::OK, v)
 }
@@ -250,9 +263,7 @@ pub(crate) fn int_list(v: &Value) -> Option<Vec<i64>> {
 }
 
 /// Naive ISO as the Python panels print UTC datetimes: `2027-01-01T00:00:00`.
-pub(crate) fn naive_iso(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S").to_string()
-}
+pub(crate) use crate::jsonw::naive_iso;
 
 /// What pydantic accepts for a datetime: RFC 3339, naive ISO (taken as UTC) or unix seconds.
 pub(crate) fn parse_datetime(v: &Value) -> Option<DateTime<Utc>> {

@@ -10,6 +10,7 @@ mod auth;
 mod control;
 mod eylandoo;
 mod faults;
+mod jsonw;
 mod marzban;
 mod marzneshin;
 mod panel_side;

@@ -2,6 +2,7 @@
 //! Keeps the quirks adapters trip on, above all: a create without `inbounds` joins no inbound.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 
 use axum::body::Bytes;
@@ -18,9 +19,10 @@ use serde_json::{json, Map, Value};
 use crate::auth::{bearer, oauth_token};
 use crate::faults::SimOp;
 use crate::http::{
-    detail, field_errors, given, int, naive_iso, new_uuid, ok, page, parse_json_object,
-    random_string, Ctx, Pass,
+    detail, field_errors, given, int, new_uuid, ok, ok_raw, page, parse_json_object, random_string,
+    Ctx, Pass,
 };
+use crate::jsonw::{self, Obj};
 use crate::state::{limit_from, UserRec};
 use crate::Sim;
 
@@ -142,7 +144,8 @@ fn links(sim: &Sim, rec: &UserRec) -> Vec<String> {
             let Some(&(_, _, net, port)) = INBOUNDS.iter().find(|i| i.1 == tag) else {
                 continue;
             };
-            let name = format!("{tag} ({})", rec.username).replace(' ', "%20");
+            // Marzban usernames have no spaces, so only the tag needs encoding.
+            let name = format!("{}%20({})", tag.replace(' ', "%20"), rec.username);
             out.push(if proto == "vmess" {
                 let cfg = json!({"v":"2","ps":name,"add":host.to_string(),"port":port,"id":cred,"net":net});
                 format!("vmess://{}", STANDARD.encode(cfg.to_string()))
@@ -154,48 +157,95 @@ fn links(sim: &Sim, rec: &UserRec) -> Vec<String> {
     out
 }
 
-fn user_json(sim: &Sim, rec: &UserRec, now: DateTime<Utc>) -> Value {
-    let excluded: Map<String, Value> = rec
-        .proxies
-        .keys()
-        .map(|proto| {
+/// Marzban's UserResponse, written by hand because bulk lists carry thousands of them.
+fn write_user(out: &mut String, sim: &Sim, rec: &UserRec, now: DateTime<Utc>) {
+    let tags = |o: &mut String, excluded: bool| {
+        o.push('{');
+        for (i, proto) in rec.proxies.keys().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            jsonw::string(o, proto);
+            o.push(':');
             let mine = rec.inbound_tags.get(proto);
-            let ex: Vec<String> = tags_of(proto)
-                .into_iter()
-                .filter(|t| !mine.is_some_and(|m| m.contains(t)))
-                .collect();
-            (proto.clone(), json!(ex))
+            if excluded {
+                let ex = INBOUNDS
+                    .iter()
+                    .filter(|i| i.0 == proto && !mine.is_some_and(|m| m.iter().any(|t| t == i.1)));
+                jsonw::array(o, ex, |o, i| jsonw::string(o, i.1));
+            } else {
+                jsonw::array(o, mine.into_iter().flatten(), |o, t| jsonw::string(o, t));
+            }
+        }
+        o.push('}');
+    };
+    let sub = format!(
+        "{}/sub/{}",
+        sim.base_url(),
+        sub_token(sim, &rec.username, now)
+    );
+    Obj::new(out)
+        .str("username", &rec.username)
+        .str("status", status(rec, now))
+        .int("used_traffic", rec.used)
+        .int("lifetime_used_traffic", rec.lifetime)
+        .str("created_at", &jsonw::naive_iso(rec.created_at))
+        .opt_int("expire", rec.expires_at.map(|t| t.timestamp()))
+        .opt_int("data_limit", rec.limit)
+        .str("data_limit_reset_strategy", &rec.reset_strategy)
+        .with("proxies", |o| {
+            o.push('{');
+            for (i, (proto, settings)) in rec.proxies.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                jsonw::string(o, proto);
+                let _ = write!(o, ":{settings}");
+            }
+            o.push('}');
         })
-        .collect();
-    json!({
-        "username": rec.username,
-        "status": status(rec, now),
-        "used_traffic": rec.used,
-        "lifetime_used_traffic": rec.lifetime,
-        "created_at": naive_iso(rec.created_at),
-        "expire": rec.expires_at.map(|t| t.timestamp()),
-        "data_limit": rec.limit,
-        "data_limit_reset_strategy": rec.reset_strategy,
-        "proxies": rec.proxies,
-        "inbounds": rec.inbound_tags,
-        "excluded_inbounds": excluded,
-        "links": links(sim, rec),
-        "subscription_url": format!("{}/sub/{}", sim.base_url(), sub_token(sim, &rec.username, now)),
-        "note": rec.note,
-        "sub_updated_at": null,
-        "sub_last_user_agent": null,
-        "online_at": null,
-        "on_hold_expire_duration": rec.first_use_ms.map(|ms| ms / 1000),
-        "on_hold_timeout": null,
-        "auto_delete_in_days": null,
-        "next_plan": null,
-        "admin": {
-            "username": sim.admin_username(),
-            "is_sudo": true,
-            "telegram_id": null,
-            "discord_webhook": null,
-        },
-    })
+        // Only the protocols the user has, as Marzban validates it (not the tags' protocols).
+        .with("inbounds", |o| {
+            o.push('{');
+            for (i, (proto, t)) in rec.inbound_tags.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                jsonw::string(o, proto);
+                o.push(':');
+                jsonw::array(o, t, |o, t| jsonw::string(o, t));
+            }
+            o.push('}');
+        })
+        .with("excluded_inbounds", |o| tags(o, true))
+        .strs("links", &links(sim, rec))
+        .str("subscription_url", &sub)
+        .str("note", &rec.note)
+        .null("sub_updated_at")
+        .null("sub_last_user_agent")
+        .null("online_at")
+        .opt_int(
+            "on_hold_expire_duration",
+            rec.first_use_ms.map(|ms| ms / 1000),
+        )
+        .null("on_hold_timeout")
+        .null("auto_delete_in_days")
+        .null("next_plan")
+        .with("admin", |o| {
+            Obj::new(o)
+                .str("username", sim.admin_username())
+                .bool("is_sudo", true)
+                .null("telegram_id")
+                .null("discord_webhook")
+                .end()
+        })
+        .end();
+}
+
+fn user_response(sim: &Sim, rec: &UserRec, now: DateTime<Utc>) -> Response {
+    let mut out = String::with_capacity(1024);
+    write_user(&mut out, sim, rec, now);
+    ok_raw(out)
 }
 
 /// Marzban's USERNAME_REGEXP in spirit: 3..32 of `[a-zA-Z0-9_@.-]`.
@@ -516,9 +566,9 @@ async fn create(ctx: Ctx, body: Bytes) -> Response {
     if let Some(s) = m.get("data_limit_reset_strategy").and_then(Value::as_str) {
         rec.reset_strategy = s.to_string();
     }
-    let body = user_json(&ctx.sim, &rec, now);
+    let resp = user_response(&ctx.sim, &rec, now);
     store.insert(rec);
-    ok(body)
+    resp
 }
 
 async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
@@ -526,7 +576,7 @@ async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     check!(bearer(&ctx));
     let store = ctx.sim.store();
     match store.get(&username) {
-        Some(rec) => ok(user_json(&ctx.sim, rec, Utc::now())),
+        Some(rec) => user_response(&ctx.sim, rec, Utc::now()),
         None => not_found(),
     }
 }
@@ -631,7 +681,7 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
     }
     let rec = rec.clone();
     drop(store);
-    ok(user_json(&ctx.sim, &rec, now))
+    user_response(&ctx.sim, &rec, now)
 }
 
 async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
@@ -643,7 +693,7 @@ async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
         store.reset(&username, now);
     }
     match store.get(&username) {
-        Some(rec) => ok(user_json(&ctx.sim, rec, now)),
+        Some(rec) => user_response(&ctx.sim, rec, now),
         None => not_found(),
     }
 }
@@ -703,12 +753,8 @@ async fn list(ctx: Ctx) -> Response {
     let store = sim.store();
     let filtered = names.is_empty() && search.is_none() && status_filter.is_none();
     // The common bulk-sync path pages straight off the store without materialising 25k users.
-    let (total, users): (usize, Vec<Value>) = if filtered && sort.is_empty() {
-        let users = page(store.iter(), offset, limit)
-            .into_iter()
-            .map(|r| user_json(sim, r, now))
-            .collect();
-        (store.len(), users)
+    let (total, recs): (usize, Vec<&UserRec>) = if filtered && sort.is_empty() {
+        (store.len(), store.page(offset, limit).collect())
     } else {
         let mut recs: Vec<&UserRec> = store
             .iter()
@@ -730,15 +776,14 @@ async fn list(ctx: Ctx) -> Response {
                 }
             });
         }
-        let total = recs.len();
-        let users = page(recs.into_iter(), offset, limit)
-            .into_iter()
-            .map(|r| user_json(sim, r, now))
-            .collect();
-        (total, users)
+        (recs.len(), page(recs.into_iter(), offset, limit))
     };
+    let mut out = String::with_capacity(64 + recs.len() * 1024);
+    out.push_str("{\"users\":");
+    jsonw::array(&mut out, recs, |o, r| write_user(o, sim, r, now));
+    let _ = write!(out, ",\"total\":{total}}}");
     drop(store);
-    ok(json!({ "users": users, "total": total }))
+    ok_raw(out)
 }
 
 fn find_by_token(ctx: &Ctx, token: &str) -> Option<UserRec> {
@@ -777,7 +822,7 @@ async fn sub(ctx: Ctx, Path(token): Path<String>) -> Response {
 async fn sub_info(ctx: Ctx, Path(token): Path<String>) -> Response {
     gate!(ctx, SimOp::Subscription);
     match find_by_token(&ctx, &token) {
-        Some(rec) => ok(user_json(&ctx.sim, &rec, Utc::now())),
+        Some(rec) => user_response(&ctx.sim, &rec, Utc::now()),
         None => detail(StatusCode::NOT_FOUND, "Not Found"),
     }
 }

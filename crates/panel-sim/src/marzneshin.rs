@@ -15,9 +15,10 @@ use serde_json::{json, Map, Value};
 use crate::auth::{bearer, oauth_token};
 use crate::faults::SimOp;
 use crate::http::{
-    boolean, detail, field_error, field_errors, given, int, int_list, naive_iso, ok,
+    boolean, detail, field_error, field_errors, given, int, int_list, naive_iso, ok, ok_raw,
     parse_datetime, parse_json_object, Ctx, Pass,
 };
+use crate::jsonw::{self, Obj};
 use crate::state::{limit_from, UserRec};
 use crate::Sim;
 
@@ -86,59 +87,79 @@ fn strategy(rec: &UserRec) -> &'static str {
     }
 }
 
-fn user_json(sim: &Sim, rec: &UserRec, now: DateTime<Utc>) -> Value {
+/// Marzneshin's UserResponse, written by hand because listings carry many of them.
+fn write_user(out: &mut String, sim: &Sim, rec: &UserRec, now: DateTime<Utc>) {
     let expired = rec.expired(now);
     let reached = rec.limited();
     let is_active = rec.enabled && !expired && !reached;
-    json!({
-        "id": rec.id,
-        "username": rec.username,
-        "key": rec.secret,
-        "expire_strategy": strategy(rec),
-        "expire_date": rec.expires_at.map(naive_iso),
-        "usage_duration": if rec.on_hold() { rec.first_use_ms.map(|ms| ms / 1000) } else { None },
-        "activation_deadline": null,
-        "data_limit": rec.limit,
-        "data_limit_reset_strategy": rec.reset_strategy,
-        "note": rec.note,
-        "sub_updated_at": null,
-        "sub_last_user_agent": null,
-        "online_at": null,
+    let sub = format!("{}/sub/{}/{}", sim.base_url(), rec.username, rec.secret);
+    Obj::new(out)
+        .int("id", rec.id)
+        .str("username", &rec.username)
+        .str("key", &rec.secret)
+        .str("expire_strategy", strategy(rec))
+        .opt_str("expire_date", rec.expires_at.map(naive_iso).as_deref())
+        .opt_int(
+            "usage_duration",
+            rec.first_use_ms
+                .filter(|_| rec.on_hold())
+                .map(|ms| ms / 1000),
+        )
+        .null("activation_deadline")
+        .opt_int("data_limit", rec.limit)
+        .str("data_limit_reset_strategy", &rec.reset_strategy)
+        .str("note", &rec.note)
+        .null("sub_updated_at")
+        .null("sub_last_user_agent")
+        .null("online_at")
         // The review job pushes active users to the nodes and pulls the rest.
-        "activated": is_active,
-        "is_active": is_active,
-        "expired": expired,
-        "data_limit_reached": reached,
-        "enabled": rec.enabled,
-        "used_traffic": rec.used,
-        "lifetime_used_traffic": rec.lifetime,
-        "sub_revoked_at": null,
-        "created_at": naive_iso(rec.created_at),
-        "service_ids": rec.service_ids,
-        "subscription_url": format!("{}/sub/{}/{}", sim.base_url(), rec.username, rec.secret),
-        "owner_username": sim.admin_username(),
-        "traffic_reset_at": rec.traffic_reset_at.map(naive_iso),
-    })
+        .bool("activated", is_active)
+        .bool("is_active", is_active)
+        .bool("expired", expired)
+        .bool("data_limit_reached", reached)
+        .bool("enabled", rec.enabled)
+        .int("used_traffic", rec.used)
+        .int("lifetime_used_traffic", rec.lifetime)
+        .null("sub_revoked_at")
+        .str("created_at", &naive_iso(rec.created_at))
+        .ints("service_ids", &rec.service_ids)
+        .str("subscription_url", &sub)
+        .str("owner_username", sim.admin_username())
+        .opt_str(
+            "traffic_reset_at",
+            rec.traffic_reset_at.map(naive_iso).as_deref(),
+        )
+        .end();
 }
 
-/// fastapi-pagination's Page with `links`.
-fn page_json(items: Vec<Value>, total: usize, page: usize, size: usize, path: &str) -> Value {
+fn user_response(sim: &Sim, rec: &UserRec, now: DateTime<Utc>) -> Response {
+    let mut out = String::with_capacity(1024);
+    write_user(&mut out, sim, rec, now);
+    ok_raw(out)
+}
+
+/// fastapi-pagination's Page with `links`; `items` is an already written JSON array.
+fn page_json(items: &str, total: usize, page: usize, size: usize, path: &str) -> String {
     let pages = total.div_ceil(size);
     let link = |p: usize| format!("{path}?page={p}&size={size}");
-    json!({
-        "items": items,
-        "total": total,
-        "page": page,
-        "size": size,
-        "pages": pages,
-        "links": {
-            "first": link(1),
-            "last": link(pages.max(1)),
-            "self": link(page),
-            "next": (page < pages).then(|| link(page + 1)),
-            "prev": (page > 1).then(|| link(page - 1)),
-        },
-    })
+    let mut out = String::with_capacity(items.len() + 512);
+    Obj::new(&mut out)
+        .with("items", |o| o.push_str(items))
+        .int("total", total as i64)
+        .int("page", page as i64)
+        .int("size", size as i64)
+        .int("pages", pages as i64)
+        .with("links", |o| {
+            Obj::new(o)
+                .str("first", &link(1))
+                .str("last", &link(pages.max(1)))
+                .str("self", &link(page))
+                .opt_str("next", (page < pages).then(|| link(page + 1)).as_deref())
+                .opt_str("prev", (page > 1).then(|| link(page - 1)).as_deref())
+                .end()
+        })
+        .end();
+    out
 }
 
 /// `page` >= 1 and 1 <= `size` <= 100, with FastAPI's 422 otherwise.
@@ -180,8 +201,14 @@ fn page_params(ctx: &Ctx) -> Result<(usize, usize), Response> {
 fn paged(ctx: &Ctx, all: Vec<Value>, path: &str) -> Response {
     let (page, size) = check!(page_params(ctx));
     let total = all.len();
-    let items = all.into_iter().skip((page - 1) * size).take(size).collect();
-    ok(page_json(items, total, page, size, path))
+    let items: Vec<Value> = all.into_iter().skip((page - 1) * size).take(size).collect();
+    ok_raw(page_json(
+        &Value::from(items).to_string(),
+        total,
+        page,
+        size,
+        path,
+    ))
 }
 
 async fn current_admin(ctx: Ctx) -> Response {
@@ -403,9 +430,9 @@ async fn create(ctx: Ctx, body: Bytes) -> Response {
     if let Some(s) = m.get("data_limit_reset_strategy").and_then(Value::as_str) {
         rec.reset_strategy = s.to_string();
     }
-    let body = user_json(&ctx.sim, &rec, now);
+    let resp = user_response(&ctx.sim, &rec, now);
     store.insert(rec);
-    ok(body)
+    resp
 }
 
 async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
@@ -413,7 +440,7 @@ async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     check!(bearer(&ctx));
     let store = ctx.sim.store();
     match store.get(&username) {
-        Some(rec) => ok(user_json(&ctx.sim, rec, Utc::now())),
+        Some(rec) => user_response(&ctx.sim, rec, Utc::now()),
         None => not_found(),
     }
 }
@@ -477,7 +504,7 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
     }
     let rec = rec.clone();
     drop(store);
-    ok(user_json(&ctx.sim, &rec, now))
+    user_response(&ctx.sim, &rec, now)
 }
 
 /// Not idempotent on purpose: a second enable or disable is a 409.
@@ -506,7 +533,7 @@ async fn set_enabled(ctx: Ctx, username: String, enable: bool) -> Response {
     rec.enabled = enable;
     let rec = rec.clone();
     drop(store);
-    ok(user_json(&ctx.sim, &rec, Utc::now()))
+    user_response(&ctx.sim, &rec, Utc::now())
 }
 
 async fn enable(ctx: Ctx, Path(username): Path<String>) -> Response {
@@ -526,7 +553,7 @@ async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
         store.reset(&username, now);
     }
     match store.get(&username) {
-        Some(rec) => ok(user_json(&ctx.sim, rec, now)),
+        Some(rec) => user_response(&ctx.sim, rec, now),
         None => not_found(),
     }
 }
@@ -594,15 +621,10 @@ async fn list(ctx: Ctx) -> Response {
         "data_limit_reached" => r.limited(),
         _ => r.usable(now),
     };
-    let (total, items): (usize, Vec<Value>) =
+    let (total, recs): (usize, Vec<&UserRec>) =
         if names.is_empty() && flags.is_empty() && order_by.is_none() && !descending {
-            let items = store
-                .iter()
-                .skip((page - 1) * size)
-                .take(size)
-                .map(|r| user_json(sim, r, now))
-                .collect();
-            (store.len(), items)
+            let recs = store.page((page - 1) * size, Some(size)).collect();
+            (store.len(), recs)
         } else {
             let mut recs: Vec<&UserRec> = store
                 .iter()
@@ -620,16 +642,18 @@ async fn list(ctx: Ctx) -> Response {
                 recs.reverse();
             }
             let total = recs.len();
-            let items = recs
-                .into_iter()
-                .skip((page - 1) * size)
-                .take(size)
-                .map(|r| user_json(sim, r, now))
-                .collect();
-            (total, items)
+            (
+                total,
+                recs.into_iter()
+                    .skip((page - 1) * size)
+                    .take(size)
+                    .collect(),
+            )
         };
+    let mut items = String::with_capacity(recs.len() * 1024);
+    jsonw::array(&mut items, recs, |o, r| write_user(o, sim, r, now));
     drop(store);
-    ok(page_json(items, total, page, size, "/api/users"))
+    ok_raw(page_json(&items, total, page, size, "/api/users"))
 }
 
 fn find_by_key(ctx: &Ctx, username: &str, key: &str) -> Option<UserRec> {
@@ -682,7 +706,7 @@ async fn sub(ctx: Ctx, Path((username, key)): Path<(String, String)>) -> Respons
 async fn sub_info(ctx: Ctx, Path((username, key)): Path<(String, String)>) -> Response {
     gate!(ctx, SimOp::Subscription);
     match find_by_key(&ctx, &username, &key) {
-        Some(rec) => ok(user_json(&ctx.sim, &rec, Utc::now())),
+        Some(rec) => user_response(&ctx.sim, &rec, Utc::now()),
         None => detail(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
@@ -701,7 +725,7 @@ mod tests {
 
     #[test]
     fn page_links() {
-        let p = page_json(vec![], 3, 1, 2, "/api/users");
+        let p: Value = serde_json::from_str(&page_json("[]", 3, 1, 2, "/api/users")).unwrap();
         assert_eq!(p["pages"], 2);
         assert_eq!(p["links"]["next"], "/api/users?page=2&size=2");
         assert!(p["links"]["prev"].is_null());

@@ -136,6 +136,8 @@ pub(crate) fn limit_from(bytes: i64) -> Option<i64> {
 pub(crate) struct Store {
     users: BTreeMap<i64, UserRec>,
     by_name: HashMap<String, i64>,
+    /// Live ids in ascending order, so an offset page is a slice instead of a skip over the map.
+    order: Vec<i64>,
     last_id: i64,
     /// Every byte ever added per username, surviving resets, deletes and re-creations.
     counted: HashMap<String, i64>,
@@ -170,12 +172,17 @@ impl Store {
             return false;
         }
         self.by_name.insert(rec.username.clone(), rec.id);
+        let pos = self.order.partition_point(|id| *id < rec.id);
+        self.order.insert(pos, rec.id);
         self.users.insert(rec.id, rec);
         true
     }
 
     pub fn remove(&mut self, name: &str) -> Option<UserRec> {
         let id = self.by_name.remove(name)?;
+        if let Ok(pos) = self.order.binary_search(&id) {
+            self.order.remove(pos);
+        }
         self.users.remove(&id)
     }
 
@@ -200,6 +207,17 @@ impl Store {
     /// In creation order.
     pub fn iter(&self) -> impl Iterator<Item = &UserRec> {
         self.users.values()
+    }
+
+    /// `limit` users from position `offset` in creation order.
+    pub fn page(&self, offset: usize, limit: Option<usize>) -> impl Iterator<Item = &UserRec> {
+        let start = offset.min(self.order.len());
+        let end = limit.map_or(self.order.len(), |l| {
+            start.saturating_add(l).min(self.order.len())
+        });
+        self.order[start..end]
+            .iter()
+            .filter_map(|id| self.users.get(id))
     }
 
     pub fn find(&self, pred: impl Fn(&UserRec) -> bool) -> Option<&UserRec> {
@@ -273,6 +291,11 @@ mod tests {
         assert!(s.insert(UserRec::new(id, "a", now)));
         assert!(s.add_traffic("a", 7, now));
         assert_eq!(s.counted("a"), 17);
+        let id = s.next_id();
+        s.insert(UserRec::new(id, "b", now));
+        let page: Vec<&str> = s.page(1, Some(5)).map(|r| r.username.as_str()).collect();
+        assert_eq!(page, vec!["b"]);
+        assert_eq!(s.page(7, None).count(), 0);
         assert_eq!(s.get("a").unwrap().used, 7);
     }
 

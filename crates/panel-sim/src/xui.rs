@@ -15,7 +15,8 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::{cookie, session_id};
 use crate::faults::SimOp;
-use crate::http::{int, new_uuid, random_string, Ctx, Pass};
+use crate::http::{int, new_uuid, ok_raw, random_string, Ctx, Pass};
+use crate::jsonw::{self, Obj};
 use crate::state::{limit_from, UserRec};
 use crate::Sim;
 
@@ -294,89 +295,116 @@ fn expiry_ms(rec: &UserRec) -> i64 {
     }
 }
 
-fn client_json(rec: &UserRec, proto: &str) -> Value {
-    let mut c = json!({
-        "email": rec.username,
-        "limitIp": rec.max_clients.unwrap_or(0),
-        "totalGB": rec.limit.unwrap_or(0),
-        "expiryTime": expiry_ms(rec),
-        "enable": rec.enabled,
-        "tgId": rec.tg_id,
-        "subId": rec.sub_id,
-        "comment": rec.note,
-        "reset": rec.reset_days,
-    });
+fn write_client(out: &mut String, rec: &UserRec, proto: &str) {
+    let mut o = Obj::new(out);
     if proto == "trojan" {
-        c["password"] = json!(rec.secret);
+        o.str("password", &rec.secret);
     } else {
-        c["id"] = json!(rec.secret);
+        o.str("id", &rec.secret);
     }
     if proto != "vmess" {
-        c["flow"] = json!(rec.flow);
+        o.str("flow", &rec.flow);
     }
-    c
+    o.str("email", &rec.username)
+        .int("limitIp", rec.max_clients.unwrap_or(0))
+        .int("totalGB", rec.limit.unwrap_or(0))
+        .int("expiryTime", expiry_ms(rec))
+        .bool("enable", rec.enabled)
+        .value("tgId", &rec.tg_id)
+        .str("subId", &rec.sub_id)
+        .str("comment", &rec.note)
+        .int("reset", rec.reset_days)
+        .end();
 }
 
 /// Upload is a third of the usage, download the rest; resets zero both, `allTime` keeps going.
-fn traffic_json(rec: &UserRec, now: DateTime<Utc>) -> Value {
+fn write_traffic(out: &mut String, rec: &UserRec, now: DateTime<Utc>) {
     let up = rec.used / 3;
-    json!({
-        "id": rec.id,
-        "inboundId": rec.inbound_ids.first().copied().unwrap_or(0),
+    Obj::new(out)
+        .int("id", rec.id)
+        .int("inboundId", rec.inbound_ids.first().copied().unwrap_or(0))
         // The traffic job turns a depleted or expired client off here, not in settings.
-        "enable": rec.usable(now),
-        "email": rec.username,
-        "uuid": rec.secret,
-        "subId": rec.sub_id,
-        "up": up,
-        "down": rec.used - up,
-        "allTime": rec.lifetime,
-        "expiryTime": expiry_ms(rec),
-        "total": rec.limit.unwrap_or(0),
-        "reset": rec.reset_days,
-        "lastOnline": 0,
-    })
+        .bool("enable", rec.usable(now))
+        .str("email", &rec.username)
+        .str("uuid", &rec.secret)
+        .str("subId", &rec.sub_id)
+        .int("up", up)
+        .int("down", rec.used - up)
+        .int("allTime", rec.lifetime)
+        .int("expiryTime", expiry_ms(rec))
+        .int("total", rec.limit.unwrap_or(0))
+        .int("reset", rec.reset_days)
+        .int("lastOnline", 0)
+        .end();
 }
 
-fn inbound_json(
+fn traffic_json(rec: &UserRec, now: DateTime<Utc>) -> Value {
+    let mut out = String::with_capacity(256);
+    write_traffic(&mut out, rec, now);
+    serde_json::from_str(&out).unwrap_or(Value::Null)
+}
+
+/// An inbound as `inbounds/list` shows it: `settings` (with the clients) is a JSON *string*.
+fn write_inbound(
+    out: &mut String,
     inbound: &(i64, &str, u16, &str, &str),
     recs: &[&UserRec],
     now: DateTime<Utc>,
-) -> Value {
+) {
     let (id, proto, port, remark, net) = *inbound;
-    let clients: Vec<Value> = recs.iter().map(|r| client_json(r, proto)).collect();
-    let mut settings = json!({ "clients": clients });
-    match proto {
-        "vless" => {
-            settings["decryption"] = json!("none");
-            settings["fallbacks"] = json!([]);
+    let mut settings = String::with_capacity(64 + recs.len() * 256);
+    {
+        let mut o = Obj::new(&mut settings);
+        o.with("clients", |o| {
+            jsonw::array(o, recs, |o, r| write_client(o, r, proto))
+        });
+        if proto == "vless" {
+            o.str("decryption", "none");
         }
-        "trojan" => settings["fallbacks"] = json!([]),
-        _ => {}
+        if proto != "vmess" {
+            o.with("fallbacks", |o| o.push_str("[]"));
+        }
+        o.end();
     }
-    let stats: Vec<Value> = recs.iter().map(|r| traffic_json(r, now)).collect();
     let used: i64 = recs.iter().map(|r| r.used).sum();
     let all: i64 = recs.iter().map(|r| r.lifetime).sum();
-    json!({
-        "id": id,
-        "up": used / 3,
-        "down": used - used / 3,
-        "total": 0,
-        "allTime": all,
-        "remark": remark,
-        "enable": true,
-        "expiryTime": 0,
-        "trafficReset": "never",
-        "lastTrafficResetTime": 0,
-        "clientStats": stats,
-        "listen": "",
-        "port": port,
-        "protocol": proto,
-        "settings": settings.to_string(),
-        "streamSettings": json!({ "network": net, "security": "none" }).to_string(),
-        "tag": format!("inbound-{port}"),
-        "sniffing": json!({ "enabled": false, "destOverride": ["http", "tls"] }).to_string(),
-    })
+    Obj::new(out)
+        .int("id", id)
+        .int("up", used / 3)
+        .int("down", used - used / 3)
+        .int("total", 0)
+        .int("allTime", all)
+        .str("remark", remark)
+        .bool("enable", true)
+        .int("expiryTime", 0)
+        .str("trafficReset", "never")
+        .int("lastTrafficResetTime", 0)
+        .with("clientStats", |o| {
+            jsonw::array(o, recs, |o, r| write_traffic(o, r, now))
+        })
+        .str("listen", "")
+        .int("port", port.into())
+        .str("protocol", proto)
+        .str("settings", &settings)
+        .str(
+            "streamSettings",
+            &json!({ "network": net, "security": "none" }).to_string(),
+        )
+        .str("tag", &format!("inbound-{port}"))
+        .str(
+            "sniffing",
+            &json!({ "enabled": false, "destOverride": ["http", "tls"] }).to_string(),
+        )
+        .end();
+}
+
+/// The success envelope around an already written `obj`.
+fn envelope_raw(obj: &str) -> Response {
+    let mut out = String::with_capacity(obj.len() + 40);
+    out.push_str("{\"success\":true,\"msg\":\"\",\"obj\":");
+    out.push_str(obj);
+    out.push('}');
+    ok_raw(out)
 }
 
 async fn list(ctx: Ctx) -> Response {
@@ -393,14 +421,15 @@ async fn list(ctx: Ctx) -> Response {
             by_inbound[i].push(rec);
         }
     }
-    let obj: Vec<Value> = INBOUNDS
-        .iter()
-        .zip(&by_inbound)
-        .map(|(ib, recs)| inbound_json(ib, recs, now))
-        .collect();
+    let mut obj = String::with_capacity(store.len() * 700 + 4096);
+    jsonw::array(
+        &mut obj,
+        INBOUNDS.iter().zip(&by_inbound),
+        |o, (ib, recs)| write_inbound(o, ib, recs, now),
+    );
     drop(by_inbound);
     drop(store);
-    envelope(true, "", json!(obj))
+    envelope_raw(&obj)
 }
 
 async fn get_inbound(ctx: Ctx, Path(id): Path<String>) -> Response {
@@ -418,7 +447,11 @@ async fn get_inbound(ctx: Ctx, Path(id): Path<String>) -> Response {
         .iter()
         .filter(|r| r.inbound_ids.first() == Some(&ib.0))
         .collect();
-    envelope(true, "", inbound_json(ib, &recs, Utc::now()))
+    let mut obj = String::new();
+    write_inbound(&mut obj, ib, &recs, Utc::now());
+    drop(recs);
+    drop(store);
+    envelope_raw(&obj)
 }
 
 async fn add_client(ctx: Ctx, body: Bytes) -> Response {

@@ -1,0 +1,196 @@
+//! Fault injection and request counting over real sockets: every `Fault` kind, counted and
+//! `Any` rules, and that faulted requests are still counted.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{bearer, http, json};
+use panel_sim::{spawn, Fault, SimKind, SimOp};
+use serde_json::json;
+
+#[tokio::test]
+async fn http500_then_normal_and_counted() {
+    let sim = spawn(SimKind::Marzban).await;
+    sim.seed_users("f", 1, 0);
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let url = format!("{}/api/user/f0", sim.base_url());
+    sim.inject(SimOp::Get, Fault::Http500, Some(2));
+    for _ in 0..2 {
+        assert_eq!(
+            c.get(&url).bearer_auth(&tok).send().await.unwrap().status(),
+            500
+        );
+    }
+    assert_eq!(
+        c.get(&url).bearer_auth(&tok).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(sim.requests(SimOp::Get), 3);
+    assert_eq!(sim.requests(SimOp::Auth), 1);
+    assert_eq!(sim.total_requests(), 4);
+    assert_eq!(sim.requests(SimOp::Any), 4);
+    sim.reset_request_counts();
+    assert_eq!(sim.total_requests(), 0);
+}
+
+#[tokio::test]
+async fn garbage_is_200_but_not_json() {
+    let sim = spawn(SimKind::Xui).await;
+    sim.inject(SimOp::Auth, Fault::Garbage, Some(1));
+    let r = http()
+        .post(format!("{}/login", sim.base_url()))
+        .form(&[("username", "admin"), ("password", "admin-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&body).is_err(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn slow_delays_then_answers() {
+    let sim = spawn(SimKind::Eylandoo).await;
+    sim.inject(
+        SimOp::Choices,
+        Fault::Slow(Duration::from_millis(300)),
+        Some(1),
+    );
+    let started = Instant::now();
+    let (st, _) = json(
+        http()
+            .get(format!("{}/api/v1/nodes", sim.base_url()))
+            .header("X-API-KEY", sim.api_key())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn timeout_outlasts_the_client() {
+    let sim = spawn(SimKind::Marzneshin).await;
+    sim.inject(SimOp::Auth, Fault::Timeout, Some(1));
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let err = c
+        .post(format!("{}/api/admins/token", sim.base_url()))
+        .form(&[("username", "admin"), ("password", "admin-pass")])
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    // The next attempt is not affected.
+    let _ = bearer(&sim, &http()).await;
+}
+
+#[tokio::test]
+async fn drop_closes_without_answering() {
+    let sim = spawn(SimKind::Marzban).await;
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    sim.inject(SimOp::List, Fault::Drop, Some(1));
+    let url = format!("{}/api/users", sim.base_url());
+    let started = Instant::now();
+    let err = c.get(&url).bearer_auth(&tok).send().await.unwrap_err();
+    assert!(!err.is_timeout(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        c.get(&url).bearer_auth(&tok).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(sim.requests(SimOp::List), 2);
+}
+
+#[tokio::test]
+async fn reset_noop_answers_success_but_keeps_usage() {
+    let sim = spawn(SimKind::Marzneshin).await;
+    sim.seed_users("r", 1, 0);
+    sim.add_traffic("r0", 900);
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    sim.inject(SimOp::Any, Fault::ResetNoop, Some(1));
+    // Other operations do not consume it.
+    let (st, _) = json(
+        c.get(format!("{}/api/users/r0", sim.base_url()))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let url = format!("{}/api/users/r0/reset", sim.base_url());
+    let (st, v) = json(c.post(&url).bearer_auth(&tok).send().await.unwrap()).await;
+    assert_eq!((st, v["used_traffic"].as_i64()), (200, Some(900)));
+    assert_eq!(sim.user("r0").unwrap().used_bytes, 900);
+    let (_, v) = json(c.post(&url).bearer_auth(&tok).send().await.unwrap()).await;
+    assert_eq!(v["used_traffic"], 0);
+}
+
+#[tokio::test]
+async fn any_until_cleared() {
+    let sim = spawn(SimKind::Eylandoo).await;
+    sim.inject(SimOp::Any, Fault::Http500, None);
+    let c = http();
+    let url = format!("{}/api/v1/users/list_all", sim.base_url());
+    for _ in 0..3 {
+        let r = c
+            .get(&url)
+            .header("X-API-KEY", sim.api_key())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 500);
+    }
+    sim.clear_faults();
+    let r = c
+        .get(&url)
+        .header("X-API-KEY", sim.api_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(sim.requests(SimOp::List), 4);
+}
+
+#[tokio::test]
+async fn faults_fire_before_auth() {
+    let sim = spawn(SimKind::Xui).await;
+    sim.inject(SimOp::List, Fault::Http500, Some(1));
+    let r = http()
+        .get(format!("{}/panel/api/inbounds/list", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(sim.requests(SimOp::List), 1);
+    let _ = json!({});
+}
+
+#[tokio::test]
+async fn shutdown_refuses_connections() {
+    let sim = spawn(SimKind::Marzban).await;
+    let c = http();
+    let _ = bearer(&sim, &c).await;
+    sim.shutdown();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let fresh = http();
+    let err = fresh
+        .post(format!("{}/api/admin/token", sim.base_url()))
+        .form(&[("username", "admin"), ("password", "admin-pass")])
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_connect() || err.is_request(), "{err:?}");
+}

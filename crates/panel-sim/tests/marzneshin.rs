@@ -1,0 +1,306 @@
+//! Marzneshin simulator over real sockets: username pattern, non-idempotent enable/disable,
+//! the page size cap, PUT needing `username`, services and counters.
+
+mod common;
+
+use common::{bearer, http, json};
+use panel_sim::{spawn, SimKind, SimOp};
+use serde_json::json;
+
+#[tokio::test]
+async fn create_validates_and_lowercases() {
+    let sim = spawn(SimKind::Marzneshin).await;
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let base = sim.base_url();
+    let create = |body: serde_json::Value| {
+        c.post(format!("{base}/api/users"))
+            .bearer_auth(&tok)
+            .json(&body)
+            .send()
+    };
+
+    let (st, v) = json(
+        create(json!({"username": "bad-name", "expire_strategy": "never", "service_ids": [1]}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 422);
+    assert_eq!(
+        v,
+        json!({"detail": {"username": "String should match pattern '^\\w{3,32}$'"}})
+    );
+
+    let (st, v) = json(
+        create(
+            json!({"username": "User_001", "expire_strategy": "fixed_date",
+        "expire_date": "2027-01-01T00:00:00Z", "data_limit": 0, "service_ids": [1, 99]}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["username"], "user_001");
+    assert_eq!(v["expire_date"], "2027-01-01T00:00:00");
+    assert!(v["data_limit"].is_null());
+    assert_eq!(v["service_ids"], json!([1]));
+    assert_eq!(v["enabled"], true);
+    assert_eq!(v["is_active"], true);
+    assert!(v.get("status").is_none());
+    let key = v["key"].as_str().unwrap();
+    assert_eq!(key.len(), 32);
+    assert_eq!(v["subscription_url"], format!("{base}/sub/user_001/{key}"));
+    assert_eq!(sim.user("user_001").unwrap().sub_id, key);
+
+    let (st, _) = json(
+        create(json!({"username": "user_001", "expire_strategy": "never"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 409);
+
+    let (_, v) = json(
+        c.get(format!("{base}/api/services"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(v["items"][0]["user_ids"], json!([1]));
+    assert_eq!(v["total"], 2);
+}
+
+#[tokio::test]
+async fn enable_disable_conflict() {
+    let sim = spawn(SimKind::Marzneshin).await;
+    sim.seed_users("mz", 1, 0);
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let url = |a: &str| format!("{}/api/users/mz0/{a}", sim.base_url());
+
+    let (st, v) = json(
+        c.post(url("enable"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, v), (409, json!({"detail": "User is already enabled"})));
+    let (st, v) = json(
+        c.post(url("disable"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (v["enabled"].as_bool(), v["is_active"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let (st, v) = json(
+        c.post(url("disable"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, v), (409, json!({"detail": "User is not enabled"})));
+    let (st, _) = json(
+        c.post(url("enable"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(sim.requests(SimOp::Enable), 2);
+    assert_eq!(sim.requests(SimOp::Disable), 2);
+}
+
+#[tokio::test]
+async fn page_size_cap_and_paging() {
+    let sim = spawn(SimKind::Marzneshin).await;
+    sim.seed_users("n", 250, 0);
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let base = sim.base_url();
+
+    let (st, v) = json(
+        c.get(format!("{base}/api/users?page=1&size=101"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 422);
+    assert_eq!(
+        v,
+        json!({"detail": {"size": "Input should be less than or equal to 100"}})
+    );
+
+    let (st, v) = json(
+        c.get(format!("{base}/api/users?page=3&size=100"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (v["total"].as_u64(), v["pages"].as_u64()),
+        (Some(250), Some(3))
+    );
+    assert_eq!(v["items"].as_array().unwrap().len(), 50);
+    assert_eq!(v["items"][0]["username"], "n200");
+    assert!(v["links"]["next"].is_null());
+
+    // One `username` is a substring match, several are exact.
+    let (_, v) = json(
+        c.get(format!("{base}/api/users?username=n24"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(v["total"], 11);
+    let (_, v) = json(
+        c.get(format!("{base}/api/users?username=n24&username=n1"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(v["total"], 2);
+}
+
+#[tokio::test]
+async fn put_requires_username() {
+    let sim = spawn(SimKind::Marzneshin).await;
+    sim.seed_users("mz", 1, 0);
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let url = format!("{}/api/users/mz0", sim.base_url());
+
+    let (st, v) = json(
+        c.put(&url)
+            .bearer_auth(&tok)
+            .json(&json!({"data_limit": 5000}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (st, v),
+        (422, json!({"detail": {"username": "Field required"}}))
+    );
+    assert_eq!(sim.user("mz0").unwrap().limit_bytes, None);
+
+    let (st, v) = json(
+        c.put(&url)
+            .bearer_auth(&tok)
+            .json(
+                &json!({"username": "mz0", "data_limit": 5000, "expire_strategy": "fixed_date",
+                          "expire_date": "2027-02-01T00:00:00Z", "service_ids": [2]}),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let u = sim.user("mz0").unwrap();
+    assert_eq!(u.limit_bytes, Some(5000));
+    assert_eq!(u.service_ids, vec![2]);
+    assert_eq!(v["expire_date"], "2027-02-01T00:00:00");
+}
+
+#[tokio::test]
+async fn limit_reached_reset_delete() {
+    let sim = spawn(SimKind::Marzneshin).await;
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let base = sim.base_url();
+    let (_, v) = json(
+        c.post(format!("{base}/api/users"))
+            .bearer_auth(&tok)
+            .json(&json!({"username": "lim", "expire_strategy": "never", "data_limit": 100, "service_ids": [1]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let first_id = v["id"].as_i64().unwrap();
+    sim.add_traffic("lim", 150);
+    let (_, v) = json(
+        c.get(format!("{base}/api/users/lim"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (v["data_limit_reached"].as_bool(), v["is_active"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let (_, v) = json(
+        c.post(format!("{base}/api/users/lim/reset"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (
+            v["used_traffic"].as_i64(),
+            v["lifetime_used_traffic"].as_i64()
+        ),
+        (Some(0), Some(150))
+    );
+    assert_eq!(v["data_limit_reached"], false);
+    assert!(v["traffic_reset_at"].is_string());
+
+    let (st, v) = json(
+        c.delete(format!("{base}/api/users/lim"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, v), (200, json!({})));
+    let (st, _) = json(
+        c.get(format!("{base}/api/users/lim"))
+            .bearer_auth(&tok)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (_, v) = json(
+        c.post(format!("{base}/api/users"))
+            .bearer_auth(&tok)
+            .json(&json!({"username": "lim", "expire_strategy": "never"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_ne!(v["id"].as_i64().unwrap(), first_id);
+}
