@@ -67,7 +67,7 @@ fn describe(sim: &Sim) {
             sim.admin_password()
         ),
     };
-    println!("{:<11} {}", sim.kind(), sim.base_url());
+    println!("{:<11} {}", sim.kind().as_str(), sim.base_url());
     println!("            {creds}");
     if sim.kind() == SimKind::Xui {
         println!("            sub base: {}/sub/", sim.root_url());
@@ -90,7 +90,10 @@ async fn main() -> anyhow::Result<()> {
     };
     for (_, addr) in &listens {
         if !addr.ip().is_loopback() && !args.allow_remote {
-            anyhow::bail!("refusing to listen on {addr}: not loopback (pass --allow-remote)");
+            eprintln!(
+                "panel-sim: refusing to listen on {addr}: not loopback (pass --allow-remote)"
+            );
+            std::process::exit(2);
         }
     }
     let mut sims = Vec::new();
