@@ -136,7 +136,10 @@ pub async fn serve(mut config: Config) -> Result<()> {
         data_dir: config.data_dir.clone(),
         ..Default::default()
     };
-    let state = web::AppState::new(db.clone(), keys, options);
+    let ctx = engine::Ctx::new(db.clone(), keys, engine::EngineSettings::default());
+    // The remote-operations worker always runs, whatever VPNMARKET_JOBS says.
+    engine::ops::spawn_worker(ctx.clone());
+    let state = web::AppState::new(ctx, options);
     let app = web::app(state);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

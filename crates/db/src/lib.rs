@@ -6,16 +6,23 @@
 //! PostgreSQL sums into NUMERIC, and `RETURNING id` for inserts.
 
 pub mod audit;
+pub mod configs;
 pub mod error;
+pub mod jobs;
 pub mod leases;
 pub mod migrate;
+pub mod operations;
+pub mod panels;
+pub mod resellers;
 pub mod settings;
 pub mod testing;
 pub mod time;
 pub mod tokens;
+pub mod usage_hourly;
 pub mod users;
 
 pub use error::{DbError, DbResult};
+pub use sqlx;
 pub use sqlx::AnyConnection as Conn;
 pub use sqlx::Transaction;
 

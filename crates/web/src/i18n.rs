@@ -36,6 +36,24 @@ impl Lang {
 
 type Table = HashMap<String, String>;
 
+/// One file per area, so each area's strings live beside each other (same list for both).
+const FA_FILES: &[&str] = &[
+    include_str!("../i18n/fa/core.toml"),
+    include_str!("../i18n/fa/panels.toml"),
+    include_str!("../i18n/fa/resellers.toml"),
+    include_str!("../i18n/fa/configs.toml"),
+    include_str!("../i18n/fa/usage.toml"),
+    include_str!("../i18n/fa/wallet.toml"),
+];
+const EN_FILES: &[&str] = &[
+    include_str!("../i18n/en/core.toml"),
+    include_str!("../i18n/en/panels.toml"),
+    include_str!("../i18n/en/resellers.toml"),
+    include_str!("../i18n/en/configs.toml"),
+    include_str!("../i18n/en/usage.toml"),
+    include_str!("../i18n/en/wallet.toml"),
+];
+
 fn parse(src: &str) -> Table {
     let value: toml::Table = toml::from_str(src).expect("translation file is valid TOML");
     let mut out = Table::new();
@@ -65,10 +83,14 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Table) {
 fn tables() -> &'static (Table, Table) {
     static TABLES: OnceLock<(Table, Table)> = OnceLock::new();
     TABLES.get_or_init(|| {
-        (
-            parse(include_str!("../i18n/fa.toml")),
-            parse(include_str!("../i18n/en.toml")),
-        )
+        let mut fa = Table::new();
+        let mut en = Table::new();
+        for (lang_files, table) in [(FA_FILES, &mut fa), (EN_FILES, &mut en)] {
+            for src in lang_files {
+                table.extend(parse(src));
+            }
+        }
+        (fa, en)
     })
 }
 

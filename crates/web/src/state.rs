@@ -33,6 +33,8 @@ impl Default for WebOptions {
 
 pub struct Inner {
     pub db: db::Db,
+    /// The engine: panel registry, operations, jobs.
+    pub engine: engine::Ctx,
     pub keys: Keys,
     pub limiter: LoginLimiter,
     pub options: WebOptions,
@@ -49,9 +51,12 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(db: db::Db, keys: Keys, options: WebOptions) -> AppState {
+    pub fn new(engine: engine::Ctx, options: WebOptions) -> AppState {
+        let db = engine.db.clone();
+        let keys = engine.keys.clone();
         AppState(Arc::new(Inner {
             db,
+            engine,
             keys,
             // 5 failures per username and 20 per IP in 15 minutes.
             limiter: LoginLimiter::new(Duration::from_secs(15 * 60), 20, 5),

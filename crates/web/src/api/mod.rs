@@ -3,8 +3,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod configs;
 pub mod extract;
 pub mod health;
+pub mod jobs;
+pub mod operations;
+pub mod panels;
+pub mod resellers;
+pub mod wallet;
 
 use crate::state::AppState;
 use axum::Router;
@@ -39,6 +45,12 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::list_tokens, auth::create_token))
         .routes(routes!(auth::revoke_token))
         .routes(routes!(audit::list))
+        .merge(panels::routes())
+        .merge(operations::routes())
+        .merge(resellers::routes())
+        .merge(configs::routes())
+        .merge(jobs::routes())
+        .merge(wallet::routes())
 }
 
 /// The API router and its OpenAPI document.

@@ -1,11 +1,18 @@
 //! Server-rendered HTML pages (askama templates), one module per area.
 
 pub mod assets;
+pub mod audit;
+pub mod configs;
 pub mod dashboard;
 pub mod errors;
 pub mod login;
+pub mod operations;
+pub mod panels;
+pub mod resellers;
+pub mod settings;
 pub mod shell;
 pub mod tokens;
+pub mod wallet;
 
 use crate::state::AppState;
 use axum::routing::{get, post};
@@ -18,4 +25,11 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/tokens", get(tokens::show).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .merge(panels::router())
+        .merge(operations::router())
+        .merge(resellers::router())
+        .merge(configs::router())
+        .merge(wallet::router())
+        .merge(audit::router())
+        .merge(settings::router())
 }

@@ -1,0 +1,254 @@
+//! The durable remote-operations table: every panel mutation is a row before it is attempted,
+//! claimed by one worker at a time with a lease, retried on a schedule, and kept with its attempts.
+
+use crate::{Conn, DbResult};
+use serde::Serialize;
+use sqlx::FromRow;
+
+#[derive(Clone, Debug, FromRow, Serialize)]
+pub struct Operation {
+    pub id: i64,
+    pub panel_id: i64,
+    pub config_id: Option<i64>,
+    pub job_id: Option<i64>,
+    pub kind: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: i64,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    panel_id: i64,
+    config_id: Option<i64>,
+    job_id: Option<i64>,
+    kind: &str,
+    payload: &serde_json::Value,
+    now: i64,
+) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO operations (panel_id, config_id, job_id, kind, payload, status, attempts, next_attempt_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6) RETURNING id",
+    )
+    .bind(panel_id)
+    .bind(config_id)
+    .bind(job_id)
+    .bind(kind)
+    .bind(payload.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Operation>> {
+    Ok(sqlx::query_as("SELECT * FROM operations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Due operations not leased by anyone (or whose lease ran out), oldest first.
+pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> DbResult<Vec<Operation>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM operations WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND (lease_expires_at IS NULL OR lease_expires_at <= $1) ORDER BY next_attempt_at, id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Takes the lease on one operation; false when another worker got there first.
+pub async fn claim(
+    conn: &mut Conn,
+    id: i64,
+    owner: &str,
+    now: i64,
+    lease_secs: i64,
+) -> DbResult<bool> {
+    Ok(sqlx::query(
+        "UPDATE operations SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3 AND status = 'pending' \
+         AND (lease_expires_at IS NULL OR lease_expires_at <= $4)",
+    )
+    .bind(owner)
+    .bind(now + lease_secs)
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn record_attempt(
+    conn: &mut Conn,
+    id: i64,
+    started: i64,
+    finished: i64,
+    error: Option<&str>,
+) -> DbResult<()> {
+    sqlx::query("INSERT INTO operation_attempts (operation_id, started_at, finished_at, ok, error) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(started)
+        .bind(finished)
+        .bind(error.is_none() as i64)
+        .bind(error)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks done, only while we still hold the lease and nobody cancelled it meanwhile.
+pub async fn complete(conn: &mut Conn, id: i64, owner: &str, now: i64) -> DbResult<bool> {
+    Ok(sqlx::query(
+        "UPDATE operations SET status = 'done', attempts = attempts + 1, last_error = NULL, completed_at = $1, updated_at = $1, \
+         lease_owner = NULL, lease_expires_at = NULL WHERE id = $2 AND lease_owner = $3 AND status = 'pending'",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn reschedule(
+    conn: &mut Conn,
+    id: i64,
+    owner: &str,
+    error: &str,
+    next_at: i64,
+    now: i64,
+) -> DbResult<()> {
+    let error: String = error.chars().take(1000).collect();
+    sqlx::query(
+        "UPDATE operations SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, updated_at = $3, \
+         lease_owner = NULL, lease_expires_at = NULL WHERE id = $4 AND lease_owner = $5",
+    )
+    .bind(error)
+    .bind(next_at)
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A permanent failure (the panel refused it for good): kept as `failed` with its error.
+pub async fn fail(conn: &mut Conn, id: i64, owner: &str, error: &str, now: i64) -> DbResult<()> {
+    let error: String = error.chars().take(1000).collect();
+    sqlx::query(
+        "UPDATE operations SET status = 'failed', attempts = attempts + 1, last_error = $1, updated_at = $2, completed_at = $2, \
+         lease_owner = NULL, lease_expires_at = NULL WHERE id = $3 AND lease_owner = $4",
+    )
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn cancel(conn: &mut Conn, id: i64, now: i64) -> DbResult<bool> {
+    Ok(sqlx::query(
+        "UPDATE operations SET status = 'cancelled', updated_at = $1, completed_at = $1 WHERE id = $2 AND status = 'pending'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn retry_now(conn: &mut Conn, id: i64, now: i64) -> DbResult<bool> {
+    Ok(sqlx::query(
+        "UPDATE operations SET status = 'pending', next_attempt_at = $1, updated_at = $1, completed_at = NULL \
+         WHERE id = $2 AND status IN ('pending', 'failed')",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn list(
+    conn: &mut Conn,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> DbResult<(Vec<Operation>, i64)> {
+    let (where_, bind) = match status {
+        Some(s) if !s.is_empty() => (" WHERE status = $1", Some(s.to_string())),
+        _ => ("", None),
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM operations{where_}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    if let Some(b) = &bind {
+        count = count.bind(b.clone());
+    }
+    let total = count.fetch_one(&mut *conn).await?;
+    let n = if bind.is_some() { 2 } else { 1 };
+    let sql = format!(
+        "SELECT * FROM operations{where_} ORDER BY id DESC LIMIT ${n} OFFSET ${}",
+        n + 1
+    );
+    let mut q = sqlx::query_as::<_, Operation>(&sql);
+    if let Some(b) = &bind {
+        q = q.bind(b.clone());
+    }
+    Ok((
+        q.bind(limit).bind(offset).fetch_all(&mut *conn).await?,
+        total,
+    ))
+}
+
+/// The newest unfinished operation of a config (what "pending_operation" shows).
+pub async fn pending_for_config(conn: &mut Conn, config_id: i64) -> DbResult<Option<Operation>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM operations WHERE config_id = $1 AND status IN ('pending', 'failed') ORDER BY id DESC LIMIT 1",
+    )
+    .bind(config_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn count_pending(conn: &mut Conn) -> DbResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE status = 'pending'")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+#[derive(Clone, Debug, FromRow, Serialize)]
+pub struct Attempt {
+    pub id: i64,
+    pub operation_id: i64,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub ok: i64,
+    pub error: Option<String>,
+}
+
+pub async fn attempts(conn: &mut Conn, id: i64) -> DbResult<Vec<Attempt>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM operation_attempts WHERE operation_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}

@@ -1,0 +1,230 @@
+//! Reseller accounts: terms (traffic quota and window, or wallet), status, and the aggregates
+//! computed from their configs. Balance changes live in `wallet`, never here.
+
+use crate::{Conn, DbResult};
+use serde::Serialize;
+use sqlx::FromRow;
+
+#[derive(Clone, Debug, FromRow, Serialize)]
+pub struct Reseller {
+    pub id: i64,
+    pub display_name: String,
+    pub kind: String,
+    pub status: String,
+    pub suspended_by: Option<String>,
+    pub panel_id: i64,
+    pub username_prefix: Option<String>,
+    pub allow_custom_names: i64,
+    pub config_limit: Option<i64>,
+    pub service_whitelist: String,
+    pub node_whitelist: String,
+    pub traffic_quota_bytes: i64,
+    pub window_starts_at: Option<i64>,
+    pub window_ends_at: Option<i64>,
+    pub quota_baseline_bytes: i64,
+    pub wallet_balance: i64,
+    pub wallet_price_per_gb: Option<i64>,
+    pub wallet_since: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Reseller {
+    pub fn service_ids(&self) -> Vec<i64> {
+        serde_json::from_str(&self.service_whitelist).unwrap_or_default()
+    }
+
+    pub fn node_ids(&self) -> Vec<i64> {
+        serde_json::from_str(&self.node_whitelist).unwrap_or_default()
+    }
+}
+
+pub struct NewReseller<'a> {
+    pub display_name: &'a str,
+    pub kind: &'a str,
+    pub panel_id: i64,
+    pub username_prefix: Option<&'a str>,
+    pub allow_custom_names: bool,
+    pub config_limit: Option<i64>,
+    pub service_whitelist: &'a [i64],
+    pub node_whitelist: &'a [i64],
+    pub traffic_quota_bytes: i64,
+    pub window_starts_at: Option<i64>,
+    pub window_ends_at: Option<i64>,
+    pub wallet_price_per_gb: Option<i64>,
+}
+
+pub async fn create(conn: &mut Conn, r: NewReseller<'_>, now: i64) -> DbResult<i64> {
+    let wallet_since = (r.kind == "wallet").then_some(now);
+    Ok(sqlx::query_scalar(
+        "INSERT INTO resellers (display_name, kind, status, panel_id, username_prefix, allow_custom_names, config_limit, \
+         service_whitelist, node_whitelist, traffic_quota_bytes, window_starts_at, window_ends_at, quota_baseline_bytes, \
+         wallet_balance, wallet_price_per_gb, wallet_since, created_at, updated_at) \
+         VALUES ($1, $2, 'active', $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, $12, $13, $14, $14) RETURNING id",
+    )
+    .bind(r.display_name)
+    .bind(r.kind)
+    .bind(r.panel_id)
+    .bind(r.username_prefix)
+    .bind(r.allow_custom_names as i64)
+    .bind(r.config_limit)
+    .bind(serde_json::to_string(r.service_whitelist).expect("ids serialize"))
+    .bind(serde_json::to_string(r.node_whitelist).expect("ids serialize"))
+    .bind(r.traffic_quota_bytes)
+    .bind(r.window_starts_at)
+    .bind(r.window_ends_at)
+    .bind(r.wallet_price_per_gb)
+    .bind(wallet_since)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Reseller>> {
+    Ok(sqlx::query_as("SELECT * FROM resellers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// The row, locked for the rest of the transaction on PostgreSQL (SQLite's IMMEDIATE
+/// transaction already holds the write lock).
+pub async fn get_for_update(
+    conn: &mut Conn,
+    backend: crate::Backend,
+    id: i64,
+) -> DbResult<Option<Reseller>> {
+    let sql = format!(
+        "SELECT * FROM resellers WHERE id = $1{}",
+        backend.for_update()
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ResellerFilter {
+    pub q: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+}
+
+pub async fn list(
+    conn: &mut Conn,
+    f: &ResellerFilter,
+    limit: i64,
+    offset: i64,
+) -> DbResult<(Vec<Reseller>, i64)> {
+    let mut where_ = String::from(" WHERE 1=1");
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(q) = f.q.as_ref().filter(|q| !q.is_empty()) {
+        binds.push(format!("%{}%", q.to_lowercase()));
+        where_.push_str(&format!(
+            " AND (LOWER(display_name) LIKE ${n} OR id IN (SELECT reseller_id FROM users WHERE LOWER(username) LIKE ${n} AND reseller_id IS NOT NULL))",
+            n = binds.len()
+        ));
+    }
+    if let Some(k) = f.kind.as_ref().filter(|k| !k.is_empty()) {
+        binds.push(k.clone());
+        where_.push_str(&format!(" AND kind = ${}", binds.len()));
+    }
+    if let Some(s) = f.status.as_ref().filter(|s| !s.is_empty()) {
+        binds.push(s.clone());
+        where_.push_str(&format!(" AND status = ${}", binds.len()));
+    }
+    let count_sql = format!("SELECT COUNT(*) FROM resellers{where_}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for b in &binds {
+        count = count.bind(b.clone());
+    }
+    let total = count.fetch_one(&mut *conn).await?;
+    let list_sql = format!(
+        "SELECT * FROM resellers{where_} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        binds.len() + 1,
+        binds.len() + 2
+    );
+    let mut q = sqlx::query_as::<_, Reseller>(&list_sql);
+    for b in &binds {
+        q = q.bind(b.clone());
+    }
+    let rows = q.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
+    Ok((rows, total))
+}
+
+pub async fn all_ids_of_kind(conn: &mut Conn, kind: &str) -> DbResult<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM resellers WHERE kind = $1 ORDER BY id")
+            .bind(kind)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn set_status(
+    conn: &mut Conn,
+    id: i64,
+    status: &str,
+    suspended_by: Option<&str>,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE resellers SET status = $1, suspended_by = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(status)
+    .bind(suspended_by)
+    .bind(chrono::Utc::now().timestamp())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Σ lifetime usage of all the reseller's configs, deleted ones included.
+pub async fn lifetime_total(conn: &mut Conn, id: i64) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(CAST(SUM(lifetime_usage_bytes) AS BIGINT), 0) FROM configs WHERE reseller_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Configs that count against the config limit (all but deleted).
+pub async fn live_config_count(conn: &mut Conn, id: i64) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM configs WHERE reseller_id = $1 AND status <> 'deleted'",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Runs an UPDATE on one reseller's editable columns; callers build the SET list.
+pub async fn update_columns(
+    conn: &mut Conn,
+    id: i64,
+    sets: &[(&str, Option<i64>)],
+    texts: &[(&str, Option<String>)],
+) -> DbResult<()> {
+    let mut sql = String::from("UPDATE resellers SET updated_at = $1");
+    let mut n = 1;
+    for (col, _) in sets.iter() {
+        n += 1;
+        sql.push_str(&format!(", {col} = ${n}"));
+    }
+    for (col, _) in texts.iter() {
+        n += 1;
+        sql.push_str(&format!(", {col} = ${n}"));
+    }
+    sql.push_str(&format!(" WHERE id = ${}", n + 1));
+    let mut q = sqlx::query(&sql).bind(chrono::Utc::now().timestamp());
+    for (_, v) in sets {
+        q = q.bind(*v);
+    }
+    for (_, v) in texts {
+        q = q.bind(v.clone());
+    }
+    q.bind(id).execute(&mut *conn).await?;
+    Ok(())
+}

@@ -1,0 +1,572 @@
+//! The foundation as a user meets it: sign-in, sessions, CSRF, rate limits, API tokens,
+//! locales, error pages and envelopes, security headers, and the OpenAPI document.
+
+mod common;
+
+use common::{hidden_field, TestApp};
+use serde_json::Value;
+
+#[tokio::test]
+async fn sign_in_sets_a_secure_session_and_opens_the_dashboard() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    let b = app.browser();
+    // Signed out, the dashboard sends you to the sign-in page.
+    let res = b.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
+
+    let res = app.submit_login(&b, "root", "correct-horse").await;
+    assert_eq!(res.status(), 303);
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("vm_session="))
+        .expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let page = b
+        .get(app.url("/?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Overview") && page.contains("root"),
+        "admin dashboard shown"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_is_refused_audited_and_then_rate_limited() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    let b = app.browser();
+    let res = app.submit_login(&b, "root", "wrong").await;
+    assert_eq!(res.status(), 401);
+    assert!(!res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("vm_session=")));
+    assert!(res.text().await.unwrap().contains("alert-error"));
+    for _ in 0..4 {
+        assert_eq!(app.submit_login(&b, "root", "wrong").await.status(), 401);
+    }
+    assert_eq!(app.audit_count("login_failed").await, 5);
+    // Past the limit even the right password is refused, on the page and in the API.
+    assert_eq!(
+        app.submit_login(&b, "root", "correct-horse").await.status(),
+        429
+    );
+    let res = app
+        .client()
+        .post(app.url("/api/v1/auth/token"))
+        .json(&serde_json::json!({"username": "root", "password": "correct-horse"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "rate_limited"
+    );
+}
+
+#[tokio::test]
+async fn forms_without_a_valid_csrf_token_are_refused() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    // Sign-in form without the cookie-bound token.
+    let res = app
+        .browser()
+        .post(app.url("/login"))
+        .form(&[
+            ("username", "root"),
+            ("password", "correct-horse"),
+            ("_csrf", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let b = app.signed_in_browser("root", "correct-horse").await;
+    let res = b
+        .post(app.url("/tokens"))
+        .form(&[("name", "bot"), ("_csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = b
+        .post(app.url("/tokens"))
+        .form(&[("name", "bot")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let mut conn = app.db.acquire().await.unwrap();
+    let n: i64 = db::sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing was created by the forged posts");
+
+    // With the real token the same form works, and sign-out needs it too.
+    let csrf = app.csrf_of(&b).await;
+    let res = b
+        .post(app.url("/tokens"))
+        .form(&[("name", "bot"), ("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        b.post(app.url("/logout"))
+            .form(&[("_csrf", "x")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        b.post(app.url("/logout"))
+            .form(&[("_csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        b.get(app.url("/")).send().await.unwrap().status(),
+        303,
+        "signed out"
+    );
+}
+
+#[tokio::test]
+async fn api_tokens_authenticate_and_stop_working_when_revoked() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    let c = app.client();
+    let res = c
+        .post(app.url("/api/v1/auth/token"))
+        .json(&serde_json::json!({"username": "root", "password": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_credentials"
+    );
+
+    let login = app.token("root", "correct-horse").await;
+    let res = c
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&login)
+        .json(&serde_json::json!({"name": "shop bot"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let named = created["token"].as_str().unwrap().to_string();
+    let list = c
+        .get(app.url("/api/v1/tokens"))
+        .bearer_auth(&named)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    let list: Vec<Value> = list.json().await.unwrap();
+    assert!(list.iter().any(|t| t["name"] == "shop bot"));
+    assert!(
+        list.iter()
+            .all(|t| t.get("token").is_none() && t.get("token_hash").is_none()),
+        "secrets never listed"
+    );
+
+    // Tokens are stored hashed.
+    let mut conn = app.db.acquire().await.unwrap();
+    let hashes: Vec<String> = db::sqlx::query_scalar("SELECT token_hash FROM api_tokens")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    assert!(!hashes.contains(&named) && !hashes.contains(&login));
+
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        c.delete(app.url(&format!("/api/v1/tokens/{id}")))
+            .bearer_auth(&login)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        c.get(app.url("/api/v1/tokens"))
+            .bearer_auth(&named)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        c.get(app.url("/api/v1/tokens"))
+            .bearer_auth("garbage")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        c.get(app.url("/api/v1/tokens"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+/// Every admin operation in the OpenAPI document, as (method, concrete path).
+fn admin_operations(doc: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let tags = op["tags"].as_array().cloned().unwrap_or_default();
+            if tags.iter().any(|t| t == "admin") {
+                out.push((
+                    method.to_uppercase(),
+                    path.replace("{id}", "1").replace("{job_id}", "1"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_reseller_is_refused_on_every_admin_route() {
+    let app = TestApp::spawn().await;
+    app.create_user("shop1", "reseller-pass", "reseller", None)
+        .await;
+    let token = app.token("shop1", "reseller-pass").await;
+    let doc: Value = app
+        .client()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ops = admin_operations(&doc);
+    assert!(!ops.is_empty());
+    for (method, path) in ops {
+        let res = app
+            .client()
+            .request(method.parse().unwrap(), app.url(&path))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{method} {path}");
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"]["code"],
+            "admin_only",
+            "{method} {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_layout_follows_the_locale() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let fa = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fa.contains(r#"<html lang="fa" dir="rtl">"#));
+    assert!(fa.contains("ورود"));
+    let en = c.get(app.url("/login?lang=en")).send().await.unwrap();
+    assert!(en
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("lang=en")));
+    let en = en.text().await.unwrap();
+    assert!(en.contains(r#"<html lang="en" dir="ltr">"#) && en.contains("Sign in"));
+    let by_header = c
+        .get(app.url("/login"))
+        .header("accept-language", "en-US,en;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(by_header.contains(r#"dir="ltr""#));
+    let by_cookie = c
+        .get(app.url("/login"))
+        .header("cookie", "lang=en")
+        .header("accept-language", "fa")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        by_cookie.contains(r#"dir="ltr""#),
+        "the cookie wins over the header"
+    );
+    let query_wins = c
+        .get(app.url("/login?lang=fa"))
+        .header("cookie", "lang=en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(query_wins.contains(r#"dir="rtl""#));
+}
+
+#[tokio::test]
+async fn error_pages_are_localised_and_the_api_uses_the_envelope() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let res = c
+        .get(app.url("/no/such/page?lang=en"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("Not found"));
+    let res = c.get(app.url("/no/such/page")).send().await.unwrap();
+    assert!(res.text().await.unwrap().contains("پیدا نشد"));
+    app.create_user("shop1", "reseller-pass", "reseller", None)
+        .await;
+    // A 403 page: a reseller posting a forged form gets the localised page.
+    let b = app.signed_in_browser("shop1", "reseller-pass").await;
+    let res = b
+        .post(app.url("/tokens?lang=en"))
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("Not allowed"));
+
+    let res = c.get(app.url("/api/v1/nothing")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "not_found"
+    );
+}
+
+#[tokio::test]
+async fn malformed_api_input_answers_400_or_422_never_500() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let url = app.url("/api/v1/auth/token");
+    let res = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "bad_request"
+    );
+    let res = c
+        .post(&url)
+        .json(&serde_json::json!({"username": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert!(body["error"]["fields"]
+        .as_object()
+        .is_some_and(|f| !f.is_empty()));
+    let res = c.post(&url).body("x").send().await.unwrap();
+    assert!(
+        res.status() == 400 || res.status() == 415,
+        "{}",
+        res.status()
+    );
+    let admin = app.create_admin("root", "correct-horse").await;
+    assert!(admin > 0);
+    let t = app.token("root", "correct-horse").await;
+    let res = c
+        .delete(app.url("/api/v1/tokens/abc"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = c
+        .get(app.url("/api/v1/audit-logs?from=yesterday"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = c
+        .get(app.url("/api/v1/audit-logs?target_id=x"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn every_response_has_security_headers_and_a_request_id() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    for path in [
+        "/login",
+        "/healthz",
+        "/api/v1/nothing",
+        "/missing",
+        "/assets/css/app.css",
+    ] {
+        let res = c.get(app.url(path)).send().await.unwrap();
+        let h = res.headers();
+        for name in [
+            "content-security-policy",
+            "x-frame-options",
+            "x-content-type-options",
+            "referrer-policy",
+            "x-request-id",
+        ] {
+            assert!(h.contains_key(name), "{path} lacks {name}");
+        }
+    }
+    let res = c
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["x-request-id"],
+        "abc-123",
+        "a proxy's id flows through"
+    );
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
+}
+
+#[tokio::test]
+async fn assets_are_embedded_and_revalidate_by_etag() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let res = c
+        .get(app.url("/assets/fonts/vazirmatn-variable.woff2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "font/woff2");
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    assert!(res.bytes().await.unwrap().len() > 10_000);
+    let res = c
+        .get(app.url("/assets/fonts/vazirmatn-variable.woff2"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_valid_and_lists_every_api_route() {
+    let app = TestApp::spawn().await;
+    let text = app
+        .client()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
+    assert!(spec.openapi.starts_with("3."));
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    for path in [
+        "/healthz",
+        "/api/v1/auth/token",
+        "/api/v1/openapi.json",
+        "/api/v1/tokens",
+        "/api/v1/audit-logs",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the document"
+        );
+    }
+    // Every operation has a unique id (clients generate method names from them).
+    let mut ids: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| {
+            item.as_object()
+                .unwrap()
+                .values()
+                .filter_map(|op| op["operationId"].as_str().map(String::from))
+        })
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "operation ids are unique");
+}
+
+#[tokio::test]
+async fn signed_in_forms_embed_the_session_token() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    let b = app.signed_in_browser("root", "correct-horse").await;
+    let page = b
+        .get(app.url("/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "_csrf").unwrap();
+    assert!(csrf.len() >= 32);
+}
