@@ -136,7 +136,15 @@ pub async fn serve(mut config: Config) -> Result<()> {
         data_dir: config.data_dir.clone(),
         ..Default::default()
     };
-    let ctx = engine::Ctx::new(db.clone(), keys, engine::EngineSettings::default());
+    let ctx = engine::Ctx::new(
+        db.clone(),
+        keys,
+        engine::EngineSettings {
+            wallet_price_per_gb: config.wallet_price_per_gb,
+            wallet_suspension_threshold: config.wallet_suspension_threshold,
+            ..Default::default()
+        },
+    );
     // The remote-operations worker always runs, whatever VPNMARKET_JOBS says.
     engine::ops::spawn_worker(ctx.clone());
     let state = web::AppState::new(ctx, options);

@@ -1,10 +1,19 @@
 //! The engine: scheduled jobs (sync, billing, enforcement) and the durable remote-operations
 //! worker. Each job exposes `run_once(ctx, now)` so tests drive it with a fixed clock.
 
+pub mod access;
+pub mod billing;
+pub mod configs;
+pub mod enforcement;
 pub mod observe;
 pub mod ops;
 pub mod registry;
+pub mod resellers;
+pub mod reset;
 pub mod secrets;
+pub mod sync;
+pub mod topups;
+pub mod wallet;
 
 use std::sync::Arc;
 
@@ -19,6 +28,9 @@ pub struct EngineSettings {
     pub worker_tick: std::time::Duration,
     pub default_rate_per_sec: u32,
     pub default_concurrency: u32,
+    /// Defaults from the environment; the admin's settings page overrides them (db `settings`).
+    pub wallet_price_per_gb: i64,
+    pub wallet_suspension_threshold: i64,
 }
 
 impl Default for EngineSettings {
@@ -29,6 +41,8 @@ impl Default for EngineSettings {
             worker_tick: std::time::Duration::from_millis(500),
             default_rate_per_sec: 3,
             default_concurrency: 4,
+            wallet_price_per_gb: 780,
+            wallet_suspension_threshold: -1000,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod operations;
 pub mod panels;
 pub mod resellers;
+pub mod usage;
 pub mod wallet;
 
 use crate::state::AppState;
@@ -50,6 +51,7 @@ fn v1() -> OpenApiRouter<AppState> {
         .merge(resellers::routes())
         .merge(configs::routes())
         .merge(jobs::routes())
+        .merge(usage::routes())
         .merge(wallet::routes())
 }
 

@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages (askama templates), one module per area.
 
+pub mod admin_dashboard;
 pub mod assets;
 pub mod audit;
 pub mod configs;
@@ -8,10 +9,12 @@ pub mod errors;
 pub mod login;
 pub mod operations;
 pub mod panels;
+pub mod reseller_dashboard;
 pub mod resellers;
 pub mod settings;
 pub mod shell;
 pub mod tokens;
+pub mod usage;
 pub mod wallet;
 
 use crate::state::AppState;
@@ -30,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(resellers::router())
         .merge(configs::router())
         .merge(wallet::router())
+        .merge(usage::router())
         .merge(audit::router())
         .merge(settings::router())
 }

@@ -1,0 +1,1 @@
+//! access — issue 4 fills this in.

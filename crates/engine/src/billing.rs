@@ -1,0 +1,1 @@
+//! billing — issue 6 fills this in.

@@ -1,0 +1,1 @@
+//! configs — issue 4 fills this in.

@@ -1,0 +1,1 @@
+//! resellers — issue 4 fills this in.

@@ -1,0 +1,1 @@
+//! reset — issue 5 fills this in.

@@ -1,0 +1,1 @@
+//! sync — issue 5 fills this in.

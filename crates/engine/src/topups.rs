@@ -1,0 +1,1 @@
+//! topups — issue 6 fills this in.
