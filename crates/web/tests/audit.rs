@@ -1,0 +1,73 @@
+//! The admin's audit log: filters, CSV export, and no access for resellers.
+
+mod common;
+
+use common::TestApp;
+
+#[tokio::test]
+async fn the_admin_filters_the_audit_log_and_exports_it() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    app.create_user("shop1", "reseller-pass", "reseller", None)
+        .await;
+    let b = app.browser();
+    assert_eq!(app.submit_login(&b, "=cmd|evil", "x").await.status(), 401);
+    let admin = app.signed_in_browser("root", "correct-horse").await;
+    let csrf = app.csrf_of(&admin).await;
+    admin
+        .post(app.url("/tokens"))
+        .form(&[("name", "ci"), ("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    let page = admin
+        .get(app.url("/admin/audit?lang=en&action=login_failed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("login_failed") && !html.contains("api_token_created"),
+        "filtered by action"
+    );
+
+    let csv = admin.get(app.url("/admin/audit.csv")).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("id,created_at,actor_type"));
+    assert!(csv.contains("api_token_created") && csv.contains("login_failed"));
+    assert!(
+        csv.contains("'=cmd|evil"),
+        "formula-like values are neutralised"
+    );
+
+    let bad = admin
+        .get(app.url("/admin/audit?lang=en&from=not-a-date"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 200);
+    assert!(bad.text().await.unwrap().contains("alert-error"));
+
+    let reseller = app.signed_in_browser("shop1", "reseller-pass").await;
+    assert_eq!(
+        reseller
+            .get(app.url("/admin/audit"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        reseller
+            .get(app.url("/admin/audit.csv"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
