@@ -1,1 +1,371 @@
-//! topups — issue 6 fills this in.
+//! Wallet top-ups (spec §9): a reseller's request with a receipt image checked by its content,
+//! and the admin's idempotent approval (credit + ledger row + reactivation) or rejection.
+
+use crate::{wallet, Ctx, EngineError, EngineResult};
+use db::audit::{Actor, NewAudit, Origin};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+pub const MAX_RECEIPT_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Clone, Debug, sqlx::FromRow, Serialize)]
+pub struct Topup {
+    pub id: i64,
+    pub reseller_id: i64,
+    pub amount: i64,
+    #[serde(skip)]
+    pub receipt_path: String,
+    pub receipt_mime: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<i64>,
+}
+
+/// The image type of a receipt, from its first bytes (never from its name): (extension, MIME).
+pub fn sniff_receipt(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("jpg", "image/jpeg"))
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(("png", "image/png"))
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(("webp", "image/webp"))
+    } else {
+        None
+    }
+}
+
+/// Why a submission was refused: the form field and the message key (i18n `wallet.err.*`).
+#[derive(Debug)]
+pub enum SubmitError {
+    Invalid {
+        field: &'static str,
+        key: &'static str,
+        min: i64,
+    },
+    Engine(EngineError),
+}
+
+impl<E: Into<EngineError>> From<E> for SubmitError {
+    fn from(e: E) -> Self {
+        SubmitError::Engine(e.into())
+    }
+}
+
+/// Checks the amount and the receipt; returns the receipt's (extension, MIME).
+pub fn check_submission(
+    amount: i64,
+    receipt: &[u8],
+    min: i64,
+) -> Result<(&'static str, &'static str), SubmitError> {
+    let invalid = |field, key| SubmitError::Invalid { field, key, min };
+    if amount < min {
+        return Err(invalid("amount", "wallet.err.amount_min"));
+    }
+    if receipt.is_empty() {
+        return Err(invalid("receipt", "wallet.err.receipt_missing"));
+    }
+    if receipt.len() > MAX_RECEIPT_BYTES {
+        return Err(invalid("receipt", "wallet.err.receipt_too_large"));
+    }
+    sniff_receipt(receipt).ok_or_else(|| invalid("receipt", "wallet.err.receipt_type"))
+}
+
+fn receipts_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("receipts")
+}
+
+/// A reseller's top-up request: the receipt is stored under `<data_dir>/receipts/` with a random
+/// name, then the pending row and its audit entry are written together.
+pub async fn submit(
+    ctx: &Ctx,
+    data_dir: &Path,
+    reseller_id: i64,
+    amount: i64,
+    receipt: &[u8],
+    actor: &Actor,
+    origin: &Origin,
+) -> Result<Topup, SubmitError> {
+    let d = {
+        let mut conn = ctx.db.acquire().await?;
+        let r = db::resellers::get(&mut conn, reseller_id)
+            .await?
+            .ok_or(db::DbError::NotFound)?;
+        if r.kind != "wallet" {
+            return Err(EngineError::Invalid("only wallet resellers top up".into()).into());
+        }
+        wallet::defaults(&mut conn, &ctx.settings).await?
+    };
+    let (ext, mime) = check_submission(amount, receipt, d.topup_min)?;
+    let dir = receipts_dir(data_dir);
+    let name = {
+        use rand::RngCore;
+        let mut b = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut b);
+        format!("{}.{ext}", hex::encode(b))
+    };
+    let path = dir.join(&name);
+    let written = async {
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::write(&path, receipt).await
+    }
+    .await;
+    written.map_err(|e| EngineError::Invalid(format!("could not store the receipt: {e}")))?;
+    let result = async {
+        let now = chrono::Utc::now().timestamp();
+        let mut tx = ctx.db.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO topups (reseller_id, amount, receipt_path, receipt_mime, status, created_at) \
+             VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING id",
+        )
+        .bind(reseller_id)
+        .bind(amount)
+        .bind(&name)
+        .bind(mime)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        db::audit::record(
+            &mut tx,
+            NewAudit {
+                actor,
+                origin,
+                action: "wallet_topup_submitted",
+                target_type: Some("topup"),
+                target_id: Some(id),
+                reason: None,
+                meta: serde_json::json!({ "reseller_id": reseller_id, "amount": amount, "mime": mime, "bytes": receipt.len() }),
+            },
+        )
+        .await?;
+        let t = get(&mut tx, id).await?.ok_or(db::DbError::NotFound)?;
+        tx.commit().await?;
+        EngineResult::Ok(t)
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&path).await;
+    }
+    Ok(result?)
+}
+
+pub async fn get(conn: &mut db::Conn, id: i64) -> EngineResult<Option<Topup>> {
+    Ok(sqlx::query_as("SELECT * FROM topups WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// A top-up with its reseller's name, for the admin's queue.
+#[derive(Clone, Debug, sqlx::FromRow, Serialize)]
+pub struct TopupListRow {
+    pub id: i64,
+    pub reseller_id: i64,
+    pub reseller_name: String,
+    pub amount: i64,
+    pub receipt_mime: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+}
+
+/// Top-ups, optionally of one status, oldest pending first (a queue), with the total.
+pub async fn list(
+    conn: &mut db::Conn,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> EngineResult<(Vec<TopupListRow>, i64)> {
+    let status = status.filter(|s| !s.is_empty());
+    // No `$1 IS NULL` trick: PostgreSQL cannot type an untyped NULL parameter.
+    let where_ = if status.is_some() {
+        " WHERE t.status = $1"
+    } else {
+        ""
+    };
+    let n = if status.is_some() { 1 } else { 0 };
+    let count_sql = format!("SELECT COUNT(*) FROM topups t{where_}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    if let Some(s) = status {
+        count = count.bind(s.to_string());
+    }
+    let total = count.fetch_one(&mut *conn).await?;
+    let sql = format!(
+        "SELECT t.id, t.reseller_id, r.display_name AS reseller_name, t.amount, t.receipt_mime, t.status, t.reason, \
+         t.created_at, t.decided_at FROM topups t JOIN resellers r ON r.id = t.reseller_id{where_} \
+         ORDER BY t.id LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let mut q = sqlx::query_as::<_, TopupListRow>(&sql);
+    if let Some(s) = status {
+        q = q.bind(s.to_string());
+    }
+    let rows = q.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
+    Ok((rows, total))
+}
+
+/// A reseller's own top-ups, newest first.
+pub async fn of_reseller(
+    conn: &mut db::Conn,
+    reseller_id: i64,
+    limit: i64,
+) -> EngineResult<Vec<Topup>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM topups WHERE reseller_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(reseller_id)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn count_pending(conn: &mut db::Conn) -> EngineResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM topups WHERE status = 'pending'")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Where a receipt lives on disk (the stored name is ours, never the uploader's).
+pub fn receipt_file(data_dir: &Path, t: &Topup) -> Option<PathBuf> {
+    let name = t.receipt_path.as_str();
+    let safe = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+    safe.then(|| receipts_dir(data_dir).join(name))
+}
+
+/// What a decision did.
+#[derive(Debug)]
+pub enum Decision {
+    /// This call decided it.
+    Done(Topup),
+    /// Already decided the same way before: nothing changed (idempotent).
+    Unchanged(Topup),
+    /// Already decided the other way: refused.
+    Conflict(Topup),
+}
+
+/// Approves a pending top-up: status, ledger credit (key `topup:{id}`) and audit in one
+/// transaction, then reactivation when the balance rose above the threshold. Approving twice
+/// credits once.
+pub async fn approve(ctx: &Ctx, id: i64, actor: &Actor, origin: &Origin) -> EngineResult<Decision> {
+    let now = chrono::Utc::now().timestamp();
+    let mut tx = ctx.db.begin_write().await?;
+    let changed = sqlx::query(
+        "UPDATE topups SET status = 'approved', decided_at = $1, decided_by = $2 WHERE id = $3 AND status = 'pending'",
+    )
+    .bind(now)
+    .bind(actor.id)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let t = get(&mut tx, id).await?.ok_or(db::DbError::NotFound)?;
+    if changed == 0 {
+        return Ok(if t.status == "approved" {
+            Decision::Unchanged(t)
+        } else {
+            Decision::Conflict(t)
+        });
+    }
+    let d = wallet::defaults(&mut tx, &ctx.settings).await?;
+    let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), t.reseller_id)
+        .await?
+        .ok_or(db::DbError::NotFound)?
+        .wallet_balance;
+    let ledger_id = wallet::post_entry(
+        &mut tx,
+        t.reseller_id,
+        "topup",
+        t.amount,
+        &format!("topup:{id}"),
+        None,
+        Some(("topup", id)),
+        actor.id,
+    )
+    .await?;
+    db::audit::record(
+        &mut tx,
+        NewAudit {
+            actor,
+            origin,
+            action: "wallet_topup_approved",
+            target_type: Some("topup"),
+            target_id: Some(id),
+            reason: None,
+            meta: serde_json::json!({
+                "reseller_id": t.reseller_id,
+                "amount": t.amount,
+                "before": {"status": "pending", "balance": before},
+                "after": {"status": "approved", "balance": before + if ledger_id.is_some() { t.amount } else { 0 }},
+                "ledger_id": ledger_id,
+            }),
+        },
+    )
+    .await?;
+    let reactivated =
+        wallet::reactivate_if_funded(&mut tx, t.reseller_id, d.threshold, actor, origin, now)
+            .await?;
+    tx.commit().await?;
+    if reactivated.is_some() {
+        ctx.wake.notify_one();
+    }
+    Ok(Decision::Done(t))
+}
+
+/// Rejects a pending top-up with a reason (required). Rejecting twice changes nothing.
+pub async fn reject(
+    ctx: &Ctx,
+    id: i64,
+    reason: &str,
+    actor: &Actor,
+    origin: &Origin,
+) -> EngineResult<Decision> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(EngineError::Invalid("reason".into()));
+    }
+    let now = chrono::Utc::now().timestamp();
+    let mut tx = ctx.db.begin_write().await?;
+    let changed = sqlx::query(
+        "UPDATE topups SET status = 'rejected', reason = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND status = 'pending'",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(actor.id)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let t = get(&mut tx, id).await?.ok_or(db::DbError::NotFound)?;
+    if changed == 0 {
+        return Ok(if t.status == "rejected" {
+            Decision::Unchanged(t)
+        } else {
+            Decision::Conflict(t)
+        });
+    }
+    db::audit::record(
+        &mut tx,
+        NewAudit {
+            actor,
+            origin,
+            action: "wallet_topup_rejected",
+            target_type: Some("topup"),
+            target_id: Some(id),
+            reason: Some(reason),
+            meta: serde_json::json!({
+                "reseller_id": t.reseller_id,
+                "amount": t.amount,
+                "before": {"status": "pending"},
+                "after": {"status": "rejected"},
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Decision::Done(t))
+}

@@ -1,19 +1,572 @@
-//! The wallet ledger (spec §9) — issue 6 fills this in.
+//! The wallet ledger (spec §9): every balance change is an append-only, idempotent ledger row
+//! written with the balance update in one transaction, plus the wallet status transitions.
 
-use crate::EngineResult;
+use crate::{ops, EngineError, EngineResult, EngineSettings};
+use db::audit::{Actor, NewAudit, Origin};
+use serde::Serialize;
+
+pub const KEY_PRICE: &str = "wallet_price_per_gb";
+pub const KEY_THRESHOLD: &str = "wallet_suspension_threshold";
+pub const KEY_TOPUP_MIN: &str = "topup_min_amount";
+pub const DEFAULT_TOPUP_MIN: i64 = 10_000;
+
+/// The wallet defaults in force: the admin's settings, else the environment's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct WalletDefaults {
+    pub price_per_gb: i64,
+    pub threshold: i64,
+    pub topup_min: i64,
+}
+
+pub async fn defaults(conn: &mut db::Conn, env: &EngineSettings) -> EngineResult<WalletDefaults> {
+    Ok(WalletDefaults {
+        price_per_gb: db::settings::get_i64(conn, KEY_PRICE)
+            .await?
+            .unwrap_or(env.wallet_price_per_gb),
+        threshold: db::settings::get_i64(conn, KEY_THRESHOLD)
+            .await?
+            .unwrap_or(env.wallet_suspension_threshold),
+        topup_min: db::settings::get_i64(conn, KEY_TOPUP_MIN)
+            .await?
+            .unwrap_or(DEFAULT_TOPUP_MIN),
+    })
+}
+
+/// The reseller's own price when it has one, else the default.
+pub fn effective_price(override_price: Option<i64>, d: &WalletDefaults) -> i64 {
+    override_price.unwrap_or(d.price_per_gb)
+}
+
+/// What a ledger row means to the reader: one row per balance change.
+#[derive(Clone, Debug, sqlx::FromRow, Serialize)]
+pub struct LedgerRow {
+    pub id: i64,
+    pub reseller_id: i64,
+    pub kind: String,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub idempotency_key: String,
+    pub note: Option<String>,
+    pub ref_type: Option<String>,
+    pub ref_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub created_at: i64,
+}
+
+/// One balance change to post (see [`post_entries`]).
+#[derive(Clone, Debug)]
+pub struct Entry<'a> {
+    pub reseller_id: i64,
+    pub kind: &'a str,
+    pub amount: i64,
+    pub idempotency_key: String,
+    pub note: Option<&'a str>,
+    pub reference: Option<(&'a str, i64)>,
+    pub actor_id: Option<i64>,
+}
+
+fn is_postgres(conn: &db::Conn) -> bool {
+    conn.backend_name()
+        .to_ascii_lowercase()
+        .contains("postgres")
+}
+
+fn backend_of(conn: &db::Conn) -> db::Backend {
+    if is_postgres(conn) {
+        db::Backend::Postgres
+    } else {
+        db::Backend::Sqlite
+    }
+}
 
 /// Appends a ledger row and moves the balance by `amount` in the caller's write transaction.
 /// Idempotent on `idempotency_key`: returns None when that key was already posted.
 #[allow(clippy::too_many_arguments)]
 pub async fn post_entry(
-    _conn: &mut db::Conn,
-    _reseller_id: i64,
-    _kind: &str,
-    _amount: i64,
-    _idempotency_key: &str,
-    _note: Option<&str>,
-    _ref: Option<(&str, i64)>,
-    _actor_id: Option<i64>,
+    conn: &mut db::Conn,
+    reseller_id: i64,
+    kind: &str,
+    amount: i64,
+    idempotency_key: &str,
+    note: Option<&str>,
+    r#ref: Option<(&str, i64)>,
+    actor_id: Option<i64>,
 ) -> EngineResult<Option<i64>> {
-    Ok(None)
+    let backend = backend_of(conn);
+    let Some(r) = db::resellers::get_for_update(conn, backend, reseller_id).await? else {
+        return Err(db::DbError::NotFound.into());
+    };
+    let entry = Entry {
+        reseller_id,
+        kind,
+        amount,
+        idempotency_key: idempotency_key.to_string(),
+        note,
+        reference: r#ref,
+        actor_id,
+    };
+    let posted = post_locked(conn, &[(entry, r.wallet_balance)]).await?;
+    Ok(posted.first().map(|p| p.ledger_id))
+}
+
+/// A ledger row that was written: its id and the balance after it.
+#[derive(Clone, Copy, Debug)]
+pub struct Posted {
+    pub reseller_id: i64,
+    pub ledger_id: i64,
+    pub balance_after: i64,
+}
+
+/// Posts entries for resellers whose rows the caller has already locked in this write
+/// transaction, each paired with that reseller's current balance (at most one entry per reseller).
+/// Duplicates (an idempotency key already posted) change nothing and are left out of the result.
+/// One multi-row insert and one update, so billing thousands of wallets stays fast.
+pub async fn post_locked(
+    conn: &mut db::Conn,
+    entries: &[(Entry<'_>, i64)],
+) -> EngineResult<Vec<Posted>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = chrono::Utc::now().timestamp();
+    let mut after = std::collections::HashMap::with_capacity(entries.len());
+    let mut sql = String::from(
+        "INSERT INTO wallet_ledger (reseller_id, kind, amount, balance_after, idempotency_key, note, \
+         ref_type, ref_id, actor_id, created_at) VALUES ",
+    );
+    for (i, (e, balance)) in entries.iter().enumerate() {
+        let balance_after = balance.checked_add(e.amount).ok_or_else(|| {
+            EngineError::Invalid(format!("wallet {} would overflow", e.reseller_id))
+        })?;
+        if after.insert(e.reseller_id, balance_after).is_some() {
+            return Err(EngineError::Invalid(format!(
+                "two entries for reseller {} in one batch",
+                e.reseller_id
+            )));
+        }
+        let b = i * 10;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9,
+            b + 10
+        ));
+    }
+    sql.push_str(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, reseller_id");
+    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
+    for (e, _) in entries {
+        q = q
+            .bind(e.reseller_id)
+            .bind(e.kind.to_string())
+            .bind(e.amount)
+            .bind(after[&e.reseller_id])
+            .bind(e.idempotency_key.clone())
+            .bind(e.note.map(str::to_string))
+            .bind(e.reference.map(|r| r.0.to_string()))
+            .bind(e.reference.map(|r| r.1))
+            .bind(e.actor_id)
+            .bind(now);
+    }
+    let inserted = q.fetch_all(&mut *conn).await?;
+    if inserted.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The balance moves only for rows actually written, in one statement.
+    let amount_of: std::collections::HashMap<i64, i64> = entries
+        .iter()
+        .map(|(e, _)| (e.reseller_id, e.amount))
+        .collect();
+    let mut upd = String::from("UPDATE resellers SET wallet_balance = wallet_balance + CASE id");
+    let mut n = 0;
+    for _ in &inserted {
+        upd.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 2));
+        n += 2;
+    }
+    upd.push_str(" ELSE 0 END WHERE id IN (");
+    for i in 0..inserted.len() {
+        if i > 0 {
+            upd.push_str(", ");
+        }
+        upd.push_str(&format!("${}", n + 1 + i));
+    }
+    upd.push(')');
+    let mut q = sqlx::query(&upd);
+    for (_, rid) in &inserted {
+        q = q.bind(*rid).bind(amount_of[rid]);
+    }
+    for (_, rid) in &inserted {
+        q = q.bind(*rid);
+    }
+    let affected = q.execute(&mut *conn).await?.rows_affected();
+    if affected as usize != inserted.len() {
+        return Err(EngineError::Invalid(
+            "wallet balance update missed a row".into(),
+        ));
+    }
+    Ok(inserted
+        .into_iter()
+        .map(|(ledger_id, reseller_id)| Posted {
+            reseller_id,
+            ledger_id,
+            balance_after: after[&reseller_id],
+        })
+        .collect())
+}
+
+/// Records the reseller's total at this moment as its first snapshot (zero delta, zero cost), so
+/// traffic from before it became wallet-based is never billed. A second call in the same hour
+/// does nothing. Call it in the transaction that makes the reseller wallet-based.
+pub async fn start_wallet(
+    conn: &mut db::Conn,
+    reseller_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> EngineResult<()> {
+    let total = db::resellers::lifetime_total(conn, reseller_id).await?;
+    let hour = domain::tehran::hour_start(now).timestamp();
+    sqlx::query(
+        "INSERT INTO usage_snapshots (reseller_id, period_start, total_bytes, delta_bytes, price_per_gb, cost, created_at) \
+         VALUES ($1, $2, $3, 0, 0, 0, $4) ON CONFLICT (reseller_id, period_start) DO NOTHING",
+    )
+    .bind(reseller_id)
+    .bind(hour)
+    .bind(total)
+    .bind(now.timestamp())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The reseller's ledger, newest first, with the total for paging.
+pub async fn ledger(
+    conn: &mut db::Conn,
+    reseller_id: i64,
+    limit: i64,
+    offset: i64,
+) -> EngineResult<(Vec<LedgerRow>, i64)> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM wallet_ledger WHERE reseller_id = $1")
+            .bind(reseller_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let rows = sqlx::query_as(
+        "SELECT * FROM wallet_ledger WHERE reseller_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(reseller_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((rows, total))
+}
+
+/// Σ of the reseller's ledger (equals the stored balance at all times).
+pub async fn ledger_sum(conn: &mut db::Conn, reseller_id: i64) -> EngineResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(CAST(SUM(amount) AS BIGINT), 0) FROM wallet_ledger WHERE reseller_id = $1",
+    )
+    .bind(reseller_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// One line of the statement: a ledger row with, for hourly charges, the hour's traffic and price.
+#[derive(Clone, Debug, sqlx::FromRow, Serialize)]
+pub struct StatementLine {
+    pub id: i64,
+    pub created_at: i64,
+    pub kind: String,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub note: Option<String>,
+    pub period_start: Option<i64>,
+    pub delta_bytes: Option<i64>,
+    pub price_per_gb: Option<i64>,
+}
+
+pub async fn statement(
+    conn: &mut db::Conn,
+    reseller_id: i64,
+    limit: i64,
+) -> EngineResult<Vec<StatementLine>> {
+    Ok(sqlx::query_as(
+        "SELECT l.id, l.created_at, l.kind, l.amount, l.balance_after, l.note, s.period_start, s.delta_bytes, s.price_per_gb \
+         FROM wallet_ledger l LEFT JOIN usage_snapshots s ON l.ref_type = 'usage_snapshot' AND s.id = l.ref_id \
+         WHERE l.reseller_id = $1 ORDER BY l.id DESC LIMIT $2",
+    )
+    .bind(reseller_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Σ of hourly charges since `since` (the burn rate of the last 24 hours).
+pub async fn spent_since(conn: &mut db::Conn, reseller_id: i64, since: i64) -> EngineResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(CAST(SUM(cost) AS BIGINT), 0) FROM usage_snapshots WHERE reseller_id = $1 AND period_start >= $2",
+    )
+    .bind(reseller_id)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Suspends an active wallet reseller at or below the threshold: status `suspended_wallet`,
+/// every active config disabled with reason `wallet` (operations queued, events, audit).
+/// Runs in the caller's write transaction with the reseller row locked; returns the configs
+/// disabled, or None when nothing changed. The caller wakes the worker after commit.
+pub async fn suspend_if_depleted(
+    conn: &mut db::Conn,
+    reseller_id: i64,
+    balance: i64,
+    threshold: i64,
+    actor: &Actor,
+    origin: &Origin,
+    now: i64,
+) -> EngineResult<Option<usize>> {
+    let Some(r) = db::resellers::get(conn, reseller_id).await? else {
+        return Ok(None);
+    };
+    if r.kind != "wallet"
+        || r.status != "active"
+        || !domain::billing::should_suspend_wallet(balance, threshold)
+    {
+        return Ok(None);
+    }
+    db::resellers::set_status(conn, reseller_id, "suspended_wallet", Some("system")).await?;
+    let configs = db::configs::of_reseller_with_status(conn, reseller_id, "active").await?;
+    for c in &configs {
+        db::configs::set_status(conn, c.id, "disabled", Some("wallet")).await?;
+        let op = ops::enqueue(
+            conn,
+            c.panel_id,
+            c.id,
+            None,
+            ops::OpKind::Disable,
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
+        let meta = serde_json::json!({ "reason": "wallet", "balance": balance, "threshold": threshold, "operation_id": op });
+        db::configs::add_event(
+            conn,
+            c.id,
+            "auto_disabled",
+            &actor.name,
+            None,
+            None,
+            meta.clone(),
+        )
+        .await?;
+        db::audit::record(
+            conn,
+            NewAudit {
+                actor,
+                origin,
+                action: "config_auto_disabled",
+                target_type: Some("config"),
+                target_id: Some(c.id),
+                reason: Some("wallet"),
+                meta: serde_json::json!({ "before": {"status": "active"}, "after": {"status": "disabled", "disabled_reason": "wallet"}, "operation_id": op }),
+            },
+        )
+        .await?;
+    }
+    db::audit::record(
+        conn,
+        NewAudit {
+            actor,
+            origin,
+            action: "reseller_suspended_wallet",
+            target_type: Some("reseller"),
+            target_id: Some(reseller_id),
+            reason: Some("wallet balance at or below the threshold"),
+            meta: serde_json::json!({
+                "before": {"status": r.status},
+                "after": {"status": "suspended_wallet"},
+                "balance": balance,
+                "threshold": threshold,
+                "configs_disabled": configs.len(),
+            }),
+        },
+    )
+    .await?;
+    Ok(Some(configs.len()))
+}
+
+/// A `suspended_wallet` reseller whose balance rose above the threshold returns to `active`, and
+/// only the configs disabled for reason `wallet` are enabled again. Same transaction as the
+/// credit; returns the configs enabled, or None when nothing changed.
+pub async fn reactivate_if_funded(
+    conn: &mut db::Conn,
+    reseller_id: i64,
+    threshold: i64,
+    actor: &Actor,
+    origin: &Origin,
+    now: i64,
+) -> EngineResult<Option<usize>> {
+    let backend = backend_of(conn);
+    let Some(r) = db::resellers::get_for_update(conn, backend, reseller_id).await? else {
+        return Ok(None);
+    };
+    if r.status != "suspended_wallet"
+        || !domain::billing::credit_reactivates(r.wallet_balance, threshold)
+    {
+        return Ok(None);
+    }
+    db::resellers::set_status(conn, reseller_id, "active", None).await?;
+    let configs: Vec<db::configs::Config> = sqlx::query_as(
+        "SELECT * FROM configs WHERE reseller_id = $1 AND status = 'disabled' AND disabled_reason = 'wallet' ORDER BY id",
+    )
+    .bind(reseller_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for c in &configs {
+        db::configs::set_status(conn, c.id, "active", None).await?;
+        let op = ops::enqueue(
+            conn,
+            c.panel_id,
+            c.id,
+            None,
+            ops::OpKind::Enable,
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
+        db::configs::add_event(
+            conn,
+            c.id,
+            "auto_enabled",
+            &actor.name,
+            None,
+            None,
+            serde_json::json!({ "reason": "wallet_funded", "balance": r.wallet_balance, "operation_id": op }),
+        )
+        .await?;
+        db::audit::record(
+            conn,
+            NewAudit {
+                actor,
+                origin,
+                action: "config_auto_enabled",
+                target_type: Some("config"),
+                target_id: Some(c.id),
+                reason: Some("wallet funded"),
+                meta: serde_json::json!({ "before": {"status": "disabled", "disabled_reason": "wallet"}, "after": {"status": "active"}, "operation_id": op }),
+            },
+        )
+        .await?;
+    }
+    db::audit::record(
+        conn,
+        NewAudit {
+            actor,
+            origin,
+            action: "reseller_activated",
+            target_type: Some("reseller"),
+            target_id: Some(reseller_id),
+            reason: Some("wallet balance above the threshold"),
+            meta: serde_json::json!({
+                "before": {"status": "suspended_wallet"},
+                "after": {"status": "active"},
+                "balance": r.wallet_balance,
+                "threshold": threshold,
+                "configs_enabled": configs.len(),
+            }),
+        },
+    )
+    .await?;
+    Ok(Some(configs.len()))
+}
+
+/// An admin's credit (positive) or debit (negative) with a note: ledger row `admin_adjustment`,
+/// audit `wallet_adjusted`, then the wallet status follows the new balance either way.
+pub async fn adjust(
+    ctx: &crate::Ctx,
+    reseller_id: i64,
+    amount: i64,
+    note: &str,
+    actor: &Actor,
+    origin: &Origin,
+) -> EngineResult<LedgerRow> {
+    let note = note.trim();
+    if amount == 0 {
+        return Err(EngineError::Invalid("amount".into()));
+    }
+    if note.is_empty() || note.chars().count() > 500 {
+        return Err(EngineError::Invalid("note".into()));
+    }
+    let now = chrono::Utc::now().timestamp();
+    let mut tx = ctx.db.begin_write().await?;
+    let backend = ctx.db.backend();
+    let r = db::resellers::get_for_update(&mut tx, backend, reseller_id)
+        .await?
+        .ok_or(db::DbError::NotFound)?;
+    if r.kind != "wallet" {
+        return Err(EngineError::Invalid("kind".into()));
+    }
+    let d = defaults(&mut tx, &ctx.settings).await?;
+    let key = format!("adjust:{}", crate::secrets::random_token());
+    let id = post_entry(
+        &mut tx,
+        reseller_id,
+        "admin_adjustment",
+        amount,
+        &key,
+        Some(note),
+        None,
+        actor.id,
+    )
+    .await?
+    .ok_or_else(|| EngineError::Invalid("duplicate adjustment".into()))?;
+    let row: LedgerRow = sqlx::query_as("SELECT * FROM wallet_ledger WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    db::audit::record(
+        &mut tx,
+        NewAudit {
+            actor,
+            origin,
+            action: "wallet_adjusted",
+            target_type: Some("reseller"),
+            target_id: Some(reseller_id),
+            reason: Some(note),
+            meta: serde_json::json!({
+                "before": {"balance": r.wallet_balance},
+                "after": {"balance": row.balance_after},
+                "amount": amount,
+                "ledger_id": id,
+            }),
+        },
+    )
+    .await?;
+    let changed = if amount > 0 {
+        reactivate_if_funded(&mut tx, reseller_id, d.threshold, actor, origin, now).await?
+    } else {
+        suspend_if_depleted(
+            &mut tx,
+            reseller_id,
+            row.balance_after,
+            d.threshold,
+            actor,
+            origin,
+            now,
+        )
+        .await?
+    };
+    tx.commit().await?;
+    if changed.is_some() {
+        ctx.wake.notify_one();
+    }
+    Ok(row)
 }
