@@ -1,1 +1,555 @@
-//! configs — issue 4 fills this in.
+//! A reseller's configs: create, edit, disable, enable and delete, each one transaction with the
+//! config change, its durable panel operation, a config event and an audit row.
+
+use crate::access::{self, ActionError, Area, Fields};
+use crate::ops::{self, OpKind, Outcome};
+use crate::Ctx;
+use chrono::{DateTime, Utc};
+use db::audit::{Actor, NewAudit, Origin};
+use db::configs::Config;
+
+type Result<T> = std::result::Result<T, ActionError>;
+
+/// round(0.1 × 2^30): the smallest traffic limit a config may have.
+pub const MIN_LIMIT_BYTES: i64 = 107_374_182;
+/// 1 PiB: anything above is a typo, not a sale.
+pub const MAX_LIMIT_BYTES: i64 = 1 << 50;
+pub const MAX_DAYS: i64 = 3650;
+pub const MAX_COMMENT_CHARS: usize = 200;
+
+/// Who acts: a reseller on its own configs (the access matrix applies), or an admin on any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Reseller(i64),
+    Admin,
+}
+
+/// What a reseller asks for; ids empty = the panel's defaults.
+#[derive(Clone, Debug, Default)]
+pub struct NewConfig {
+    pub traffic_limit_bytes: i64,
+    pub expires_in_days: i64,
+    pub comment: Option<String>,
+    pub prefix: Option<String>,
+    pub custom_name: Option<String>,
+    pub service_ids: Vec<i64>,
+    pub node_ids: Vec<i64>,
+    pub inbound_ids: Vec<i64>,
+    pub max_clients: Option<i64>,
+}
+
+/// An edit; None leaves the value as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigPatch {
+    pub traffic_limit_bytes: Option<i64>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_in_days: Option<i64>,
+    pub max_clients: Option<i64>,
+}
+
+/// A config after an action, with whether the panel confirmed it within the wait.
+pub struct Done {
+    pub config: Config,
+    pub outcome: Outcome,
+}
+
+async fn reseller_of(conn: &mut db::Conn, id: i64) -> Result<db::resellers::Reseller> {
+    db::resellers::get(conn, id)
+        .await?
+        .ok_or(ActionError::NotFound)
+}
+
+/// The config if `scope` may see it; another reseller's config is absent (404), never "forbidden".
+pub async fn load(conn: &mut db::Conn, scope: Scope, id: i64) -> Result<Config> {
+    let found = match scope {
+        Scope::Reseller(r) => db::configs::get_owned(conn, r, id).await?,
+        Scope::Admin => db::configs::get(conn, id).await?,
+    };
+    found.ok_or(ActionError::NotFound)
+}
+
+/// Loads the config and, for a reseller, applies the matrix's Configs column.
+async fn load_for_change(ctx: &Ctx, scope: Scope, id: i64) -> Result<Config> {
+    let mut conn = ctx.db.acquire().await?;
+    let c = load(&mut conn, scope, id).await?;
+    if let Scope::Reseller(_) = scope {
+        access::require(&reseller_of(&mut conn, c.reseller_id).await?, Area::Configs)?;
+    }
+    Ok(c)
+}
+
+fn check_ids(f: &mut Fields, field: &str, given: &[i64], allowed: &[i64]) {
+    if given.iter().any(|id| !allowed.contains(id)) {
+        f.add(field, "configs.err.not_in_whitelist");
+    }
+}
+
+async fn record(
+    conn: &mut db::Conn,
+    actor: &Actor,
+    origin: &Origin,
+    config_id: i64,
+    event: &str,
+    action: &str,
+    meta: serde_json::Value,
+) -> Result<()> {
+    db::configs::add_event(
+        conn,
+        config_id,
+        event,
+        &actor.name,
+        None,
+        None,
+        meta.clone(),
+    )
+    .await?;
+    db::audit::record(
+        conn,
+        NewAudit {
+            actor,
+            origin,
+            action,
+            target_type: Some("config"),
+            target_id: Some(config_id),
+            reason: None,
+            meta,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs the queued operation now, bounded by the configured wait, then rereads the config.
+async fn finish(ctx: &Ctx, config_id: i64, op_id: i64) -> Result<Done> {
+    ctx.wake.notify_one();
+    let outcome = ops::run_now(ctx, op_id, ctx.settings.wait_for_panel).await?;
+    let mut conn = ctx.db.acquire().await?;
+    let config = db::configs::get(&mut conn, config_id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    Ok(Done { config, outcome })
+}
+
+fn snapshot(c: &Config) -> serde_json::Value {
+    serde_json::json!({
+        "status": c.status, "disabled_reason": c.disabled_reason,
+        "traffic_limit_bytes": c.traffic_limit_bytes, "expires_at": c.expires_at,
+        "max_clients": c.max_clients,
+    })
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    reseller_id: i64,
+    input: NewConfig,
+    now: DateTime<Utc>,
+) -> Result<Done> {
+    let (reseller, panel) = {
+        let mut conn = ctx.db.acquire().await?;
+        let r = reseller_of(&mut conn, reseller_id).await?;
+        let p = db::panels::get(&mut conn, r.panel_id)
+            .await?
+            .ok_or(ActionError::NotFound)?;
+        (r, p)
+    };
+    access::require(&reseller, Area::Configs)?;
+
+    let mut f = Fields::default();
+    if input.traffic_limit_bytes < MIN_LIMIT_BYTES {
+        f.add("traffic_limit_bytes", "configs.err.limit_min");
+    } else if input.traffic_limit_bytes > MAX_LIMIT_BYTES {
+        f.add("traffic_limit_bytes", "configs.err.limit_max");
+    }
+    if !(1..=MAX_DAYS).contains(&input.expires_in_days) {
+        f.add("expires_in_days", "configs.err.days");
+    }
+    let comment = input
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    if comment
+        .as_deref()
+        .is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS)
+    {
+        f.add("comment", "configs.err.comment");
+    }
+    let prefix = input.prefix.filter(|p| !p.is_empty());
+    let custom = input.custom_name.filter(|p| !p.is_empty());
+    if reseller.allow_custom_names == 0 {
+        if prefix.is_some() {
+            f.add("prefix", "configs.err.names_not_allowed");
+        }
+        if custom.is_some() {
+            f.add("custom_name", "configs.err.names_not_allowed");
+        }
+    } else {
+        if prefix
+            .as_deref()
+            .is_some_and(|p| domain::username::validate_prefix(p).is_err())
+        {
+            f.add("prefix", "configs.err.prefix");
+        }
+        if custom
+            .as_deref()
+            .is_some_and(|n| domain::username::validate_username(n).is_err())
+        {
+            f.add("custom_name", "configs.err.custom_name");
+        }
+    }
+    check_ids(
+        &mut f,
+        "service_ids",
+        &input.service_ids,
+        &reseller.service_ids(),
+    );
+    check_ids(&mut f, "node_ids", &input.node_ids, &reseller.node_ids());
+    let panel_inbounds = serde_json::from_str::<panels::PanelSettings>(&panel.settings)
+        .map(|s| s.inbound_ids)
+        .unwrap_or_default();
+    check_ids(&mut f, "inbound_ids", &input.inbound_ids, &panel_inbounds);
+    if let Some(m) = input.max_clients {
+        if panel.kind != "eylandoo" && panel.kind != "xui" {
+            f.add("max_clients", "configs.err.max_clients_kind");
+        } else if !(1..=1000).contains(&m) {
+            f.add("max_clients", "configs.err.max_clients");
+        }
+    }
+    if let Some(name) = custom
+        .as_deref()
+        .filter(|_| !f.0.contains_key("custom_name"))
+    {
+        let mut conn = ctx.db.acquire().await?;
+        if db::configs::username_taken(&mut conn, panel.id, name).await? {
+            f.add("custom_name", "configs.err.name_taken");
+        }
+        drop(conn);
+        // A user made on the panel by hand would make our create fail forever: ask first
+        // (a remote read, so before the transaction).
+        if !f.0.contains_key("custom_name") {
+            let handle = ctx.registry.handle(panel.id).await?;
+            if handle
+                .client
+                .get_user(name)
+                .await
+                .map_err(crate::EngineError::from)?
+                .is_some()
+            {
+                f.add("custom_name", "configs.err.name_taken");
+            }
+        }
+    }
+    f.finish()?;
+
+    let default_prefix = match prefix.clone().or(reseller.username_prefix.clone()) {
+        Some(p) => p,
+        None => {
+            let mut conn = ctx.db.acquire().await?;
+            db::settings::get(&mut conn, "username_prefix")
+                .await?
+                .filter(|p| domain::username::validate_prefix(p).is_ok())
+                .unwrap_or_else(|| domain::username::DEFAULT_PREFIX.to_string())
+        }
+    };
+    let expires_at = domain::tehran::days_from_today(now, input.expires_in_days).timestamp();
+    let ts = now.timestamp();
+
+    let mut tx = ctx.db.begin_write().await?;
+    // Locked, so two creates cannot both pass the limit check (SQLite: the write lock).
+    let reseller = db::resellers::get_for_update(&mut tx, ctx.db.backend(), reseller_id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    access::require(&reseller, Area::Configs)?;
+    if let Some(limit) = reseller.config_limit.filter(|l| *l > 0) {
+        if db::resellers::live_config_count(&mut tx, reseller_id).await? >= limit {
+            return Err(ActionError::Conflict {
+                code: "config_limit_reached",
+                message: format!("the config limit of {limit} is reached"),
+            });
+        }
+    }
+    let inserted = db::configs::create(
+        &mut tx,
+        db::configs::NewConfig {
+            reseller_id,
+            panel_id: panel.id,
+            username: custom.as_deref(),
+            comment: comment.as_deref(),
+            traffic_limit_bytes: input.traffic_limit_bytes,
+            expires_at: Some(expires_at),
+            max_clients: input.max_clients,
+            service_ids: &input.service_ids,
+            node_ids: &input.node_ids,
+            inbound_ids: &input.inbound_ids,
+        },
+        |id| domain::username::default_username(&default_prefix, reseller_id, id),
+        ts,
+    )
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        // The unique (panel, username) index lost a race for a custom name.
+        Err(_) if custom.is_some() => {
+            return Err(ActionError::field("custom_name", "configs.err.name_taken"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let config = db::configs::get(&mut tx, id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    if domain::username::validate_username(&config.username).is_err() {
+        return Err(ActionError::field("prefix", "configs.err.prefix"));
+    }
+    let op = ops::enqueue(
+        &mut tx,
+        panel.id,
+        id,
+        None,
+        OpKind::Create,
+        serde_json::json!({}),
+        ts,
+    )
+    .await?;
+    let meta = serde_json::json!({ "after": serde_json::to_value(&config).unwrap_or_default(), "operation_id": op });
+    record(
+        &mut tx,
+        actor,
+        origin,
+        id,
+        "created",
+        "config_created",
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    finish(ctx, id, op).await
+}
+
+pub async fn edit(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    scope: Scope,
+    id: i64,
+    p: ConfigPatch,
+    now: DateTime<Utc>,
+) -> Result<Done> {
+    load_for_change(ctx, scope, id).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    let before = load(&mut tx, scope, id).await?;
+    if before.status == "deleted" {
+        return Err(ActionError::Conflict {
+            code: "config_deleted",
+            message: "the config is deleted".into(),
+        });
+    }
+    let mut f = Fields::default();
+    let limit = p.traffic_limit_bytes.unwrap_or(before.traffic_limit_bytes);
+    if let Some(l) = p.traffic_limit_bytes {
+        if l < MIN_LIMIT_BYTES {
+            f.add("traffic_limit_bytes", "configs.err.limit_min");
+        } else if l > MAX_LIMIT_BYTES {
+            f.add("traffic_limit_bytes", "configs.err.limit_max");
+        } else if l < before.usage_bytes {
+            f.add("traffic_limit_bytes", "configs.err.limit_below_usage");
+        }
+    }
+    let tomorrow = domain::tehran::days_from_today(now, 1);
+    let expires_at = match (p.expires_in_days, p.expires_at) {
+        (Some(d), _) => {
+            if !(1..=MAX_DAYS).contains(&d) {
+                f.add("expires_in_days", "configs.err.days");
+            }
+            Some(domain::tehran::days_from_today(now, d.clamp(1, MAX_DAYS)).timestamp())
+        }
+        (None, Some(at)) => {
+            let at = domain::tehran::normalize_day_end(at);
+            if at < tomorrow {
+                f.add("expires_at", "configs.err.expires_at");
+            }
+            Some(at.timestamp())
+        }
+        (None, None) => before.expires_at,
+    };
+    if let Some(m) = p.max_clients {
+        if !(1..=1000).contains(&m) {
+            f.add("max_clients", "configs.err.max_clients");
+        }
+    }
+    f.finish()?;
+    let max_clients = p.max_clients.or(before.max_clients);
+    db::configs::set_limits(&mut tx, id, limit, expires_at, max_clients).await?;
+    let after = db::configs::get(&mut tx, id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    let op = ops::enqueue(
+        &mut tx,
+        before.panel_id,
+        id,
+        None,
+        OpKind::Update,
+        serde_json::json!({}),
+        now.timestamp(),
+    )
+    .await?;
+    let meta = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after), "operation_id": op });
+    record(&mut tx, actor, origin, id, "edited", "config_edited", meta).await?;
+    tx.commit().await?;
+    finish(ctx, id, op).await
+}
+
+/// Disable by hand (`manual`): only a person enables it again, never the system.
+pub async fn disable(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    scope: Scope,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Done> {
+    load_for_change(ctx, scope, id).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    let before = load(&mut tx, scope, id).await?;
+    if before.status != "active" {
+        return Err(ActionError::Conflict {
+            code: "config_not_active",
+            message: format!("the config is {}", before.status),
+        });
+    }
+    db::configs::set_status(&mut tx, id, "disabled", Some("manual")).await?;
+    let after = db::configs::get(&mut tx, id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    let op = ops::enqueue(
+        &mut tx,
+        before.panel_id,
+        id,
+        None,
+        OpKind::Disable,
+        serde_json::json!({}),
+        now.timestamp(),
+    )
+    .await?;
+    let meta = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after), "operation_id": op });
+    record(
+        &mut tx,
+        actor,
+        origin,
+        id,
+        "manual_disabled",
+        "config_manual_disabled",
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    finish(ctx, id, op).await
+}
+
+/// Enable what was disabled by hand. What the system disabled (quota, window, wallet) comes back
+/// when the cause is gone, and what an admin disabled only by an admin.
+pub async fn enable(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    scope: Scope,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Done> {
+    load_for_change(ctx, scope, id).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    let before = load(&mut tx, scope, id).await?;
+    let allowed = before.status == "disabled"
+        && match scope {
+            Scope::Reseller(_) => before.disabled_reason.as_deref() == Some("manual"),
+            Scope::Admin => true,
+        };
+    if !allowed {
+        return Err(ActionError::Conflict {
+            code: "config_not_enableable",
+            message: match before.disabled_reason.as_deref() {
+                Some(r) if before.status == "disabled" => {
+                    format!("the config was disabled for {r}; it cannot be enabled by hand")
+                }
+                _ => format!("the config is {}", before.status),
+            },
+        });
+    }
+    db::configs::set_status(&mut tx, id, "active", None).await?;
+    let after = db::configs::get(&mut tx, id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    let op = ops::enqueue(
+        &mut tx,
+        before.panel_id,
+        id,
+        None,
+        OpKind::Enable,
+        serde_json::json!({}),
+        now.timestamp(),
+    )
+    .await?;
+    let meta = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after), "operation_id": op });
+    record(
+        &mut tx,
+        actor,
+        origin,
+        id,
+        "manual_enabled",
+        "config_manual_enabled",
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    finish(ctx, id, op).await
+}
+
+/// Delete: the row stays (status `deleted`) so its lifetime usage keeps counting for the reseller.
+pub async fn delete(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    scope: Scope,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Done> {
+    load_for_change(ctx, scope, id).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    let before = load(&mut tx, scope, id).await?;
+    if before.status == "deleted" {
+        return Err(ActionError::Conflict {
+            code: "config_deleted",
+            message: "the config is already deleted".into(),
+        });
+    }
+    db::configs::mark_deleted(&mut tx, id, now.timestamp()).await?;
+    let after = db::configs::get(&mut tx, id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    let op = ops::enqueue(
+        &mut tx,
+        before.panel_id,
+        id,
+        None,
+        OpKind::Delete,
+        serde_json::json!({}),
+        now.timestamp(),
+    )
+    .await?;
+    let meta = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after),
+        "lifetime_usage_bytes": before.lifetime_usage_bytes, "operation_id": op });
+    record(
+        &mut tx,
+        actor,
+        origin,
+        id,
+        "deleted",
+        "config_deleted",
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    finish(ctx, id, op).await
+}

@@ -1,1 +1,693 @@
-//! resellers — issue 4 fills this in.
+//! Reseller accounts as the admin manages them: create (with its login), edit, suspend, activate,
+//! add traffic, extend the window; each one transaction with an audit row, then enforcement.
+
+use crate::access::{ActionError, Fields};
+use crate::ops::{self, OpKind};
+use crate::Ctx;
+use chrono::{DateTime, Utc};
+use db::audit::{Actor, NewAudit, Origin};
+use db::resellers::Reseller;
+use domain::enforcement::GraceSettings;
+
+type Result<T> = std::result::Result<T, ActionError>;
+
+/// What a reseller's terms amount to right now; pages and API show the same numbers.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub configs_count: i64,
+    pub lifetime_total: i64,
+    /// Quota used = Σ lifetime − baseline (spec §8).
+    pub used_bytes: i64,
+    pub remaining_bytes: i64,
+    pub grace_bytes: i64,
+    pub price_per_gb: i64,
+    pub suspension_threshold: i64,
+    pub login: Option<String>,
+}
+
+impl Summary {
+    /// Used share of the quota in percent (0–100), for usage bars.
+    pub fn used_percent(&self, quota: i64) -> i64 {
+        if quota <= 0 {
+            return 0;
+        }
+        ((i128::from(self.used_bytes) * 100 / i128::from(quota)).clamp(0, 100)) as i64
+    }
+}
+
+pub async fn grace_settings(conn: &mut db::Conn) -> Result<GraceSettings> {
+    let d = GraceSettings::default();
+    Ok(GraceSettings {
+        percent: db::settings::get_i64(conn, "grace_percent")
+            .await?
+            .unwrap_or(d.percent),
+        min_bytes: db::settings::get_i64(conn, "grace_bytes")
+            .await?
+            .unwrap_or(d.min_bytes),
+    })
+}
+
+/// The price per GB a wallet reseller pays: its override, else the setting, else the environment.
+pub async fn price_and_threshold(
+    ctx: &Ctx,
+    conn: &mut db::Conn,
+    r: &Reseller,
+) -> Result<(i64, i64)> {
+    let price = match r.wallet_price_per_gb {
+        Some(p) => p,
+        None => db::settings::get_i64(conn, "wallet_price_per_gb")
+            .await?
+            .unwrap_or(ctx.settings.wallet_price_per_gb),
+    };
+    let threshold = db::settings::get_i64(conn, "wallet_suspension_threshold")
+        .await?
+        .unwrap_or(ctx.settings.wallet_suspension_threshold);
+    Ok((price, threshold))
+}
+
+pub async fn summary(ctx: &Ctx, conn: &mut db::Conn, r: &Reseller) -> Result<Summary> {
+    let lifetime_total = db::resellers::lifetime_total(conn, r.id).await?;
+    let used = domain::enforcement::quota_used(lifetime_total, r.quota_baseline_bytes);
+    let grace =
+        domain::enforcement::grace_bytes(r.traffic_quota_bytes, grace_settings(conn).await?);
+    let (price, threshold) = price_and_threshold(ctx, conn, r).await?;
+    Ok(Summary {
+        configs_count: db::resellers::live_config_count(conn, r.id).await?,
+        lifetime_total,
+        used_bytes: used,
+        remaining_bytes: (r.traffic_quota_bytes - used).max(0),
+        grace_bytes: grace,
+        price_per_gb: price,
+        suspension_threshold: threshold,
+        login: db::users::by_reseller(conn, r.id)
+            .await?
+            .map(|u| u.username),
+    })
+}
+
+/// A new reseller as the admin entered it. The password arrives hashed (web::password).
+#[derive(Clone, Debug, Default)]
+pub struct NewReseller {
+    pub username: String,
+    pub password_hash: String,
+    pub display_name: Option<String>,
+    pub kind: String,
+    pub panel_id: i64,
+    pub config_limit: Option<i64>,
+    pub username_prefix: Option<String>,
+    pub allow_custom_names: bool,
+    pub traffic_quota_bytes: Option<i64>,
+    /// Window from today for `window_days` days, or explicit dates (normalised to 00:00 Tehran).
+    pub window_days: Option<i64>,
+    pub window_starts_at: Option<DateTime<Utc>>,
+    pub window_ends_at: Option<DateTime<Utc>>,
+    pub wallet_balance: Option<i64>,
+    pub wallet_price_per_gb: Option<i64>,
+    pub service_whitelist: Vec<i64>,
+    pub node_whitelist: Vec<i64>,
+}
+
+fn json_of(r: &Reseller) -> serde_json::Value {
+    serde_json::to_value(r).unwrap_or_default()
+}
+
+async fn audit(
+    conn: &mut db::Conn,
+    actor: &Actor,
+    origin: &Origin,
+    action: &str,
+    id: i64,
+    meta: serde_json::Value,
+) -> Result<()> {
+    db::audit::record(
+        conn,
+        NewAudit {
+            actor,
+            origin,
+            action,
+            target_type: Some("reseller"),
+            target_id: Some(id),
+            reason: None,
+            meta,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Checks whitelist ids against the panel's own lists (a remote read, so outside any transaction).
+async fn check_whitelists(
+    ctx: &Ctx,
+    panel_id: i64,
+    services: &[i64],
+    nodes: &[i64],
+    f: &mut Fields,
+) -> Result<()> {
+    if services.is_empty() && nodes.is_empty() {
+        return Ok(());
+    }
+    let handle = ctx.registry.handle(panel_id).await?;
+    let choices = handle
+        .client
+        .list_choices()
+        .await
+        .map_err(crate::EngineError::from)?;
+    let known = |list: &[panels::Choice], id: i64| list.iter().any(|c| c.id == id.to_string());
+    if services.iter().any(|id| !known(&choices.services, *id)) {
+        f.add("service_whitelist", "resellers.err.unknown_service");
+    }
+    if nodes.iter().any(|id| !known(&choices.nodes, *id)) {
+        f.add("node_whitelist", "resellers.err.unknown_node");
+    }
+    Ok(())
+}
+
+fn check_prefix(prefix: Option<&str>, f: &mut Fields) {
+    if let Some(p) = prefix.filter(|p| !p.is_empty()) {
+        if domain::username::validate_prefix(p).is_err() {
+            f.add("username_prefix", "resellers.err.prefix");
+        }
+    }
+}
+
+/// Window bounds: `days` from today, else the given dates, each normalised to 00:00 Tehran.
+fn window(
+    now: DateTime<Utc>,
+    days: Option<i64>,
+    starts: Option<DateTime<Utc>>,
+    ends: Option<DateTime<Utc>>,
+    f: &mut Fields,
+) -> (Option<i64>, Option<i64>) {
+    use domain::tehran::{days_from_today, normalize_day_end};
+    if let Some(d) = days {
+        if !(1..=3650).contains(&d) {
+            f.add("window_days", "resellers.err.window_days");
+            return (None, None);
+        }
+        return (
+            Some(normalize_day_end(now).timestamp()),
+            Some(days_from_today(now, d).timestamp()),
+        );
+    }
+    let s = starts.map(|s| normalize_day_end(s).timestamp());
+    let e = ends.map(|e| normalize_day_end(e).timestamp());
+    if let (Some(s), Some(e)) = (s, e) {
+        if e <= s {
+            f.add("window_ends_at", "resellers.err.window_order");
+        }
+    }
+    (s.or(e.map(|_| normalize_day_end(now).timestamp())), e)
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    input: NewReseller,
+    now: DateTime<Utc>,
+) -> Result<Reseller> {
+    let mut f = Fields::default();
+    let username = input.username.trim().to_string();
+    if username.chars().count() < 3
+        || username.chars().count() > 64
+        || username.contains(char::is_whitespace)
+    {
+        f.add("username", "resellers.err.username");
+    }
+    let kind = input.kind.as_str();
+    if kind != "traffic" && kind != "wallet" {
+        f.add("kind", "resellers.err.kind");
+    }
+    if input.config_limit.is_some_and(|l| l < 0) {
+        f.add("config_limit", "resellers.err.config_limit");
+    }
+    check_prefix(input.username_prefix.as_deref(), &mut f);
+    let quota = input.traffic_quota_bytes.unwrap_or(0);
+    if kind == "traffic" && quota <= 0 {
+        f.add("traffic_quota_bytes", "resellers.err.quota");
+    }
+    if input.wallet_price_per_gb.is_some_and(|p| p < 0) {
+        f.add("wallet_price_per_gb", "resellers.err.price");
+    }
+    let (ws, we) = if kind == "traffic" {
+        window(
+            now,
+            input.window_days,
+            input.window_starts_at,
+            input.window_ends_at,
+            &mut f,
+        )
+    } else {
+        (None, None)
+    };
+    {
+        let mut conn = ctx.db.acquire().await?;
+        if db::panels::get(&mut conn, input.panel_id).await?.is_none() {
+            f.add("panel_id", "resellers.err.panel");
+            return Err(ActionError::Invalid(f.0));
+        }
+        if db::users::by_username(&mut conn, &username)
+            .await?
+            .is_some()
+        {
+            f.add("username", "resellers.err.username_taken");
+        }
+    }
+    check_whitelists(
+        ctx,
+        input.panel_id,
+        &input.service_whitelist,
+        &input.node_whitelist,
+        &mut f,
+    )
+    .await?;
+    f.finish()?;
+
+    let display_name = input
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&username)
+        .to_string();
+    let prefix = input.username_prefix.filter(|p| !p.is_empty());
+    let mut tx = ctx.db.begin_write().await?;
+    let id = db::resellers::create(
+        &mut tx,
+        db::resellers::NewReseller {
+            display_name: &display_name,
+            kind,
+            panel_id: input.panel_id,
+            username_prefix: prefix.as_deref(),
+            allow_custom_names: input.allow_custom_names,
+            config_limit: input.config_limit,
+            service_whitelist: &input.service_whitelist,
+            node_whitelist: &input.node_whitelist,
+            traffic_quota_bytes: if kind == "traffic" { quota } else { 0 },
+            window_starts_at: ws,
+            window_ends_at: we,
+            wallet_price_per_gb: if kind == "wallet" {
+                input.wallet_price_per_gb
+            } else {
+                None
+            },
+        },
+        now.timestamp(),
+    )
+    .await?;
+    let user_id = match db::users::create(
+        &mut tx,
+        &username,
+        &input.password_hash,
+        "reseller",
+        Some(id),
+    )
+    .await
+    {
+        Ok(uid) => uid,
+        // Two admins racing for one login name: the unique index decides.
+        Err(_) => {
+            return Err(ActionError::field(
+                "username",
+                "resellers.err.username_taken",
+            ))
+        }
+    };
+    if kind == "wallet" {
+        if let Some(balance) = input.wallet_balance.filter(|b| *b != 0) {
+            crate::wallet::post_entry(
+                &mut tx,
+                id,
+                "opening_balance",
+                balance,
+                &format!("opening:{id}"),
+                Some("opening balance"),
+                None,
+                actor.id,
+            )
+            .await?;
+        }
+    }
+    let row = db::resellers::get(&mut tx, id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    audit(
+        &mut tx,
+        actor,
+        origin,
+        "reseller_created",
+        id,
+        serde_json::json!({ "after": json_of(&row), "login": username, "user_id": user_id,
+                            "opening_balance": input.wallet_balance }),
+    )
+    .await?;
+    tx.commit().await?;
+    crate::enforcement::enforce_reseller(ctx, id, now, origin).await?;
+    Ok(reload(ctx, id).await?)
+}
+
+async fn reload(ctx: &Ctx, id: i64) -> Result<Reseller> {
+    let mut conn = ctx.db.acquire().await?;
+    db::resellers::get(&mut conn, id)
+        .await?
+        .ok_or(ActionError::NotFound)
+}
+
+/// PATCH: only the fields given change.
+#[derive(Clone, Debug, Default)]
+pub struct ResellerPatch {
+    pub display_name: Option<String>,
+    pub config_limit: Option<i64>,
+    pub username_prefix: Option<String>,
+    pub allow_custom_names: Option<bool>,
+    pub traffic_quota_bytes: Option<i64>,
+    pub window_starts_at: Option<DateTime<Utc>>,
+    pub window_ends_at: Option<DateTime<Utc>>,
+    pub wallet_price_per_gb: Option<i64>,
+    pub service_whitelist: Option<Vec<i64>>,
+    pub node_whitelist: Option<Vec<i64>>,
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    id: i64,
+    p: ResellerPatch,
+    now: DateTime<Utc>,
+) -> Result<Reseller> {
+    let before = reload(ctx, id).await?;
+    let mut f = Fields::default();
+    if p.display_name
+        .as_deref()
+        .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 100)
+    {
+        f.add("display_name", "resellers.err.display_name");
+    }
+    if p.config_limit.is_some_and(|l| l < 0) {
+        f.add("config_limit", "resellers.err.config_limit");
+    }
+    check_prefix(p.username_prefix.as_deref(), &mut f);
+    if p.traffic_quota_bytes.is_some_and(|q| q < 0) {
+        f.add("traffic_quota_bytes", "resellers.err.quota");
+    }
+    if p.wallet_price_per_gb.is_some_and(|q| q < 0) {
+        f.add("wallet_price_per_gb", "resellers.err.price");
+    }
+    let norm = |t: DateTime<Utc>| domain::tehran::normalize_day_end(t).timestamp();
+    let ws = p.window_starts_at.map(norm).or(before.window_starts_at);
+    let we = p.window_ends_at.map(norm).or(before.window_ends_at);
+    if let (Some(s), Some(e)) = (ws, we) {
+        if e <= s && (p.window_starts_at.is_some() || p.window_ends_at.is_some()) {
+            f.add("window_ends_at", "resellers.err.window_order");
+        }
+    }
+    check_whitelists(
+        ctx,
+        before.panel_id,
+        p.service_whitelist.as_deref().unwrap_or(&[]),
+        p.node_whitelist.as_deref().unwrap_or(&[]),
+        &mut f,
+    )
+    .await?;
+    f.finish()?;
+
+    let mut ints: Vec<(&str, Option<i64>)> = Vec::new();
+    let mut texts: Vec<(&str, Option<String>)> = Vec::new();
+    if let Some(n) = &p.display_name {
+        texts.push(("display_name", Some(n.trim().to_string())));
+    }
+    if let Some(l) = p.config_limit {
+        ints.push(("config_limit", Some(l)));
+    }
+    if let Some(px) = &p.username_prefix {
+        texts.push((
+            "username_prefix",
+            Some(px.clone()).filter(|s| !s.is_empty()),
+        ));
+    }
+    if let Some(a) = p.allow_custom_names {
+        ints.push(("allow_custom_names", Some(a as i64)));
+    }
+    if let Some(q) = p.traffic_quota_bytes {
+        ints.push(("traffic_quota_bytes", Some(q)));
+    }
+    if p.window_starts_at.is_some() || p.window_ends_at.is_some() {
+        ints.push(("window_starts_at", ws));
+        ints.push(("window_ends_at", we));
+    }
+    if let Some(pr) = p.wallet_price_per_gb {
+        ints.push(("wallet_price_per_gb", Some(pr)));
+    }
+    if let Some(s) = &p.service_whitelist {
+        texts.push((
+            "service_whitelist",
+            Some(serde_json::to_string(s).unwrap_or_default()),
+        ));
+    }
+    if let Some(n) = &p.node_whitelist {
+        texts.push((
+            "node_whitelist",
+            Some(serde_json::to_string(n).unwrap_or_default()),
+        ));
+    }
+    let mut tx = ctx.db.begin_write().await?;
+    let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    db::resellers::update_columns(&mut tx, id, &ints, &texts).await?;
+    let after = db::resellers::get(&mut tx, id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    audit(
+        &mut tx,
+        actor,
+        origin,
+        "reseller_updated",
+        id,
+        serde_json::json!({ "before": json_of(&before), "after": json_of(&after) }),
+    )
+    .await?;
+    tx.commit().await?;
+    crate::enforcement::enforce_reseller(ctx, id, now, origin).await?;
+    reload(ctx, id).await
+}
+
+/// Sets configs' status in the caller's transaction with an operation, an event and an audit
+/// row each; returns how many changed.
+#[allow(clippy::too_many_arguments)]
+async fn switch_configs(
+    tx: &mut db::Conn,
+    actor: &Actor,
+    origin: &Origin,
+    configs: Vec<db::configs::Config>,
+    enable: bool,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<usize> {
+    let n = configs.len();
+    for c in configs {
+        let (status, kind, event, action) = if enable {
+            (
+                "active",
+                OpKind::Enable,
+                "auto_enabled",
+                "config_auto_enabled",
+            )
+        } else {
+            (
+                "disabled",
+                OpKind::Disable,
+                "auto_disabled",
+                "config_auto_disabled",
+            )
+        };
+        db::configs::set_status(tx, c.id, status, reason).await?;
+        ops::enqueue(tx, c.panel_id, c.id, None, kind, serde_json::json!({}), now).await?;
+        let meta = serde_json::json!({ "before": {"status": c.status, "disabled_reason": c.disabled_reason},
+                                       "after": {"status": status, "disabled_reason": reason} });
+        db::configs::add_event(tx, c.id, event, &actor.name, None, None, meta.clone()).await?;
+        db::audit::record(
+            tx,
+            NewAudit {
+                actor,
+                origin,
+                action,
+                target_type: Some("config"),
+                target_id: Some(c.id),
+                reason: Some(if enable {
+                    "reseller_activated"
+                } else {
+                    "reseller_suspended"
+                }),
+                meta,
+            },
+        )
+        .await?;
+    }
+    Ok(n)
+}
+
+/// Admin suspension: status `suspended` by `admin` (never lifted by the system); every active
+/// config is disabled on the panel with reason `admin`.
+pub async fn suspend(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Reseller> {
+    let mut tx = ctx.db.begin_write().await?;
+    let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    db::resellers::set_status(&mut tx, id, "suspended", Some("admin")).await?;
+    let active = db::configs::of_reseller_with_status(&mut tx, id, "active").await?;
+    let n = switch_configs(
+        &mut tx,
+        actor,
+        origin,
+        active,
+        false,
+        Some("admin"),
+        now.timestamp(),
+    )
+    .await?;
+    let after = db::resellers::get(&mut tx, id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    audit(&mut tx, actor, origin, "reseller_suspended", id,
+        serde_json::json!({ "before": {"status": before.status, "suspended_by": before.suspended_by},
+                            "after": {"status": after.status, "suspended_by": after.suspended_by},
+                            "configs_disabled": n })).await?;
+    tx.commit().await?;
+    ctx.wake.notify_one();
+    Ok(after)
+}
+
+/// Admin activation: back to `active`; configs disabled by the suspension (admin or system
+/// reasons, never `manual`) are enabled again, then enforcement re-checks quota and window.
+pub async fn activate(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Reseller> {
+    let mut tx = ctx.db.begin_write().await?;
+    let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    db::resellers::set_status(&mut tx, id, "active", None).await?;
+    let disabled: Vec<_> = db::configs::of_reseller_with_status(&mut tx, id, "disabled")
+        .await?
+        .into_iter()
+        .filter(|c| c.disabled_reason.as_deref().is_some_and(|r| r != "manual"))
+        .collect();
+    let n = switch_configs(
+        &mut tx,
+        actor,
+        origin,
+        disabled,
+        true,
+        None,
+        now.timestamp(),
+    )
+    .await?;
+    let after = db::resellers::get(&mut tx, id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    audit(&mut tx, actor, origin, "reseller_activated", id,
+        serde_json::json!({ "before": {"status": before.status, "suspended_by": before.suspended_by},
+                            "after": {"status": after.status, "suspended_by": after.suspended_by},
+                            "configs_enabled": n })).await?;
+    tx.commit().await?;
+    ctx.wake.notify_one();
+    crate::enforcement::enforce_reseller(ctx, id, now, origin).await?;
+    reload(ctx, id).await
+}
+
+pub async fn add_traffic(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    id: i64,
+    add_bytes: i64,
+    now: DateTime<Utc>,
+) -> Result<Reseller> {
+    if add_bytes <= 0 {
+        return Err(ActionError::field("add_bytes", "resellers.err.add_bytes"));
+    }
+    let mut tx = ctx.db.begin_write().await?;
+    let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    if before.kind != "traffic" {
+        return Err(ActionError::Conflict {
+            code: "not_traffic_reseller",
+            message: "only a traffic reseller has a quota".into(),
+        });
+    }
+    let quota = before.traffic_quota_bytes.saturating_add(add_bytes);
+    db::resellers::update_columns(&mut tx, id, &[("traffic_quota_bytes", Some(quota))], &[])
+        .await?;
+    audit(&mut tx, actor, origin, "reseller_traffic_added", id,
+        serde_json::json!({ "add_bytes": add_bytes, "before": {"traffic_quota_bytes": before.traffic_quota_bytes},
+                            "after": {"traffic_quota_bytes": quota} })).await?;
+    tx.commit().await?;
+    crate::enforcement::enforce_reseller(ctx, id, now, origin).await?;
+    reload(ctx, id).await
+}
+
+/// Moves the window end by `extend_days`: from the current end while it lies ahead, from today
+/// once it has passed (so extending an ended window gives the days from now).
+pub async fn extend_window(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    id: i64,
+    extend_days: i64,
+    now: DateTime<Utc>,
+) -> Result<Reseller> {
+    if !(1..=3650).contains(&extend_days) {
+        return Err(ActionError::field(
+            "extend_days",
+            "resellers.err.extend_days",
+        ));
+    }
+    let mut tx = ctx.db.begin_write().await?;
+    let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    if before.kind != "traffic" {
+        return Err(ActionError::Conflict {
+            code: "not_traffic_reseller",
+            message: "only a traffic reseller has a window".into(),
+        });
+    }
+    let Some(end) = before.window_ends_at else {
+        return Err(ActionError::Conflict {
+            code: "no_window",
+            message: "this reseller has no time window to extend".into(),
+        });
+    };
+    let end_at = db::time::from_ts(end);
+    let new_end = if domain::tehran::has_ended(end_at, now) {
+        domain::tehran::days_from_today(now, extend_days)
+    } else {
+        domain::tehran::days_from_today(end_at, extend_days)
+    };
+    db::resellers::update_columns(
+        &mut tx,
+        id,
+        &[("window_ends_at", Some(new_end.timestamp()))],
+        &[],
+    )
+    .await?;
+    audit(&mut tx, actor, origin, "reseller_window_extended", id,
+        serde_json::json!({ "extend_days": extend_days, "before": {"window_ends_at": before.window_ends_at},
+                            "after": {"window_ends_at": new_end.timestamp()} })).await?;
+    tx.commit().await?;
+    crate::enforcement::enforce_reseller(ctx, id, now, origin).await?;
+    reload(ctx, id).await
+}
