@@ -1,1 +1,406 @@
-//! sync — issue 5 fills this in.
+//! Usage sync (spec §7): every active panel in parallel, one bulk listing each, one observation
+//! per tracked config written in batched conditional updates, then enforcement (spec §8).
+
+use crate::{enforcement, Ctx, EngineResult};
+use db::audit::Origin;
+use domain::usage::{observe, UsageCounters};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub const LEASE: &str = "usage_sync";
+const LEASE_SECS: i64 = 600;
+/// Rows per multi-row conditional UPDATE (6 parameters each; far below both databases' limits).
+const BATCH: usize = 500;
+/// Rows per write transaction, so other writers are never blocked for long.
+const TX_ROWS: usize = 5_000;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    /// True when another instance held the sync lease, so this one did nothing.
+    pub skipped_lease_held: bool,
+    pub panels_ok: i64,
+    pub panels_failed: i64,
+    pub configs_updated: i64,
+    pub users_seen: i64,
+    pub unknown_users: i64,
+    pub missing_configs: i64,
+    /// Observations dropped because a concurrent writer (a reset) changed the config meanwhile;
+    /// the next sync reads them again, so nothing is lost or doubled.
+    pub raced: i64,
+    pub bytes_added: i64,
+    pub resellers_enforced: i64,
+}
+
+#[derive(Default)]
+struct PanelResult {
+    ok: bool,
+    users_seen: i64,
+    configs_updated: i64,
+    unknown_users: i64,
+    missing_configs: i64,
+    raced: i64,
+    bytes_added: i64,
+}
+
+/// Runs one sync of every active panel, unless another instance holds the lease.
+pub async fn run_once(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> EngineResult<SyncReport> {
+    let ts = now.timestamp();
+    {
+        let mut conn = ctx.db.acquire().await?;
+        if !db::leases::try_acquire(&mut conn, LEASE, &ctx.instance_id, ts, LEASE_SECS).await? {
+            return Ok(SyncReport {
+                skipped_lease_held: true,
+                ..Default::default()
+            });
+        }
+    }
+    let result = run_locked(ctx, now).await;
+    let mut conn = ctx.db.acquire().await?;
+    db::leases::release(&mut conn, LEASE, &ctx.instance_id).await?;
+    result
+}
+
+async fn run_locked(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> EngineResult<SyncReport> {
+    let panels = {
+        let mut conn = ctx.db.acquire().await?;
+        db::panels::list_active(&mut conn).await?
+    };
+    let results =
+        futures::future::join_all(panels.iter().map(|p| sync_panel(ctx, p.id, now))).await;
+    let mut report = SyncReport::default();
+    for r in results {
+        let r = r?;
+        if r.ok {
+            report.panels_ok += 1;
+        } else {
+            report.panels_failed += 1;
+        }
+        report.users_seen += r.users_seen;
+        report.configs_updated += r.configs_updated;
+        report.unknown_users += r.unknown_users;
+        report.missing_configs += r.missing_configs;
+        report.raced += r.raced;
+        report.bytes_added += r.bytes_added;
+    }
+    // Every traffic reseller: usage may have grown, and a window may have ended with no traffic.
+    let resellers = {
+        let mut conn = ctx.db.acquire().await?;
+        db::resellers::all_ids_of_kind(&mut conn, "traffic").await?
+    };
+    let origin = Origin::default();
+    for id in resellers {
+        enforcement::enforce_reseller(ctx, id, now, &origin).await?;
+        report.resellers_enforced += 1;
+    }
+    Ok(report)
+}
+
+#[derive(sqlx::FromRow)]
+struct Tracked {
+    id: i64,
+    reseller_id: i64,
+    username: String,
+    status: String,
+    usage_bytes: i64,
+    lifetime_usage_bytes: i64,
+    remote_state: Option<String>,
+}
+
+/// One observation to write: the counters read before the listing and the ones to store.
+struct Change {
+    id: i64,
+    reseller_id: i64,
+    prev: UsageCounters,
+    next: UsageCounters,
+    state: String,
+}
+
+async fn sync_panel(
+    ctx: &Ctx,
+    panel_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> EngineResult<PanelResult> {
+    let started = std::time::Instant::now();
+    let ts = now.timestamp();
+    // Our counters are read BEFORE the listing: any write after this read (a reset's
+    // observations) makes the conditional update below miss, so a listing taken before a reset
+    // can never be applied on top of it.
+    let tracked: Vec<Tracked> = {
+        let mut conn = ctx.db.acquire().await?;
+        sqlx::query_as(
+            "SELECT id, reseller_id, username, status, usage_bytes, lifetime_usage_bytes, remote_state FROM configs \
+             WHERE panel_id = $1 AND NOT (status = 'deleted' AND remote_confirmed = 1)",
+        )
+        .bind(panel_id)
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    let listing = match ctx.registry.handle(panel_id).await {
+        Ok(h) => h.client.list_users().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let users = match listing {
+        Ok(u) => u,
+        Err(error) => {
+            // A failing panel changes nothing: no reading is ever taken as zero.
+            tracing::warn!(panel = panel_id, %error, "usage sync: panel failed");
+            let mut conn = ctx.db.acquire().await?;
+            db::panels::record_failure(&mut conn, panel_id, &error).await?;
+            record_run(&mut conn, panel_id, ts, started, None, Some(&error)).await?;
+            return Ok(PanelResult::default());
+        }
+    };
+    let mut result = PanelResult {
+        ok: true,
+        users_seen: users.len() as i64,
+        ..Default::default()
+    };
+    let by_name: HashMap<&str, &panels::RemoteUser> =
+        users.iter().map(|u| (u.username.as_str(), u)).collect();
+    let mut known: BTreeSet<&str> = BTreeSet::new();
+    let mut changes = Vec::new();
+    for c in &tracked {
+        // Marzneshin lower-cases usernames; ours are lower-case by default, custom ones may not be.
+        let lower = c.username.to_lowercase();
+        let Some(u) = by_name
+            .get(c.username.as_str())
+            .or_else(|| by_name.get(lower.as_str()))
+        else {
+            if c.status != "deleted" {
+                result.missing_configs += 1;
+            }
+            continue;
+        };
+        known.insert(u.username.as_str());
+        let prev = UsageCounters {
+            usage_bytes: c.usage_bytes,
+            lifetime_usage_bytes: c.lifetime_usage_bytes,
+        };
+        let next = observe(prev, u.used_bytes.max(0));
+        if let Some(panel_lifetime) = u.lifetime_used_bytes {
+            // The panel's own monotonic counter is a cross-check only; ours stays the record.
+            if next.lifetime_usage_bytes > panel_lifetime {
+                tracing::warn!(
+                    panel = panel_id,
+                    config = c.id,
+                    ours = next.lifetime_usage_bytes,
+                    panel = panel_lifetime,
+                    "usage sync: our lifetime usage exceeds the panel's lifetime counter"
+                );
+            }
+        }
+        let state = state_str(u).to_string();
+        if next != prev || c.remote_state.as_deref() != Some(state.as_str()) {
+            changes.push(Change {
+                id: c.id,
+                reseller_id: c.reseller_id,
+                prev,
+                next,
+                state,
+            });
+        }
+    }
+    result.unknown_users = users
+        .iter()
+        .filter(|u| !known.contains(u.username.as_str()))
+        .count() as i64;
+    for chunk in changes.chunks(TX_ROWS) {
+        let (updated, raced, added) = write_changes(ctx, chunk, ts).await?;
+        result.configs_updated += updated;
+        result.raced += raced;
+        result.bytes_added += added;
+    }
+    let mut conn = ctx.db.acquire().await?;
+    db::panels::record_success(&mut conn, panel_id, ts).await?;
+    db::panels::record_sync(&mut conn, panel_id, ts).await?;
+    record_run(&mut conn, panel_id, ts, started, Some(&result), None).await?;
+    Ok(result)
+}
+
+/// Writes observations in one transaction with multi-row conditional updates, and the hourly
+/// totals of the rows that really changed. Returns (updated, raced, bytes added).
+async fn write_changes(ctx: &Ctx, rows: &[Change], ts: i64) -> EngineResult<(i64, i64, i64)> {
+    let mut tx = ctx.db.begin_write().await?;
+    let mut updated = 0i64;
+    let mut raced = 0i64;
+    let mut hourly: BTreeMap<i64, i64> = BTreeMap::new();
+    for batch in rows.chunks(BATCH) {
+        let mut sql = String::from(
+            "UPDATE configs SET usage_bytes = v.column2, lifetime_usage_bytes = v.column3, \
+             remote_state = v.column4, last_observed_at = $1 FROM (VALUES ",
+        );
+        for i in 0..batch.len() {
+            let b = 2 + i * 6;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                b, b + 1, b + 2, b + 3, b + 4, b + 5
+            ));
+        }
+        sql.push_str(
+            ") AS v WHERE configs.id = v.column1 AND configs.usage_bytes = v.column5 \
+             AND configs.lifetime_usage_bytes = v.column6",
+        );
+        let mut q = sqlx::query(&sql).bind(ts);
+        for c in batch {
+            q = q
+                .bind(c.id)
+                .bind(c.next.usage_bytes)
+                .bind(c.next.lifetime_usage_bytes)
+                .bind(c.state.clone())
+                .bind(c.prev.usage_bytes)
+                .bind(c.prev.lifetime_usage_bytes);
+        }
+        let affected = q.execute(&mut *tx).await?.rows_affected() as usize;
+        let applied: Vec<&Change> = if affected == batch.len() {
+            batch.iter().collect()
+        } else {
+            // Some rows changed under us: find which ones hold our values (those were applied).
+            let ids = batch
+                .iter()
+                .map(|c| c.id.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let now_rows: Vec<(i64, i64, i64, Option<i64>)> = sqlx::query_as(&format!(
+                "SELECT id, usage_bytes, lifetime_usage_bytes, last_observed_at FROM configs WHERE id IN ({ids})"
+            ))
+            .fetch_all(&mut *tx)
+            .await?;
+            let seen: HashMap<i64, (i64, i64, Option<i64>)> = now_rows
+                .into_iter()
+                .map(|(id, u, l, at)| (id, (u, l, at)))
+                .collect();
+            batch
+                .iter()
+                .filter(|c| {
+                    seen.get(&c.id)
+                        == Some(&(c.next.usage_bytes, c.next.lifetime_usage_bytes, Some(ts)))
+                })
+                .collect()
+        };
+        raced += (batch.len() - applied.len()) as i64;
+        for c in applied {
+            updated += 1;
+            let added = c.next.lifetime_usage_bytes - c.prev.lifetime_usage_bytes;
+            if added > 0 {
+                *hourly.entry(c.reseller_id).or_default() += added;
+            }
+        }
+    }
+    let hour = domain::tehran::hour_start(db::time::from_ts(ts)).timestamp();
+    let mut added_total = 0;
+    for (reseller_id, bytes) in hourly {
+        db::usage_hourly::add(&mut tx, reseller_id, hour, bytes).await?;
+        added_total += bytes;
+    }
+    tx.commit().await?;
+    Ok((updated, raced, added_total))
+}
+
+fn state_str(u: &panels::RemoteUser) -> &'static str {
+    match u.state {
+        panels::RemoteState::Active => "active",
+        panels::RemoteState::Disabled => "disabled",
+        panels::RemoteState::Limited => "limited",
+        panels::RemoteState::Expired => "expired",
+        panels::RemoteState::OnHold => "on_hold",
+    }
+}
+
+async fn record_run(
+    conn: &mut db::Conn,
+    panel_id: i64,
+    ts: i64,
+    started: std::time::Instant,
+    r: Option<&PanelResult>,
+    error: Option<&str>,
+) -> EngineResult<()> {
+    let d = PanelResult::default();
+    let r = r.unwrap_or(&d);
+    sqlx::query(
+        "INSERT INTO sync_runs (panel_id, started_at, duration_ms, ok, users_seen, configs_updated, unknown_users, missing_configs, error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(panel_id)
+    .bind(ts)
+    .bind(started.elapsed().as_millis() as i64)
+    .bind(error.is_none() as i64)
+    .bind(r.users_seen)
+    .bind(r.configs_updated)
+    .bind(r.unknown_users)
+    .bind(r.missing_configs)
+    .bind(error.map(|e| e.chars().take(500).collect::<String>()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A row of `sync_runs`, for the admin's sync page.
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct SyncRun {
+    pub id: i64,
+    pub panel_id: i64,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub ok: i64,
+    pub users_seen: i64,
+    pub configs_updated: i64,
+    pub unknown_users: i64,
+    pub missing_configs: i64,
+    pub error: Option<String>,
+}
+
+/// The last `limit` runs of a panel, newest first.
+pub async fn recent_runs(
+    conn: &mut db::Conn,
+    panel_id: i64,
+    limit: i64,
+) -> EngineResult<Vec<SyncRun>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM sync_runs WHERE panel_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(panel_id)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// Verifies the usage aggregates against the configs they come from (`vpnmarket check`):
+/// every config's lifetime ≥ its current usage, the hourly totals of each reseller add up to its
+/// lifetime total, and no quota baseline exceeds the lifetime total. Empty = consistent.
+pub async fn check_aggregates(ctx: &Ctx) -> EngineResult<Vec<String>> {
+    let mut conn = ctx.db.acquire().await?;
+    let mut out = Vec::new();
+    let bad: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, usage_bytes, lifetime_usage_bytes FROM configs WHERE lifetime_usage_bytes < usage_bytes OR usage_bytes < 0 ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, u, l) in bad {
+        out.push(format!(
+            "config {id}: lifetime usage {l} is below its current usage {u}"
+        ));
+    }
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT r.id, r.quota_baseline_bytes, \
+         COALESCE((SELECT CAST(SUM(c.lifetime_usage_bytes) AS BIGINT) FROM configs c WHERE c.reseller_id = r.id), 0), \
+         COALESCE((SELECT CAST(SUM(h.bytes) AS BIGINT) FROM reseller_usage_hourly h WHERE h.reseller_id = r.id), 0) \
+         FROM resellers r ORDER BY r.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, baseline, lifetime, hourly) in rows {
+        if hourly != lifetime {
+            out.push(format!(
+                "reseller {id}: hourly usage totals {hourly} differ from the configs' lifetime total {lifetime}"
+            ));
+        }
+        if baseline > lifetime {
+            out.push(format!(
+                "reseller {id}: quota baseline {baseline} exceeds its lifetime total {lifetime}"
+            ));
+        }
+    }
+    Ok(out)
+}

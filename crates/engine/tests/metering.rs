@@ -1,0 +1,420 @@
+//! Usage metering end to end against the panel simulator: sync, per-config and reseller-wide
+//! resets (seed 000), panel faults, and the rule that lifetime usage equals the traffic counted.
+
+mod support;
+
+use engine::ops::Outcome;
+use engine::reset;
+use panel_sim::{Fault, SimKind, SimOp};
+use support::*;
+
+fn admin() -> db::audit::Actor {
+    db::audit::Actor::user("admin", 1, "boss")
+}
+
+async fn wait_job(env: &Env, job: i64) -> db::jobs::Job {
+    for _ in 0..300 {
+        let mut conn = env.conn().await;
+        let j = db::jobs::get(&mut conn, job).await.unwrap().unwrap();
+        if j.status == "done" || j.status == "failed" {
+            return j;
+        }
+        drop(conn);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("job {job} did not finish");
+}
+
+async fn assert_exact(env: &Env, sim: &panel_sim::Sim, config_id: i64) {
+    let c = env.get(config_id).await;
+    assert_eq!(
+        c.lifetime_usage_bytes,
+        sim.traffic_counted(&c.username),
+        "lifetime usage of {} must equal the traffic the panel counted",
+        c.username
+    );
+}
+
+#[tokio::test]
+async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "seed_a").await;
+    let b = env.config(r, panel, "seed_b").await;
+    sim.add_traffic("seed_a", 3 * GIB);
+    sim.add_traffic("seed_b", GIB);
+    let rep = env.sync().await;
+    assert_eq!(
+        (rep.panels_ok, rep.panels_failed, rep.configs_updated),
+        (1, 0, 2)
+    );
+    assert_eq!(env.get(a).await.usage_bytes, 3 * GIB);
+    {
+        let mut conn = env.conn().await;
+        let fig = engine::enforcement::quota_figures(&mut conn, &env.reseller_row(r).await)
+            .await
+            .unwrap();
+        assert_eq!(fig.used_bytes, 4 * GIB);
+    }
+
+    let job = reset::start_reseller_reset(&env.ctx, r, &admin(), &Default::default())
+        .await
+        .unwrap();
+    let j = wait_job(&env, job).await;
+    assert_eq!(j.status, "done");
+    assert_eq!((j.done, j.total), (2, 2));
+    let counts: reset::ResetCounts = serde_json::from_str(&j.result).unwrap();
+    assert_eq!(
+        counts,
+        reset::ResetCounts {
+            configs: 2,
+            remote_successes: 2,
+            remote_failures: 0,
+            bytes_settled: 4 * GIB
+        }
+    );
+    // Zero on the panel and locally; the usage moved to "previous usage".
+    assert_eq!(sim.user("seed_a").unwrap().used_bytes, 0);
+    let ca = env.get(a).await;
+    assert_eq!((ca.usage_bytes, ca.settled_usage_bytes()), (0, 3 * GIB));
+    assert_eq!(env.get(b).await.settled_usage_bytes(), GIB);
+    assert_eq!(env.audit_count("reseller_usage_reset").await, 1);
+    let mut conn = env.conn().await;
+    let rr = env.reseller_row(r).await;
+    assert_eq!(
+        engine::enforcement::quota_figures(&mut conn, &rr)
+            .await
+            .unwrap()
+            .used_bytes,
+        0
+    );
+    assert_eq!(
+        db::configs::events(&mut conn, a)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "usage_reset")
+            .count(),
+        1
+    );
+    drop(conn);
+
+    // The next sync does not bring it back.
+    env.sync().await;
+    let mut conn = env.conn().await;
+    assert_eq!(
+        engine::enforcement::quota_figures(&mut conn, &env.reseller_row(r).await)
+            .await
+            .unwrap()
+            .used_bytes,
+        0
+    );
+    drop(conn);
+    assert_eq!(env.get(a).await.usage_bytes, 0);
+
+    // Settled usage accumulates over back-to-back resets.
+    sim.add_traffic("seed_a", 2 * GIB);
+    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(out.outcome, Outcome::Done);
+    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(out.outcome, Outcome::Done);
+    let ca = env.get(a).await;
+    assert_eq!((ca.usage_bytes, ca.settled_usage_bytes()), (0, 5 * GIB));
+    assert_eq!(env.audit_count("config_usage_reset").await, 2);
+    env.sync().await;
+    assert_exact(&env, &sim, a).await;
+    assert_exact(&env, &sim, b).await;
+    assert!(engine::sync::check_aggregates(&env.ctx)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn reseller_reset_with_a_failing_panel_reset_still_restarts_quota_and_sync_keeps_it() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzneshin).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "fail_a").await;
+    let b = env.config(r, panel, "fail_b").await;
+    sim.add_traffic("fail_a", GIB);
+    sim.add_traffic("fail_b", GIB);
+    env.sync().await;
+    sim.inject(SimOp::Reset, Fault::Http500, Some(1));
+    let job = reset::start_reseller_reset(&env.ctx, r, &admin(), &Default::default())
+        .await
+        .unwrap();
+    let j = wait_job(&env, job).await;
+    let counts: reset::ResetCounts = serde_json::from_str(&j.result).unwrap();
+    assert_eq!((counts.remote_successes, counts.remote_failures), (1, 1));
+    let mut conn = env.conn().await;
+    let pending = reset::reset_pending(&mut conn, a).await.unwrap()
+        || reset::reset_pending(&mut conn, b).await.unwrap();
+    assert!(pending, "the failed reset shows as pending");
+    drop(conn);
+    // The panel still reports the unreset config's 1 GiB: it must not count against the quota.
+    sim.add_traffic("fail_a", MIB);
+    env.sync().await;
+    let mut conn = env.conn().await;
+    let used = engine::enforcement::quota_figures(&mut conn, &env.reseller_row(r).await)
+        .await
+        .unwrap()
+        .used_bytes;
+    assert_eq!(used, MIB);
+    drop(conn);
+    env.retry_pending().await;
+    env.sync().await;
+    assert_exact(&env, &sim, a).await;
+    assert_exact(&env, &sim, b).await;
+}
+
+#[tokio::test]
+async fn reset_answering_500_stays_pending_and_counts_exactly() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "f500").await;
+    sim.add_traffic("f500", 700 * MIB);
+    sim.inject(SimOp::Reset, Fault::Http500, Some(3));
+    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
+        .await
+        .unwrap();
+    assert!(matches!(out.outcome, Outcome::Pending { .. }));
+    let mut conn = env.conn().await;
+    assert!(reset::reset_pending(&mut conn, a).await.unwrap());
+    drop(conn);
+    assert_eq!(
+        env.get(a).await.usage_bytes,
+        700 * MIB,
+        "bytes before the reset are counted"
+    );
+    sim.add_traffic("f500", 10 * MIB);
+    env.sync().await;
+    assert_exact(&env, &sim, a).await;
+    sim.clear_faults();
+    env.retry_pending().await;
+    let mut conn = env.conn().await;
+    assert!(!reset::reset_pending(&mut conn, a).await.unwrap());
+    drop(conn);
+    assert_eq!(env.get(a).await.usage_bytes, 0);
+    env.sync().await;
+    assert_exact(&env, &sim, a).await;
+}
+
+#[tokio::test]
+async fn reset_timing_out_counts_exactly() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Eylandoo).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "ftimeout").await;
+    sim.add_traffic("ftimeout", 300 * MIB);
+    sim.inject(SimOp::Reset, Fault::Timeout, Some(1));
+    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
+        .await
+        .unwrap();
+    assert!(matches!(out.outcome, Outcome::Pending { .. }));
+    sim.add_traffic("ftimeout", 5 * MIB);
+    env.sync().await;
+    assert_exact(&env, &sim, a).await;
+    env.retry_pending().await;
+    sim.add_traffic("ftimeout", 7 * MIB);
+    env.sync().await;
+    assert_exact(&env, &sim, a).await;
+    assert_eq!(env.get(a).await.usage_bytes, 7 * MIB);
+}
+
+#[tokio::test]
+async fn reset_that_answers_success_but_changes_nothing_is_not_confirmed() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Xui).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "fnoop").await;
+    sim.add_traffic("fnoop", 400 * MIB);
+    sim.inject(SimOp::Reset, Fault::ResetNoop, Some(1));
+    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
+        .await
+        .unwrap();
+    assert!(matches!(out.outcome, Outcome::Pending { .. }));
+    let c = env.get(a).await;
+    assert_eq!(
+        (c.usage_bytes, c.lifetime_usage_bytes),
+        (400 * MIB, 400 * MIB)
+    );
+    env.sync().await;
+    assert_exact(&env, &sim, a).await;
+    env.retry_pending().await;
+    assert_eq!(env.get(a).await.usage_bytes, 0);
+    sim.add_traffic("fnoop", MIB);
+    env.sync().await;
+    assert_exact(&env, &sim, a).await;
+}
+
+#[tokio::test]
+async fn reset_on_the_panel_behind_our_back_is_settled() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "behind").await;
+    sim.add_traffic("behind", 100 * MIB);
+    env.sync().await;
+    sim.panel_side_reset("behind");
+    sim.add_traffic("behind", 30 * MIB);
+    env.sync().await;
+    let c = env.get(a).await;
+    assert_eq!(c.usage_bytes, 30 * MIB);
+    assert_eq!(c.settled_usage_bytes(), 100 * MIB);
+    assert_exact(&env, &sim, a).await;
+}
+
+#[tokio::test]
+async fn user_recreated_with_a_fresh_counter_keeps_lifetime() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzneshin).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "recreated").await;
+    sim.add_traffic("recreated", 80 * MIB);
+    env.sync().await;
+    assert!(sim.panel_side_recreate("recreated"));
+    sim.add_traffic("recreated", 20 * MIB);
+    env.sync().await;
+    assert_eq!(env.get(a).await.usage_bytes, 20 * MIB);
+    assert_exact(&env, &sim, a).await;
+}
+
+#[tokio::test]
+async fn a_failing_panel_changes_nothing_and_its_health_says_so() {
+    let env = env().await;
+    let (p1, sim1) = env.panel(SimKind::Marzban).await;
+    let (p2, sim2) = env.panel(SimKind::Eylandoo).await;
+    let r = env.reseller(p1, 100 * GIB, None).await;
+    let a = env.config(r, p1, "down_a").await;
+    let b = env.config(r, p2, "down_b").await;
+    sim1.add_traffic("down_a", 50 * MIB);
+    sim2.add_traffic("down_b", 60 * MIB);
+    sim2.seed_users("stranger", 2, 0);
+    let rep = env.sync().await;
+    assert_eq!((rep.panels_ok, rep.unknown_users), (2, 2));
+
+    // A listing that errors: nothing moves, never a zero reading.
+    sim1.add_traffic("down_a", 5 * MIB);
+    sim1.inject(SimOp::List, Fault::Http500, None);
+    let rep = env.sync().await;
+    assert_eq!((rep.panels_ok, rep.panels_failed), (1, 1));
+    assert_eq!(env.get(a).await.usage_bytes, 50 * MIB);
+    let mut conn = env.conn().await;
+    let panel = db::panels::get(&mut conn, p1).await.unwrap().unwrap();
+    assert_eq!(panel.consecutive_failures, 1);
+    assert!(panel.last_error.is_some());
+    let runs = engine::sync::recent_runs(&mut conn, p1, 5).await.unwrap();
+    assert_eq!(runs[0].ok, 0);
+    assert_eq!(runs[1].ok, 1);
+    assert_eq!(runs[1].configs_updated, 1);
+    drop(conn);
+    sim1.clear_faults();
+    env.sync().await;
+    assert_exact(&env, &sim1, a).await;
+
+    // A panel that is down altogether.
+    sim2.add_traffic("down_b", 9 * MIB);
+    sim2.shutdown();
+    let rep = env.sync().await;
+    assert_eq!((rep.panels_ok, rep.panels_failed), (1, 1));
+    assert_eq!(env.get(b).await.usage_bytes, 60 * MIB);
+    assert_eq!(env.get(b).await.lifetime_usage_bytes, 60 * MIB);
+}
+
+#[tokio::test]
+async fn missing_configs_are_reported_and_not_zeroed() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "gone").await;
+    sim.add_traffic("gone", 10 * MIB);
+    env.sync().await;
+    sim.panel_side_delete("gone");
+    let rep = env.sync().await;
+    assert_eq!(rep.missing_configs, 1);
+    assert_eq!(env.get(a).await.lifetime_usage_bytes, 10 * MIB);
+}
+
+#[tokio::test]
+async fn only_the_lease_holder_runs_a_sync() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "leased").await;
+    sim.add_traffic("leased", MIB);
+    // A second instance on the same database holds the sync lease.
+    let other = engine::Ctx::new(
+        env.ctx.db.clone(),
+        engine::secrets::Keys::from_secret(SECRET).unwrap(),
+        quick_settings(),
+    );
+    let now = chrono::Utc::now();
+    let mut conn = env.conn().await;
+    assert!(db::leases::try_acquire(
+        &mut conn,
+        engine::sync::LEASE,
+        &other.instance_id,
+        now.timestamp(),
+        60
+    )
+    .await
+    .unwrap());
+    drop(conn);
+    let rep = engine::sync::run_once(&env.ctx, now).await.unwrap();
+    assert!(rep.skipped_lease_held);
+    assert_eq!(env.get(a).await.usage_bytes, 0);
+    // The holder runs it and lets go; then either instance may.
+    let rep = engine::sync::run_once(&other, now).await.unwrap();
+    assert!(!rep.skipped_lease_held);
+    assert_eq!(rep.configs_updated, 1);
+    let rep = engine::sync::run_once(&env.ctx, now).await.unwrap();
+    assert!(!rep.skipped_lease_held);
+}
+
+#[tokio::test]
+async fn deleted_configs_keep_counting() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "deleted_one").await;
+    sim.add_traffic("deleted_one", 40 * MIB);
+    // Deleting reads usage one last time.
+    let now = chrono::Utc::now().timestamp();
+    let mut tx = env.ctx.db.begin_write().await.unwrap();
+    db::configs::mark_deleted(&mut tx, a, now).await.unwrap();
+    let op = engine::ops::enqueue(
+        &mut tx,
+        panel,
+        a,
+        None,
+        engine::ops::OpKind::Delete,
+        serde_json::json!({}),
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        engine::ops::run_now(&env.ctx, op, std::time::Duration::from_secs(5))
+            .await
+            .unwrap(),
+        Outcome::Done
+    );
+    env.sync().await;
+    assert_exact(&env, &sim, a).await;
+    let mut conn = env.conn().await;
+    assert_eq!(
+        engine::enforcement::quota_figures(&mut conn, &env.reseller_row(r).await)
+            .await
+            .unwrap()
+            .used_bytes,
+        40 * MIB
+    );
+}
