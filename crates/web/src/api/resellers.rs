@@ -1,8 +1,518 @@
-//! API routes of the resellers area (filled in by its issue).
+//! Admin API of the resellers area: create, list, read, edit, suspend, activate, add traffic,
+//! extend the window, and a reseller's configs; `GET /me` for the reseller itself.
 
+use crate::api::auth::rfc3339;
+use crate::api::configs::ConfigView;
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery, PageParams, Paged};
+use crate::auth::{ApiAdmin, ApiUser, CurrentUser, RequestOrigin};
+use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use engine::access::ActionError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one, patch))
+        .routes(routes!(suspend))
+        .routes(routes!(activate))
+        .routes(routes!(add_traffic))
+        .routes(routes!(extend_window))
+        .routes(routes!(configs_of))
+        .routes(routes!(me))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrafficTerms {
+    pub quota_bytes: i64,
+    pub used_bytes: i64,
+    pub remaining_bytes: i64,
+    pub grace_bytes: i64,
+    pub window_starts_at: Option<String>,
+    pub window_ends_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WalletTerms {
+    pub balance: i64,
+    pub price_per_gb: i64,
+    pub suspension_threshold: i64,
+    pub used_bytes: i64,
+}
+
+/// The Reseller object of spec/api.md (plus a few fields the admin forms need).
+#[derive(Serialize, ToSchema)]
+pub struct ResellerView {
+    pub id: i64,
+    /// The reseller's login.
+    pub username: String,
+    pub display_name: String,
+    pub kind: String,
+    pub status: String,
+    pub suspended_by: Option<String>,
+    pub panel_id: i64,
+    pub config_limit: Option<i64>,
+    pub configs_count: i64,
+    pub username_prefix: Option<String>,
+    pub allow_custom_names: bool,
+    pub service_whitelist: Vec<i64>,
+    pub node_whitelist: Vec<i64>,
+    pub traffic: Option<TrafficTerms>,
+    pub wallet: Option<WalletTerms>,
+    pub created_at: String,
+}
+
+impl ResellerView {
+    pub async fn load(
+        state: &AppState,
+        r: &db::resellers::Reseller,
+    ) -> Result<ResellerView, AppError> {
+        let mut conn = state.db.acquire().await?;
+        let s = engine::resellers::summary(&state.engine, &mut conn, r).await?;
+        Ok(ResellerView {
+            id: r.id,
+            username: s.login.clone().unwrap_or_default(),
+            display_name: r.display_name.clone(),
+            kind: r.kind.clone(),
+            status: r.status.clone(),
+            suspended_by: r.suspended_by.clone(),
+            panel_id: r.panel_id,
+            config_limit: r.config_limit,
+            configs_count: s.configs_count,
+            username_prefix: r.username_prefix.clone(),
+            allow_custom_names: r.allow_custom_names != 0,
+            service_whitelist: r.service_ids(),
+            node_whitelist: r.node_ids(),
+            traffic: (r.kind == "traffic").then(|| TrafficTerms {
+                quota_bytes: r.traffic_quota_bytes,
+                used_bytes: s.used_bytes,
+                remaining_bytes: s.remaining_bytes,
+                grace_bytes: s.grace_bytes,
+                window_starts_at: r.window_starts_at.map(rfc3339),
+                window_ends_at: r.window_ends_at.map(rfc3339),
+            }),
+            wallet: (r.kind == "wallet").then(|| WalletTerms {
+                balance: r.wallet_balance,
+                price_per_gb: s.price_per_gb,
+                suspension_threshold: s.suspension_threshold,
+                used_bytes: s.lifetime_total,
+            }),
+            created_at: rfc3339(r.created_at),
+        })
+    }
+
+    pub async fn by_id(state: &AppState, id: i64) -> Result<ResellerView, AppError> {
+        let mut conn = state.db.acquire().await?;
+        let r = db::resellers::get(&mut conn, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        drop(conn);
+        Self::load(state, &r).await
+    }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct CreateReseller {
+    pub username: String,
+    pub password: String,
+    /// `traffic` or `wallet`.
+    pub kind: String,
+    pub panel_id: i64,
+    pub display_name: Option<String>,
+    pub config_limit: Option<i64>,
+    pub username_prefix: Option<String>,
+    #[serde(default)]
+    pub allow_custom_names: bool,
+    pub traffic_quota_bytes: Option<i64>,
+    pub window_days: Option<i64>,
+    /// `YYYY-MM-DD` or RFC 3339; stored as 00:00 Asia/Tehran of that date.
+    pub window_starts_at: Option<String>,
+    pub window_ends_at: Option<String>,
+    pub wallet_balance: Option<i64>,
+    pub wallet_price_per_gb: Option<i64>,
+    #[serde(default)]
+    pub service_whitelist: Vec<i64>,
+    #[serde(default)]
+    pub node_whitelist: Vec<i64>,
+}
+
+fn opt_time(
+    field: &str,
+    v: &Option<String>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => crate::api::audit::parse_time(field, s).map(|t| Some(db::time::from_ts(t))),
+    }
+}
+
+/// The one create path for the API and the admin form: password rules, hashing, the engine.
+pub async fn create_reseller(
+    state: &AppState,
+    admin: &CurrentUser,
+    origin: &db::audit::Origin,
+    req: CreateReseller,
+) -> Result<db::resellers::Reseller, AppError> {
+    if req.password.chars().count() < 8 {
+        return Err(AppError::field("password", "err.password_short"));
+    }
+    if req.password.len() > 256 {
+        return Err(AppError::field("password", "err.password_long"));
+    }
+    let input = engine::resellers::NewReseller {
+        username: req.username,
+        password_hash: crate::password::hash_async(req.password).await?,
+        display_name: req.display_name,
+        kind: req.kind,
+        panel_id: req.panel_id,
+        config_limit: req.config_limit,
+        username_prefix: req.username_prefix,
+        allow_custom_names: req.allow_custom_names,
+        traffic_quota_bytes: req.traffic_quota_bytes,
+        window_days: req.window_days,
+        window_starts_at: opt_time("window_starts_at", &req.window_starts_at)?,
+        window_ends_at: opt_time("window_ends_at", &req.window_ends_at)?,
+        wallet_balance: req.wallet_balance,
+        wallet_price_per_gb: req.wallet_price_per_gb,
+        service_whitelist: req.service_whitelist,
+        node_whitelist: req.node_whitelist,
+    };
+    Ok(engine::resellers::create(
+        &state.engine,
+        &admin.actor(),
+        origin,
+        input,
+        chrono::Utc::now(),
+    )
+    .await?)
+}
+
+#[utoipa::path(post, path = "/resellers", tag = "admin", operation_id = "create_reseller",
+    security(("bearer" = [])), request_body = CreateReseller,
+    responses((status = 201, body = ResellerView), (status = 422, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiJson(req): ApiJson<CreateReseller>,
+) -> ApiResult<(StatusCode, Json<ResellerView>)> {
+    let r = create_reseller(&state, &admin, &origin, req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ResellerView::load(&state, &r).await?),
+    ))
+}
+
+#[derive(Deserialize, IntoParams, Default, Clone)]
+#[into_params(parameter_in = Query)]
+pub struct ResellerQuery {
+    pub q: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/resellers", tag = "admin", operation_id = "list_resellers",
+    security(("bearer" = [])), params(ResellerQuery),
+    responses((status = 200, body = Paged<ResellerView>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+    ApiQuery(q): ApiQuery<ResellerQuery>,
+) -> ApiResult<Json<Paged<ResellerView>>> {
+    let p = PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    let filter = db::resellers::ResellerFilter {
+        q: q.q,
+        kind: q.kind,
+        status: q.status,
+    };
+    let mut conn = state.db.acquire().await?;
+    let (rows, total) = db::resellers::list(&mut conn, &filter, p.per_page(), p.offset()).await?;
+    drop(conn);
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push(ResellerView::load(&state, r).await?);
+    }
+    Ok(Json(Paged::new(items, total, p)))
+}
+
+#[utoipa::path(get, path = "/resellers/{id}", tag = "admin", operation_id = "get_reseller",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = ResellerView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ResellerView>> {
+    Ok(Json(ResellerView::by_id(&state, id).await?))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct PatchReseller {
+    pub display_name: Option<String>,
+    pub config_limit: Option<i64>,
+    pub username_prefix: Option<String>,
+    pub allow_custom_names: Option<bool>,
+    pub traffic_quota_bytes: Option<i64>,
+    pub window_starts_at: Option<String>,
+    pub window_ends_at: Option<String>,
+    pub wallet_price_per_gb: Option<i64>,
+    pub service_whitelist: Option<Vec<i64>>,
+    pub node_whitelist: Option<Vec<i64>>,
+}
+
+pub async fn patch_reseller(
+    state: &AppState,
+    admin: &CurrentUser,
+    origin: &db::audit::Origin,
+    id: i64,
+    req: PatchReseller,
+) -> Result<db::resellers::Reseller, AppError> {
+    let patch = engine::resellers::ResellerPatch {
+        display_name: req.display_name,
+        config_limit: req.config_limit,
+        username_prefix: req.username_prefix,
+        allow_custom_names: req.allow_custom_names,
+        traffic_quota_bytes: req.traffic_quota_bytes,
+        window_starts_at: opt_time("window_starts_at", &req.window_starts_at)?,
+        window_ends_at: opt_time("window_ends_at", &req.window_ends_at)?,
+        wallet_price_per_gb: req.wallet_price_per_gb,
+        service_whitelist: req.service_whitelist,
+        node_whitelist: req.node_whitelist,
+    };
+    Ok(engine::resellers::update(
+        &state.engine,
+        &admin.actor(),
+        origin,
+        id,
+        patch,
+        chrono::Utc::now(),
+    )
+    .await?)
+}
+
+#[utoipa::path(patch, path = "/resellers/{id}", tag = "admin", operation_id = "update_reseller",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = PatchReseller,
+    responses((status = 200, body = ResellerView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<PatchReseller>,
+) -> ApiResult<Json<ResellerView>> {
+    let r = patch_reseller(&state, &admin, &origin, id, req).await?;
+    Ok(Json(ResellerView::load(&state, &r).await?))
+}
+
+#[utoipa::path(post, path = "/resellers/{id}/suspend", tag = "admin", operation_id = "suspend_reseller",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = ResellerView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn suspend(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ResellerView>> {
+    let r = engine::resellers::suspend(
+        &state.engine,
+        &admin.actor(),
+        &origin,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    Ok(Json(ResellerView::load(&state, &r).await?))
+}
+
+#[utoipa::path(post, path = "/resellers/{id}/activate", tag = "admin", operation_id = "activate_reseller",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = ResellerView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn activate(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ResellerView>> {
+    let r = engine::resellers::activate(
+        &state.engine,
+        &admin.actor(),
+        &origin,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    Ok(Json(ResellerView::load(&state, &r).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AddTraffic {
+    pub add_bytes: i64,
+}
+
+#[utoipa::path(post, path = "/resellers/{id}/traffic", tag = "admin", operation_id = "add_reseller_traffic",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = AddTraffic,
+    responses((status = 200, body = ResellerView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn add_traffic(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<AddTraffic>,
+) -> ApiResult<Json<ResellerView>> {
+    let r = engine::resellers::add_traffic(
+        &state.engine,
+        &admin.actor(),
+        &origin,
+        id,
+        req.add_bytes,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    Ok(Json(ResellerView::load(&state, &r).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ExtendWindow {
+    pub extend_days: i64,
+}
+
+#[utoipa::path(post, path = "/resellers/{id}/window", tag = "admin", operation_id = "extend_reseller_window",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = ExtendWindow,
+    responses((status = 200, body = ResellerView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn extend_window(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<ExtendWindow>,
+) -> ApiResult<Json<ResellerView>> {
+    let r = engine::resellers::extend_window(
+        &state.engine,
+        &admin.actor(),
+        &origin,
+        id,
+        req.extend_days,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    Ok(Json(ResellerView::load(&state, &r).await?))
+}
+
+#[derive(Deserialize, IntoParams, Default, Clone)]
+#[into_params(parameter_in = Query)]
+pub struct ConfigQuery {
+    pub status: Option<String>,
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// One page of a reseller's configs as Config objects (the API for admin and reseller alike).
+pub async fn config_page(
+    state: &AppState,
+    reseller_id: i64,
+    q: ConfigQuery,
+) -> Result<Paged<ConfigView>, AppError> {
+    let p = PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    let filter = db::configs::ConfigFilter {
+        status: q.status,
+        q: q.q,
+    };
+    let mut conn = state.db.acquire().await?;
+    let (rows, total) =
+        db::configs::list_for_reseller(&mut conn, reseller_id, &filter, p.per_page(), p.offset())
+            .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for c in &rows {
+        items.push(ConfigView::load(&mut conn, c).await?);
+    }
+    Ok(Paged::new(items, total, p))
+}
+
+#[utoipa::path(get, path = "/resellers/{id}/configs", tag = "admin", operation_id = "list_reseller_configs",
+    security(("bearer" = [])), params(("id" = i64, Path), ConfigQuery),
+    responses((status = 200, body = Paged<ConfigView>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn configs_of(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ConfigQuery>,
+) -> ApiResult<Json<Paged<ConfigView>>> {
+    let mut conn = state.db.acquire().await?;
+    db::resellers::get(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    drop(conn);
+    Ok(Json(config_page(&state, id, q).await?))
+}
+
+/// The caller's reseller, for API and pages; an admin has none.
+pub async fn own_reseller(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<db::resellers::Reseller, AppError> {
+    let id = user
+        .reseller_id
+        .ok_or_else(|| AppError::forbidden("reseller_only", "this endpoint is for resellers"))?;
+    let mut conn = state.db.acquire().await?;
+    db::resellers::get(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+#[utoipa::path(get, path = "/me", tag = "reseller", operation_id = "get_me",
+    security(("bearer" = [])),
+    responses((status = 200, body = ResellerView), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn me(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> ApiResult<Json<ResellerView>> {
+    // Answers in every status, so a blocked reseller can see why.
+    let r = own_reseller(&state, &user).await?;
+    Ok(Json(ResellerView::load(&state, &r).await?))
+}
+
+impl From<ActionError> for AppError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::NotFound => AppError::NotFound,
+            ActionError::Blocked { code } => AppError::forbidden(
+                code,
+                if code == engine::access::WALLET_SUSPENDED {
+                    "the wallet balance is too low: top up to continue"
+                } else {
+                    "the reseller account is suspended"
+                },
+            ),
+            ActionError::Conflict { code, message } => AppError::conflict(code, message),
+            ActionError::Invalid(fields) => AppError::Validation(fields.into_iter().collect()),
+            ActionError::Engine(engine::EngineError::Panel(p)) => AppError::Panel(p.to_string()),
+            ActionError::Engine(engine::EngineError::Db(db::DbError::NotFound)) => {
+                AppError::NotFound
+            }
+            ActionError::Engine(other) => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
 }
