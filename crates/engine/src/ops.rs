@@ -212,8 +212,10 @@ pub fn spawn_worker(ctx: Ctx) -> tokio::task::JoinHandle<()> {
 
 /// Performs a claimed operation and records the result. Returns Done or Pending with the error.
 async fn execute(ctx: &Ctx, op: Operation) -> EngineResult<Outcome> {
-    let started = now_ts();
-    let result = attempt(ctx, &op).await;
+    // Set again once the panel's rate and concurrency limits let the attempt start, so the
+    // attempts' times show the limits at work.
+    let mut started = now_ts();
+    let result = attempt(ctx, &op, &mut started).await;
     let finished = now_ts();
     let mut conn = ctx.db.acquire().await?;
     match result {
@@ -324,7 +326,7 @@ async fn read_and_record(
     Ok(user)
 }
 
-async fn attempt(ctx: &Ctx, op: &Operation) -> Result<(), Failure> {
+async fn attempt(ctx: &Ctx, op: &Operation, started: &mut i64) -> Result<(), Failure> {
     let kind = OpKind::parse(&op.kind)
         .ok_or_else(|| Failure::Unconfirmed(format!("unknown operation kind {}", op.kind)))?;
     let config_id = op
@@ -337,6 +339,7 @@ async fn attempt(ctx: &Ctx, op: &Operation) -> Result<(), Failure> {
     drop(conn);
     let handle = ctx.registry.handle(op.panel_id).await?;
     let _permit = handle.acquire().await;
+    *started = now_ts();
     let client = handle.client.as_ref();
     let username = config.username.as_str();
     match kind {

@@ -1,8 +1,292 @@
-//! API routes of the operations area (filled in by its issue).
+//! The durable remote operations as the admin sees them: list (by status), one with its
+//! attempts, retry now, cancel. Pages share the functions below.
 
+use crate::api::auth::rfc3339;
+use crate::api::extract::{ApiPath, ApiQuery, PageParams, Paged};
+use crate::auth::{ApiAdmin, CurrentUser, RequestOrigin};
+use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use db::audit::{NewAudit, Origin};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(retry))
+        .routes(routes!(cancel))
+}
+
+pub const STATUSES: [&str; 4] = ["pending", "done", "failed", "cancelled"];
+
+/// How long "retry now" waits for the panel before answering with the operation still pending;
+/// short, so a dead panel never holds the admin's page.
+const RETRY_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct AttemptView {
+    pub started_at: String,
+    pub finished_at: String,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct OperationView {
+    pub id: i64,
+    pub panel_id: i64,
+    pub config_id: Option<i64>,
+    pub job_id: Option<i64>,
+    /// `create`, `update`, `enable`, `disable`, `reset` or `delete`.
+    pub kind: String,
+    /// `pending`, `done`, `failed` or `cancelled`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub completed_at: Option<String>,
+    /// Only on `GET /operations/{id}` and the actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt_log: Option<Vec<AttemptView>>,
+}
+
+impl From<db::operations::Operation> for OperationView {
+    fn from(o: db::operations::Operation) -> Self {
+        OperationView {
+            id: o.id,
+            panel_id: o.panel_id,
+            config_id: o.config_id,
+            job_id: o.job_id,
+            kind: o.kind,
+            next_attempt_at: (o.status == "pending").then(|| rfc3339(o.next_attempt_at)),
+            status: o.status,
+            attempts: o.attempts,
+            last_error: o.last_error,
+            created_at: rfc3339(o.created_at),
+            updated_at: rfc3339(o.updated_at),
+            completed_at: o.completed_at.map(rfc3339),
+            attempt_log: None,
+        }
+    }
+}
+
+impl From<db::operations::Attempt> for AttemptView {
+    fn from(a: db::operations::Attempt) -> Self {
+        AttemptView {
+            started_at: rfc3339(a.started_at),
+            finished_at: rfc3339(a.finished_at),
+            ok: a.ok != 0,
+            error: a.error,
+        }
+    }
+}
+
+/// `?status=` must be one of [`STATUSES`] (or empty for all).
+pub fn parse_status(s: Option<&str>) -> Result<Option<&str>, AppError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => STATUSES
+            .iter()
+            .find(|k| **k == s)
+            .map(|k| Some(*k))
+            .ok_or_else(|| AppError::field("status", "operations.err.status")),
+    }
+}
+
+pub async fn list_operations(
+    state: &AppState,
+    status: Option<&str>,
+    p: PageParams,
+) -> Result<(Vec<db::operations::Operation>, i64), AppError> {
+    let mut conn = state.db.acquire().await?;
+    Ok(db::operations::list(&mut conn, status, p.per_page(), p.offset()).await?)
+}
+
+/// One operation with its attempts.
+pub async fn operation_detail(
+    state: &AppState,
+    id: i64,
+) -> Result<(db::operations::Operation, Vec<db::operations::Attempt>), AppError> {
+    let mut conn = state.db.acquire().await?;
+    let op = db::operations::get(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let attempts = db::operations::attempts(&mut conn, id).await?;
+    Ok((op, attempts))
+}
+
+async fn record(
+    conn: &mut db::Conn,
+    user: &CurrentUser,
+    origin: &Origin,
+    action: &str,
+    before: &db::operations::Operation,
+) -> Result<(), AppError> {
+    db::audit::record(
+        conn,
+        NewAudit {
+            actor: &user.actor(),
+            origin,
+            action,
+            target_type: Some("operation"),
+            target_id: Some(before.id),
+            reason: None,
+            meta: serde_json::json!({
+                "kind": before.kind, "panel_id": before.panel_id, "config_id": before.config_id,
+                "before": { "status": before.status, "attempts": before.attempts, "last_error": before.last_error },
+            }),
+        },
+    )
+    .await?;
+    if let Some(cid) = before.config_id {
+        db::configs::add_event(
+            conn,
+            cid,
+            action,
+            &user.username,
+            None,
+            None,
+            serde_json::json!({ "operation": before.kind, "operation_id": before.id }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Makes a pending or failed operation due now and runs it (bounded wait); what the panel does
+/// not finish in time stays pending for the worker.
+pub async fn retry_operation(
+    state: &AppState,
+    user: &CurrentUser,
+    origin: &Origin,
+    id: i64,
+) -> Result<db::operations::Operation, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let before = db::operations::get(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !db::operations::retry_now(&mut tx, id, chrono::Utc::now().timestamp()).await? {
+        return Err(AppError::conflict(
+            "operation_not_retryable",
+            format!("operation {id} is {}; only pending or failed ones can be retried", before.status),
+        ));
+    }
+    record(&mut tx, user, origin, "operation_retried", &before).await?;
+    tx.commit().await.map_err(db::DbError::from)?;
+    state.engine.wake.notify_one();
+    let wait = state.engine.settings.wait_for_panel.min(RETRY_WAIT);
+    engine::ops::run_now(&state.engine, id, wait)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(operation_detail(state, id).await?.0)
+}
+
+pub async fn cancel_operation(
+    state: &AppState,
+    user: &CurrentUser,
+    origin: &Origin,
+    id: i64,
+) -> Result<db::operations::Operation, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let before = db::operations::get(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !db::operations::cancel(&mut tx, id, chrono::Utc::now().timestamp()).await? {
+        return Err(AppError::conflict(
+            "operation_not_pending",
+            format!("operation {id} is {}; only pending ones can be cancelled", before.status),
+        ));
+    }
+    record(&mut tx, user, origin, "operation_cancelled", &before).await?;
+    tx.commit().await.map_err(db::DbError::from)?;
+    Ok(operation_detail(state, id).await?.0)
+}
+
+fn with_attempts(
+    op: db::operations::Operation,
+    attempts: Vec<db::operations::Attempt>,
+) -> OperationView {
+    let mut v = OperationView::from(op);
+    v.attempt_log = Some(attempts.into_iter().map(Into::into).collect());
+    v
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `pending`, `done`, `failed` or `cancelled`; all when omitted.
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/operations", tag = "admin", operation_id = "list_operations",
+    security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Paged<OperationView>), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Paged<OperationView>>> {
+    let status = parse_status(q.status.as_deref())?;
+    let p = PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    let (rows, total) = list_operations(&state, status, p).await?;
+    Ok(Json(Paged::new(
+        rows.into_iter().map(Into::into).collect(),
+        total,
+        p,
+    )))
+}
+
+#[utoipa::path(get, path = "/operations/{id}", tag = "admin", operation_id = "get_operation",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = OperationView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<OperationView>> {
+    let (op, attempts) = operation_detail(&state, id).await?;
+    Ok(Json(with_attempts(op, attempts)))
+}
+
+#[utoipa::path(post, path = "/operations/{id}/retry", tag = "admin", operation_id = "retry_operation",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = OperationView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn retry(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<OperationView>> {
+    retry_operation(&state, &user, &origin, id).await?;
+    let (op, attempts) = operation_detail(&state, id).await?;
+    Ok(Json(with_attempts(op, attempts)))
+}
+
+#[utoipa::path(post, path = "/operations/{id}/cancel", tag = "admin", operation_id = "cancel_operation",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = OperationView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<OperationView>> {
+    cancel_operation(&state, &user, &origin, id).await?;
+    let (op, attempts) = operation_detail(&state, id).await?;
+    Ok(Json(with_attempts(op, attempts)))
 }

@@ -1,8 +1,597 @@
-//! API routes of the panels area (filled in by its issue).
+//! Panels in the back office: create, list, read, edit (secrets write-only, encrypted at rest),
+//! test the connection and read the inbounds/services/nodes a panel offers. Pages share these.
 
+use crate::api::auth::rfc3339;
+use crate::api::extract::{ApiJson, ApiPath};
+use crate::auth::{ApiAdmin, CurrentUser, RequestOrigin};
+use crate::error::{ApiResult, AppError, FieldErrors};
 use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use db::audit::{NewAudit, Origin};
+use panels::{PanelKind, PanelSettings};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
+        .routes(routes!(test))
+        .routes(routes!(choices))
+}
+
+/// A panel as the API shows it: never a secret, only whether one is set.
+#[derive(Serialize, ToSchema)]
+pub struct PanelView {
+    pub id: i64,
+    pub name: String,
+    /// `marzban`, `marzneshin`, `xui` or `eylandoo`.
+    pub kind: String,
+    pub base_url: String,
+    pub username: Option<String>,
+    pub has_password: bool,
+    pub has_api_key: bool,
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    pub is_active: bool,
+    pub last_success_at: Option<String>,
+    pub consecutive_failures: i64,
+    pub last_error: Option<String>,
+    pub last_sync_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<db::panels::Panel> for PanelView {
+    fn from(p: db::panels::Panel) -> Self {
+        PanelView {
+            id: p.id,
+            settings: serde_json::from_str(&p.settings).unwrap_or_else(|_| serde_json::json!({})),
+            name: p.name,
+            kind: p.kind,
+            base_url: p.base_url,
+            username: p.username,
+            has_password: p.password_enc.is_some(),
+            has_api_key: p.api_key_enc.is_some(),
+            is_active: p.is_active != 0,
+            last_success_at: p.last_success_at.map(rfc3339),
+            consecutive_failures: p.consecutive_failures,
+            last_error: p.last_error,
+            last_sync_at: p.last_sync_at.map(rfc3339),
+            created_at: rfc3339(p.created_at),
+            updated_at: rfc3339(p.updated_at),
+        }
+    }
+}
+
+/// Create and edit share one shape: on create `name`, `kind` and `base_url` are required; on
+/// edit every omitted field (and a blank secret) stays as it was. `settings` keys are merged
+/// over the stored ones (`null` drops a key back to its default).
+#[derive(Deserialize, ToSchema, Default, Debug, Clone)]
+pub struct PanelInput {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub base_url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub api_key: Option<String>,
+    #[schema(value_type = Object)]
+    pub settings: Option<serde_json::Value>,
+    pub is_active: Option<bool>,
+}
+
+/// The stored form of a validated input.
+struct Valid {
+    name: String,
+    kind: PanelKind,
+    base_url: String,
+    username: Option<String>,
+    password_enc: Option<String>,
+    api_key_enc: Option<String>,
+    settings: String,
+    is_active: bool,
+}
+
+fn blank_to_none(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn valid_base_url(s: &str) -> bool {
+    match s.parse::<axum::http::Uri>() {
+        Ok(u) => {
+            matches!(u.scheme_str(), Some("http") | Some("https"))
+                && u.host().is_some_and(|h| !h.is_empty())
+                && u.query().is_none()
+        }
+        Err(_) => false,
+    }
+}
+
+/// Validates `input` over `existing` (None on create) and encrypts new secrets.
+fn validate(
+    state: &AppState,
+    existing: Option<&db::panels::Panel>,
+    input: &PanelInput,
+) -> Result<Valid, AppError> {
+    let mut errors = FieldErrors::new();
+    let name = blank_to_none(&input.name)
+        .or_else(|| existing.map(|p| p.name.clone()))
+        .unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.insert("name".into(), "panels.err.name".into());
+    }
+    let kind_str = blank_to_none(&input.kind).or_else(|| existing.map(|p| p.kind.clone()));
+    let kind = kind_str.as_deref().and_then(|k| k.parse::<PanelKind>().ok());
+    if kind.is_none() {
+        errors.insert("kind".into(), "panels.err.kind".into());
+    }
+    let base_url = blank_to_none(&input.base_url)
+        .or_else(|| existing.map(|p| p.base_url.clone()))
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    if !valid_base_url(&base_url) {
+        errors.insert("base_url".into(), "panels.err.base_url".into());
+    }
+    let username = match &input.username {
+        Some(u) => blank_to_none(&Some(u.clone())),
+        None => existing.and_then(|p| p.username.clone()),
+    };
+    let new_password = blank_to_none(&input.password);
+    let new_api_key = blank_to_none(&input.api_key);
+    let has_password = new_password.is_some() || existing.is_some_and(|p| p.password_enc.is_some());
+    let has_api_key = new_api_key.is_some() || existing.is_some_and(|p| p.api_key_enc.is_some());
+    match kind {
+        Some(PanelKind::Eylandoo) if !has_api_key => {
+            errors.insert("api_key".into(), "panels.err.api_key".into());
+        }
+        Some(PanelKind::Eylandoo) | None => {}
+        Some(_) => {
+            if username.is_none() {
+                errors.insert("username".into(), "panels.err.username".into());
+            }
+            if !has_password {
+                errors.insert("password".into(), "panels.err.password".into());
+            }
+        }
+    }
+    let settings = match merge_settings(existing, input.settings.as_ref()) {
+        Ok(s) => Some(s),
+        Err(field) => {
+            errors.insert(field, "panels.err.settings".into());
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let encrypt = |s: Option<String>| s.map(|v| state.keys.encrypt(&v));
+    Ok(Valid {
+        name,
+        kind: kind.expect("checked above"),
+        base_url,
+        username,
+        password_enc: encrypt(new_password).or_else(|| existing.and_then(|p| p.password_enc.clone())),
+        api_key_enc: encrypt(new_api_key).or_else(|| existing.and_then(|p| p.api_key_enc.clone())),
+        settings: settings.expect("checked above"),
+        is_active: input
+            .is_active
+            .unwrap_or_else(|| existing.is_none_or(|p| p.is_active != 0)),
+    })
+}
+
+/// Stored settings with `patch` merged over them, checked against the adapter's settings type.
+/// Keys the adapter does not know are kept (a newer version may use them).
+fn merge_settings(
+    existing: Option<&db::panels::Panel>,
+    patch: Option<&serde_json::Value>,
+) -> Result<String, String> {
+    let mut merged = existing
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.settings).ok())
+        .filter(|v| v.is_object())
+        .unwrap_or_else(|| serde_json::json!({}));
+    match patch {
+        None => {}
+        Some(serde_json::Value::Object(m)) => {
+            let obj = merged.as_object_mut().expect("object");
+            for (k, v) in m {
+                if v.is_null() {
+                    obj.remove(k);
+                } else {
+                    obj.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Some(_) => return Err("settings".into()),
+    }
+    let typed: PanelSettings = serde_json::from_value(merged.clone()).map_err(|e| {
+        // serde names the offending key in backticks.
+        let key = e.to_string().split('`').nth(1).unwrap_or("").to_string();
+        if key.is_empty() {
+            "settings".to_string()
+        } else {
+            format!("settings.{key}")
+        }
+    })?;
+    if typed.rate_limit_per_sec == Some(0) {
+        return Err("settings.rate_limit_per_sec".into());
+    }
+    if typed.max_concurrency == Some(0) {
+        return Err("settings.max_concurrency".into());
+    }
+    if let Some(sub) = &typed.sub_base_url {
+        if !valid_base_url(sub.trim_end_matches('/')) {
+            return Err("settings.sub_base_url".into());
+        }
+    }
+    Ok(merged.to_string())
+}
+
+fn name_taken(e: &db::DbError) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    text.contains("unique") || text.contains("duplicate")
+}
+
+async fn audit(
+    conn: &mut db::Conn,
+    user: &CurrentUser,
+    origin: &Origin,
+    action: &str,
+    id: i64,
+    meta: serde_json::Value,
+) -> Result<(), AppError> {
+    db::audit::record(
+        conn,
+        NewAudit {
+            actor: &user.actor(),
+            origin,
+            action,
+            target_type: Some("panel"),
+            target_id: Some(id),
+            reason: None,
+            meta,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the audit log keeps of a panel: everything but the secrets, which only say "changed".
+fn audit_view(p: &db::panels::Panel) -> serde_json::Value {
+    serde_json::json!({
+        "name": p.name, "kind": p.kind, "base_url": p.base_url, "username": p.username,
+        "settings": serde_json::from_str::<serde_json::Value>(&p.settings).unwrap_or_default(),
+        "is_active": p.is_active != 0,
+    })
+}
+
+pub async fn get_panel(state: &AppState, id: i64) -> Result<db::panels::Panel, AppError> {
+    let mut conn = state.db.acquire().await?;
+    db::panels::get(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn create_panel(
+    state: &AppState,
+    user: &CurrentUser,
+    origin: &Origin,
+    input: &PanelInput,
+) -> Result<db::panels::Panel, AppError> {
+    let v = validate(state, None, input)?;
+    let mut tx = state.db.begin_write().await?;
+    let created = db::panels::create(
+        &mut tx,
+        db::panels::NewPanel {
+            name: &v.name,
+            kind: v.kind.as_str(),
+            base_url: &v.base_url,
+            username: v.username.as_deref(),
+            password_enc: v.password_enc.as_deref(),
+            api_key_enc: v.api_key_enc.as_deref(),
+            settings: &v.settings,
+        },
+    )
+    .await;
+    let id = match created {
+        Ok(id) => id,
+        Err(e) if name_taken(&e) => return Err(AppError::field("name", "panels.err.name_taken")),
+        Err(e) => return Err(e.into()),
+    };
+    if !v.is_active {
+        db::panels::update(
+            &mut tx,
+            id,
+            db::panels::NewPanel {
+                name: &v.name,
+                kind: v.kind.as_str(),
+                base_url: &v.base_url,
+                username: v.username.as_deref(),
+                password_enc: v.password_enc.as_deref(),
+                api_key_enc: v.api_key_enc.as_deref(),
+                settings: &v.settings,
+            },
+            false,
+        )
+        .await?;
+    }
+    let panel = db::panels::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    audit(
+        &mut tx,
+        user,
+        origin,
+        "panel_created",
+        id,
+        serde_json::json!({ "after": audit_view(&panel),
+            "has_password": panel.password_enc.is_some(), "has_api_key": panel.api_key_enc.is_some() }),
+    )
+    .await?;
+    tx.commit().await.map_err(db::DbError::from)?;
+    Ok(panel)
+}
+
+pub async fn update_panel(
+    state: &AppState,
+    user: &CurrentUser,
+    origin: &Origin,
+    id: i64,
+    input: &PanelInput,
+) -> Result<db::panels::Panel, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let sql = format!(
+        "SELECT * FROM panels WHERE id = $1{}",
+        state.db.backend().for_update()
+    );
+    let before: db::panels::Panel = db::sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db::DbError::from)?
+        .ok_or(AppError::NotFound)?;
+    let v = validate(state, Some(&before), input)?;
+    let updated = db::panels::update(
+        &mut tx,
+        id,
+        db::panels::NewPanel {
+            name: &v.name,
+            kind: v.kind.as_str(),
+            base_url: &v.base_url,
+            username: v.username.as_deref(),
+            password_enc: v.password_enc.as_deref(),
+            api_key_enc: v.api_key_enc.as_deref(),
+            settings: &v.settings,
+        },
+        v.is_active,
+    )
+    .await;
+    match updated {
+        Ok(()) => {}
+        Err(e) if name_taken(&e) => return Err(AppError::field("name", "panels.err.name_taken")),
+        Err(e) => return Err(e.into()),
+    }
+    let after = db::panels::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    audit(
+        &mut tx,
+        user,
+        origin,
+        "panel_updated",
+        id,
+        serde_json::json!({
+            "before": audit_view(&before),
+            "after": audit_view(&after),
+            "password_changed": after.password_enc != before.password_enc,
+            "api_key_changed": after.api_key_enc != before.api_key_enc,
+        }),
+    )
+    .await?;
+    tx.commit().await.map_err(db::DbError::from)?;
+    // The cached client holds the old URL and credentials.
+    state.engine.registry.invalidate(id);
+    Ok(after)
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+pub struct TestResult {
+    pub ok: bool,
+    pub latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A client of its own (outside the registry's rate and concurrency limits), so the admin gets
+/// an answer at once even while operations queue for the panel.
+fn client_for(
+    state: &AppState,
+    panel: &db::panels::Panel,
+) -> Result<std::sync::Arc<dyn panels::PanelClient>, String> {
+    let cfg = engine::registry::panel_config(panel, &state.keys, &state.engine.settings)
+        .map_err(|e| e.to_string())?;
+    panels::connect(cfg).map_err(|e| e.to_string())
+}
+
+async fn record_health(state: &AppState, id: i64, error: Option<&str>) -> Result<(), AppError> {
+    let mut conn = state.db.acquire().await?;
+    match error {
+        None => db::panels::record_success(&mut conn, id, chrono::Utc::now().timestamp()).await?,
+        Some(e) => db::panels::record_failure(&mut conn, id, e).await?,
+    }
+    Ok(())
+}
+
+/// Logs in and makes one read; the result is recorded as the panel's health and audited.
+pub async fn test_panel(
+    state: &AppState,
+    user: &CurrentUser,
+    origin: &Origin,
+    id: i64,
+) -> Result<TestResult, AppError> {
+    let panel = get_panel(state, id).await?;
+    let started = std::time::Instant::now();
+    let result = match client_for(state, &panel) {
+        Ok(client) => client.test_connection().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    let result = match result {
+        Ok(info) => TestResult {
+            ok: true,
+            latency_ms: info.latency_ms,
+            version: info.version,
+            error: None,
+        },
+        Err(e) => TestResult {
+            ok: false,
+            latency_ms: started.elapsed().as_millis() as u64,
+            version: None,
+            error: Some(e),
+        },
+    };
+    record_health(state, id, result.error.as_deref()).await?;
+    let mut conn = state.db.acquire().await?;
+    audit(
+        &mut conn,
+        user,
+        origin,
+        "panel_tested",
+        id,
+        serde_json::json!({ "ok": result.ok, "latency_ms": result.latency_ms,
+            "version": result.version, "error": result.error }),
+    )
+    .await?;
+    Ok(result)
+}
+
+/// The inbounds, services and nodes the panel offers (for the settings pickers).
+pub async fn panel_choices(state: &AppState, id: i64) -> Result<panels::Choices, AppError> {
+    let panel = get_panel(state, id).await?;
+    let client = client_for(state, &panel).map_err(AppError::Panel)?;
+    match client.list_choices().await {
+        Ok(c) => {
+            record_health(state, id, None).await?;
+            Ok(c)
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            if !matches!(e, panels::PanelError::Config(_)) {
+                record_health(state, id, Some(&msg)).await?;
+            }
+            Err(AppError::Panel(msg))
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/panels", tag = "admin", operation_id = "list_panels",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<PanelView>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+) -> ApiResult<Json<Vec<PanelView>>> {
+    let mut conn = state.db.acquire().await?;
+    let rows = db::panels::list(&mut conn).await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(post, path = "/panels", tag = "admin", operation_id = "create_panel",
+    security(("bearer" = [])), request_body = PanelInput,
+    responses((status = 201, body = PanelView), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiJson(input): ApiJson<PanelInput>,
+) -> ApiResult<(StatusCode, Json<PanelView>)> {
+    let panel = create_panel(&state, &user, &origin, &input).await?;
+    Ok((StatusCode::CREATED, Json(panel.into())))
+}
+
+#[utoipa::path(get, path = "/panels/{id}", tag = "admin", operation_id = "get_panel",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = PanelView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<PanelView>> {
+    Ok(Json(get_panel(&state, id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/panels/{id}", tag = "admin", operation_id = "update_panel",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = PanelInput,
+    responses((status = 200, body = PanelView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<PanelInput>,
+) -> ApiResult<Json<PanelView>> {
+    Ok(Json(
+        update_panel(&state, &user, &origin, id, &input)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/panels/{id}/test", tag = "admin", operation_id = "test_panel",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = TestResult), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn test(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<TestResult>> {
+    Ok(Json(test_panel(&state, &user, &origin, id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChoiceView {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChoicesView {
+    pub inbounds: Vec<ChoiceView>,
+    pub services: Vec<ChoiceView>,
+    pub nodes: Vec<ChoiceView>,
+}
+
+impl From<panels::Choices> for ChoicesView {
+    fn from(c: panels::Choices) -> Self {
+        let map = |v: Vec<panels::Choice>| {
+            v.into_iter()
+                .map(|c| ChoiceView {
+                    id: c.id,
+                    label: c.label,
+                })
+                .collect()
+        };
+        ChoicesView {
+            inbounds: map(c.inbounds),
+            services: map(c.services),
+            nodes: map(c.nodes),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/panels/{id}/choices", tag = "admin", operation_id = "panel_choices",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = ChoicesView), (status = 502, body = crate::error::ErrorBody)))]
+pub async fn choices(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ChoicesView>> {
+    Ok(Json(panel_choices(&state, id).await?.into()))
 }

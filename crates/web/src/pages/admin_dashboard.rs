@@ -1,8 +1,10 @@
-//! The admin's overview at `/`.
+//! The admin's overview at `/`: failing panels first (spec §11: a panel in trouble shows up
+//! here), then the pending remote operations and the general counters.
 
 use crate::auth::CurrentUser;
 use crate::error::PageResult;
 use crate::locale::Locale;
+use crate::pages::panels::PanelRow;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
 use askama::Template;
@@ -15,6 +17,9 @@ struct AdminDashboard {
     shell: Shell,
     admins: i64,
     audit_entries: i64,
+    panels: i64,
+    failing: Vec<PanelRow>,
+    pending_operations: i64,
 }
 
 pub async fn show(
@@ -26,10 +31,21 @@ pub async fn show(
     let mut conn = state.db.acquire().await?;
     let admins = db::users::count_admins(&mut conn).await?;
     let (_, audit_entries) = db::audit::list(&mut conn, &Default::default(), 1, 0).await?;
+    let all_panels = db::panels::list(&mut conn).await?;
+    let panels = all_panels.len() as i64;
+    let failing = all_panels
+        .into_iter()
+        .filter(|p| p.consecutive_failures > 0)
+        .map(|panel| PanelRow { panel })
+        .collect();
+    let pending_operations = db::operations::count_pending(&mut conn).await?;
     let html = AdminDashboard {
         shell,
         admins,
         audit_entries,
+        panels,
+        failing,
+        pending_operations,
     }
     .render()
     .map_err(anyhow::Error::from)?;
