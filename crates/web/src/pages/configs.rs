@@ -1,8 +1,537 @@
-//! Pages of the configs area (filled in by its issue).
+//! The reseller's config pages: the list (search, status filter, pagination), the create form,
+//! and one config with its subscription URL, QR code, timeline, edit form and actions.
 
+use crate::api::configs::{
+    create_config, patch_config, run_action, Action, CreateConfig, PatchConfig, PendingOperation,
+};
+use crate::auth::{CurrentUser, PageUser, RequestOrigin};
+use crate::csrf::CsrfForm;
+use crate::error::{AppError, FieldErrors, PageResult};
+use crate::locale::Locale;
+use crate::pages::reseller_dashboard::gate;
+use crate::pages::shell::Shell;
 use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use db::configs::Config;
+use engine::access::Area;
+use serde::Deserialize;
+
+/// Every page route with a config id, for the router and for the isolation test.
+pub const ID_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/configs/{id}"),
+    ("POST", "/configs/{id}/edit"),
+    ("POST", "/configs/{id}/disable"),
+    ("POST", "/configs/{id}/enable"),
+    ("POST", "/configs/{id}/delete"),
+];
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/configs", get(list))
+        .route("/configs/new", get(new_form).post(create))
+        .route(ID_ROUTES[0].1, get(show))
+        .route(ID_ROUTES[1].1, post(edit))
+        .route(ID_ROUTES[2].1, post(disable))
+        .route(ID_ROUTES[3].1, post(enable))
+        .route(ID_ROUTES[4].1, post(delete))
+}
+
+pub struct Row {
+    pub c: Config,
+    pub pending: Option<PendingOperation>,
+}
+
+pub fn status_key(status: &str) -> &'static str {
+    match status {
+        "active" => "configs.status_active",
+        "disabled" => "configs.status_disabled",
+        "expired" => "configs.status_expired",
+        _ => "configs.status_deleted",
+    }
+}
+
+pub fn reason_key(reason: &str) -> &'static str {
+    match reason {
+        "manual" => "configs.reason.manual",
+        "reseller_quota" => "configs.reason.reseller_quota",
+        "reseller_window" => "configs.reason.reseller_window",
+        "wallet" => "configs.reason.wallet",
+        _ => "configs.reason.admin",
+    }
+}
+
+fn badge(status: &str) -> &'static str {
+    match status {
+        "active" => "badge-ok",
+        "disabled" | "expired" => "badge-warn",
+        _ => "badge-muted",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "configs.html")]
+struct ListPage {
+    shell: Shell,
+    rows: Vec<Row>,
+    q: String,
+    status: String,
+    page: i64,
+    pages: i64,
+    total: i64,
+    /// The seed's "previous usage" column appears only when some config has settled usage.
+    show_previous: bool,
+}
+
+impl ListPage {
+    fn status_key(&self, s: &str) -> &'static str {
+        status_key(s)
+    }
+    fn badge(&self, s: &str) -> &'static str {
+        badge(s)
+    }
+    fn page_link(&self, page: i64) -> String {
+        serde_urlencoded::to_string([
+            ("q", self.q.as_str()),
+            ("status", self.status.as_str()),
+            ("page", &page.to_string()),
+        ])
+        .map(|q| format!("/configs?{q}"))
+        .unwrap_or_else(|_| "/configs".into())
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    page: Option<i64>,
+}
+
+const PER_PAGE: i64 = 25;
+
+async fn list(
+    State(state): State<AppState>,
+    loc: Locale,
+    PageUser(user): PageUser,
+    Query(q): Query<ListQuery>,
+) -> PageResult<Response> {
+    let r = match gate(&state, loc, &user, Area::Configs, "/configs").await? {
+        Ok(r) => r,
+        Err(res) => return Ok(res),
+    };
+    let page = q.page.unwrap_or(1).max(1);
+    let filter = db::configs::ConfigFilter {
+        status: Some(q.status.clone()).filter(|s| !s.is_empty()),
+        q: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
+    };
+    let mut conn = state.db.acquire().await?;
+    let (configs, total) =
+        db::configs::list_for_reseller(&mut conn, r.id, &filter, PER_PAGE, (page - 1) * PER_PAGE)
+            .await?;
+    let mut rows = Vec::with_capacity(configs.len());
+    for c in configs {
+        let v = crate::api::configs::ConfigView::load(&mut conn, &c).await?;
+        rows.push(Row {
+            c,
+            pending: v.pending_operation,
+        });
+    }
+    let show_previous = rows.iter().any(|r| r.c.settled_usage_bytes() > 0);
+    let page = ListPage {
+        shell: Shell::new(loc, Some(user), "/configs", "configs.title"),
+        rows,
+        q: q.q,
+        status: q.status,
+        page,
+        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        total,
+        show_previous,
+    };
+    Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "configs_new.html")]
+struct NewPage {
+    shell: Shell,
+    allow_names: bool,
+    services: Vec<i64>,
+    nodes: Vec<i64>,
+    max_clients: bool,
+    form: NewForm,
+    errors: FieldErrors,
+}
+
+impl NewPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(|k| self.shell.t(k))
+    }
+    fn checked(&self, field: &str, id: &i64) -> bool {
+        let list = if field == "service_ids" {
+            &self.form.service_ids
+        } else {
+            &self.form.node_ids
+        };
+        list.contains(id)
+    }
+}
+
+#[derive(Default, Clone)]
+pub struct NewForm {
+    pub traffic_limit_gb: String,
+    pub expires_in_days: String,
+    pub comment: String,
+    pub prefix: String,
+    pub custom_name: String,
+    pub service_ids: Vec<i64>,
+    pub node_ids: Vec<i64>,
+    pub max_clients: String,
+}
+
+impl NewForm {
+    /// Repeated checkbox names need the pair list, which a struct cannot take.
+    fn from_pairs(pairs: &[(String, String)]) -> NewForm {
+        let mut f = NewForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "traffic_limit_gb" => f.traffic_limit_gb = v.clone(),
+                "expires_in_days" => f.expires_in_days = v.clone(),
+                "comment" => f.comment = v.clone(),
+                "prefix" => f.prefix = v.trim().to_string(),
+                "custom_name" => f.custom_name = v.trim().to_string(),
+                "service_ids" => f.service_ids.extend(v.parse::<i64>().ok()),
+                "node_ids" => f.node_ids.extend(v.parse::<i64>().ok()),
+                "max_clients" => f.max_clients = v.trim().to_string(),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    fn to_request(&self) -> Result<CreateConfig, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let limit = domain::units::parse_gb(&self.traffic_limit_gb).unwrap_or_else(|_| {
+            errors.insert("traffic_limit_bytes".into(), "configs.err.gb".into());
+            0
+        });
+        let days = parse_int(&self.expires_in_days).unwrap_or_else(|| {
+            errors.insert("expires_in_days".into(), "configs.err.number".into());
+            0
+        });
+        let max_clients = if self.max_clients.is_empty() {
+            None
+        } else {
+            let m = parse_int(&self.max_clients);
+            if m.is_none() {
+                errors.insert("max_clients".into(), "configs.err.number".into());
+            }
+            m
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(CreateConfig {
+            traffic_limit_bytes: limit,
+            expires_in_days: days,
+            comment: Some(self.comment.clone()),
+            prefix: Some(self.prefix.clone()),
+            custom_name: Some(self.custom_name.clone()),
+            service_ids: self.service_ids.clone(),
+            node_ids: self.node_ids.clone(),
+            inbound_ids: vec![],
+            max_clients,
+        })
+    }
+}
+
+/// Integers typed with Persian or Latin digits.
+pub fn parse_int(s: &str) -> Option<i64> {
+    domain::units::to_latin_digits(s.trim()).parse().ok()
+}
+
+async fn render_new(
+    state: &AppState,
+    loc: Locale,
+    user: CurrentUser,
+    r: &db::resellers::Reseller,
+    form: NewForm,
+    errors: FieldErrors,
+) -> PageResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let panel_kind = db::panels::get(&mut conn, r.panel_id)
+        .await?
+        .map(|p| p.kind)
+        .unwrap_or_default();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = NewPage {
+        shell: Shell::new(loc, Some(user), "/configs/new", "configs.new"),
+        allow_names: r.allow_custom_names != 0,
+        services: r.service_ids(),
+        nodes: r.node_ids(),
+        max_clients: panel_kind == "eylandoo" || panel_kind == "xui",
+        form,
+        errors,
+    };
+    Ok((status, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    loc: Locale,
+    PageUser(user): PageUser,
+) -> PageResult<Response> {
+    let r = match gate(&state, loc, &user, Area::Configs, "/configs/new").await? {
+        Ok(r) => r,
+        Err(res) => return Ok(res),
+    };
+    let form = NewForm {
+        expires_in_days: "30".into(),
+        ..Default::default()
+    };
+    render_new(&state, loc, user, &r, form, FieldErrors::new()).await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    CsrfForm { user, form }: CsrfForm<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let r = match gate(&state, loc, &user, Area::Configs, "/configs/new").await? {
+        Ok(r) => r,
+        Err(res) => return Ok(res),
+    };
+    let form = NewForm::from_pairs(&form);
+    let req = match form.to_request() {
+        Ok(req) => req,
+        Err(errors) => return render_new(&state, loc, user, &r, form, errors).await,
+    };
+    match create_config(&state, &user, &origin, req).await {
+        Ok(c) => Ok(Redirect::to(&format!("/configs/{}", c.id)).into_response()),
+        Err(AppError::Validation(errors)) => render_new(&state, loc, user, &r, form, errors).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "configs_show.html")]
+struct ShowPage {
+    shell: Shell,
+    c: Config,
+    pending: Option<PendingOperation>,
+    events: Vec<db::configs::ConfigEvent>,
+    qr_svg: Option<String>,
+    errors: FieldErrors,
+    can_enable: bool,
+}
+
+impl ShowPage {
+    fn status_key(&self) -> &'static str {
+        status_key(&self.c.status)
+    }
+    fn badge(&self) -> &'static str {
+        badge(&self.c.status)
+    }
+    fn reason_key(&self, r: &str) -> &'static str {
+        reason_key(r)
+    }
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(|k| self.shell.t(k))
+    }
+    fn limit_gb(&self) -> String {
+        domain::units::format_gb(self.c.traffic_limit_bytes, 2)
+    }
+}
+
+/// The subscription URL as an inline SVG QR code (no script, no external service).
+pub fn qr_svg(url: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+async fn render_show(
+    state: &AppState,
+    loc: Locale,
+    user: CurrentUser,
+    c: Config,
+    errors: FieldErrors,
+) -> PageResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let view = crate::api::configs::ConfigView::load(&mut conn, &c).await?;
+    let events = db::configs::events(&mut conn, c.id).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let can_enable = c.status == "disabled"
+        && (user.is_admin() || c.disabled_reason.as_deref() == Some("manual"));
+    let path = format!("/configs/{}", c.id);
+    let page = ShowPage {
+        shell: Shell::new(loc, Some(user), &path, "configs.title"),
+        qr_svg: c.subscription_url.as_deref().and_then(qr_svg),
+        pending: view.pending_operation,
+        events,
+        errors,
+        can_enable,
+        c,
+    };
+    Ok((status, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
+}
+
+/// The config if the visitor may see it: another reseller's is a 404; a blocked reseller gets
+/// the page that says why (after the ownership check, so existence is never revealed).
+async fn load_page_config(
+    state: &AppState,
+    loc: Locale,
+    user: &CurrentUser,
+    id: i64,
+) -> PageResult<Result<Config, Response>> {
+    let scope = crate::api::configs::scope_of(user)?;
+    let mut conn = state.db.acquire().await?;
+    let c = engine::configs::load(&mut conn, scope, id)
+        .await
+        .map_err(AppError::from)?;
+    drop(conn);
+    if !user.is_admin() {
+        if let Err(res) = gate(state, loc, user, Area::Configs, &format!("/configs/{id}")).await? {
+            return Ok(Err(res));
+        }
+    }
+    Ok(Ok(c))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    loc: Locale,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+) -> PageResult<Response> {
+    match load_page_config(&state, loc, &user, id).await? {
+        Ok(c) => render_show(&state, loc, user, c, FieldErrors::new()).await,
+        Err(res) => Ok(res),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct EditForm {
+    #[serde(default)]
+    traffic_limit_gb: String,
+    #[serde(default)]
+    expires_at: String,
+    #[serde(default)]
+    max_clients: String,
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, form }: CsrfForm<EditForm>,
+) -> PageResult<Response> {
+    let c = match load_page_config(&state, loc, &user, id).await? {
+        Ok(c) => c,
+        Err(res) => return Ok(res),
+    };
+    let mut errors = FieldErrors::new();
+    let limit = match form.traffic_limit_gb.trim() {
+        "" => None,
+        s => match domain::units::parse_gb(s) {
+            Ok(b) => Some(b),
+            Err(_) => {
+                errors.insert("traffic_limit_bytes".into(), "configs.err.gb".into());
+                None
+            }
+        },
+    };
+    let max_clients = match form.max_clients.trim() {
+        "" => None,
+        s => {
+            let m = parse_int(s);
+            if m.is_none() {
+                errors.insert("max_clients".into(), "configs.err.number".into());
+            }
+            m
+        }
+    };
+    if !errors.is_empty() {
+        return render_show(&state, loc, user, c, errors).await;
+    }
+    let req = PatchConfig {
+        traffic_limit_bytes: limit,
+        expires_at: Some(domain::units::to_latin_digits(form.expires_at.trim()))
+            .filter(|s| !s.is_empty()),
+        expires_in_days: None,
+        max_clients,
+    };
+    match patch_config(&state, &user, &origin, id, req).await {
+        Ok(_) => Ok(Redirect::to(&format!("/configs/{id}")).into_response()),
+        Err(AppError::Validation(errors)) => render_show(&state, loc, user, c, errors).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+async fn act(
+    state: &AppState,
+    loc: Locale,
+    origin: db::audit::Origin,
+    user: CurrentUser,
+    id: i64,
+    action: Action,
+) -> PageResult<Response> {
+    if let Err(res) = load_page_config(state, loc, &user, id).await? {
+        return Ok(res);
+    }
+    run_action(state, &user, &origin, id, action).await?;
+    Ok(Redirect::to(&format!("/configs/{id}")).into_response())
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, .. }: CsrfForm<Empty>,
+) -> PageResult<Response> {
+    act(&state, loc, origin, user, id, Action::Disable).await
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, .. }: CsrfForm<Empty>,
+) -> PageResult<Response> {
+    act(&state, loc, origin, user, id, Action::Enable).await
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, .. }: CsrfForm<Empty>,
+) -> PageResult<Response> {
+    act(&state, loc, origin, user, id, Action::Delete).await
 }

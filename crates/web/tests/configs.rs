@@ -1,0 +1,571 @@
+//! A reseller's configs end to end against the panel simulator: each action reaches the panel,
+//! the config limit answers 409, bad input answers 422 naming the field, and the access matrix.
+
+mod common;
+
+use common::TestApp;
+use panel_sim::SimKind;
+use serde_json::{json, Value};
+
+const GIB: i64 = 1 << 30;
+
+/// An admin, a panel of `kind`, and a reseller created through the API; returns the reseller's
+/// id and API token.
+async fn setup(
+    app: &TestApp,
+    kind: SimKind,
+    extra: Value,
+) -> (i64, String, panel_sim::Sim, String) {
+    app.create_admin("root", "correct-horse").await;
+    let admin = app.token("root", "correct-horse").await;
+    let (panel_id, sim) = app.add_panel(kind).await;
+    let mut body = json!({ "username": "shop1", "password": "shop-pass-1", "kind": "traffic",
+        "panel_id": panel_id, "traffic_quota_bytes": 100 * GIB, "window_days": 30 });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let res = app
+        .client()
+        .post(app.url("/api/v1/resellers"))
+        .bearer_auth(&admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let token = app.token("shop1", "shop-pass-1").await;
+    (id, token, sim, admin)
+}
+
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app
+        .client()
+        .request(method, app.url(path))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    call(
+        app,
+        token,
+        reqwest::Method::POST,
+        "/api/v1/configs",
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn every_config_action_reaches_the_panel() {
+    let app = TestApp::spawn().await;
+    let (_rid, token, sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
+    let (s, c) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": 2 * GIB, "expires_in_days": 30, "comment": "ali"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    assert!(
+        c["pending_operation"].is_null(),
+        "confirmed within the wait: {c}"
+    );
+    let id = c["id"].as_i64().unwrap();
+    let name = c["username"].as_str().unwrap().to_string();
+    assert!(
+        name.starts_with("resell_") && name.ends_with(&format!("_cfg_{id}")),
+        "{name}"
+    );
+    let user = sim.user(&name).expect("created on the panel");
+    assert_eq!(user.limit_bytes, Some(2 * GIB));
+    let expected = domain::tehran::days_from_today(chrono::Utc::now(), 30);
+    assert_eq!(
+        user.expires_at.map(|t| t.timestamp()),
+        Some(expected.timestamp())
+    );
+    assert_eq!(
+        c["expires_at"],
+        json!(expected.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    );
+    assert!(
+        c["subscription_url"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("http"),
+        "{c}"
+    );
+
+    let (s, c) = call(
+        &app,
+        &token,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/configs/{id}"),
+        Some(json!({"traffic_limit_bytes": 5 * GIB})),
+    )
+    .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["traffic_limit_bytes"], 5 * GIB);
+    assert_eq!(sim.user(&name).unwrap().limit_bytes, Some(5 * GIB));
+
+    let (s, c) = call(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/configs/{id}/disable"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, c["status"].as_str(), c["disabled_reason"].as_str()),
+        (200, Some("disabled"), Some("manual"))
+    );
+    assert!(!sim.user(&name).unwrap().enabled);
+    let (s, c) = call(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/configs/{id}/enable"),
+        None,
+    )
+    .await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("active")));
+    assert!(sim.user(&name).unwrap().enabled);
+
+    // Traffic used before the delete keeps counting after it.
+    sim.add_traffic(&name, 300 << 20);
+    let (s, c) = call(
+        &app,
+        &token,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/configs/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("deleted")), "{c}");
+    assert!(sim.user(&name).is_none(), "deleted on the panel");
+    assert_eq!(c["lifetime_usage_bytes"], 300 << 20);
+
+    let (s, evs) = call(
+        &app,
+        &token,
+        reqwest::Method::GET,
+        &format!("/api/v1/configs/{id}/events"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let kinds: Vec<&str> = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "created",
+        "edited",
+        "manual_disabled",
+        "manual_enabled",
+        "deleted",
+    ] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    for a in [
+        "config_created",
+        "config_edited",
+        "config_manual_disabled",
+        "config_manual_enabled",
+        "config_deleted",
+    ] {
+        assert_eq!(app.audit_count(a).await, 1, "{a}");
+    }
+    let mut conn = app.db.acquire().await.unwrap();
+    let (actor, meta): (String, String) = db::sqlx::query_as(
+        "SELECT actor_name, meta FROM audit_logs WHERE action = 'config_edited'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(actor, "shop1");
+    let meta: Value = serde_json::from_str(&meta).unwrap();
+    assert_eq!(
+        (
+            meta["before"]["traffic_limit_bytes"].as_i64(),
+            meta["after"]["traffic_limit_bytes"].as_i64()
+        ),
+        (Some(2 * GIB), Some(5 * GIB))
+    );
+}
+
+#[tokio::test]
+async fn the_config_limit_answers_409_and_deleted_configs_do_not_count() {
+    let app = TestApp::spawn().await;
+    let (_rid, token, sim, _) = setup(&app, SimKind::Marzban, json!({"config_limit": 2})).await;
+    let body = json!({"traffic_limit_bytes": GIB, "expires_in_days": 7});
+    let (_, first) = create(&app, &token, body.clone()).await;
+    assert_eq!(create(&app, &token, body.clone()).await.0, 201);
+    let (s, e) = create(&app, &token, body.clone()).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("config_limit_reached"))
+    );
+    assert_eq!(sim.user_count(), 2, "nothing reached the panel");
+    let id = first["id"].as_i64().unwrap();
+    call(
+        &app,
+        &token,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/configs/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(create(&app, &token, body).await.0, 201);
+}
+
+#[tokio::test]
+async fn invalid_input_answers_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let (rid, token, sim, admin) = setup(
+        &app,
+        SimKind::Marzneshin,
+        json!({"service_whitelist": [1], "allow_custom_names": true}),
+    )
+    .await;
+    let cases = [
+        (
+            json!({"traffic_limit_bytes": GIB / 20, "expires_in_days": 7}),
+            "traffic_limit_bytes",
+        ),
+        (
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 0}),
+            "expires_in_days",
+        ),
+        (
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, "custom_name": "Bad-Name"}),
+            "custom_name",
+        ),
+        (
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, "prefix": "9lives"}),
+            "prefix",
+        ),
+        (
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, "service_ids": [2]}),
+            "service_ids",
+        ),
+        (
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, "comment": "x".repeat(201)}),
+            "comment",
+        ),
+    ];
+    for (body, field) in cases {
+        let (s, e) = create(&app, &token, body.clone()).await;
+        assert_eq!(s, 422, "{body} → {e}");
+        assert!(
+            e["error"]["fields"][field].is_string(),
+            "{field} named for {body}: {e}"
+        );
+    }
+    assert_eq!(sim.user_count(), 0);
+    // 0.1 GB is the smallest limit, and a custom name with a whitelisted service is made as asked.
+    let (s, c) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": 107_374_182, "expires_in_days": 1,
+        "custom_name": "ali_home", "service_ids": [1]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let u = sim.user("ali_home").expect("custom name on the panel");
+    assert_eq!(
+        (u.limit_bytes, u.service_ids.clone()),
+        (Some(107_374_182), vec![1])
+    );
+    // The name is taken now, here and on the panel.
+    let (s, e) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "custom_name": "ali_home"}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["fields"]["custom_name"].is_string()),
+        (422, true)
+    );
+
+    // Edit: the new limit may not go below what the config already used this cycle.
+    let id = c["id"].as_i64().unwrap();
+    sim.add_traffic("ali_home", 2 * GIB);
+    engine::observe::record(&app.db, id, 2 * GIB, None, chrono::Utc::now().timestamp())
+        .await
+        .unwrap();
+    let (s, e) = call(
+        &app,
+        &token,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/configs/{id}"),
+        Some(json!({"traffic_limit_bytes": GIB})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["fields"]["traffic_limit_bytes"].is_string()),
+        (422, true),
+        "{e}"
+    );
+
+    // Without the permission, names are refused.
+    let (s, _) = call(
+        &app,
+        &admin,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/resellers/{rid}"),
+        Some(json!({"allow_custom_names": false})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, e) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "custom_name": "other_name"}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["fields"]["custom_name"].is_string()),
+        (422, true)
+    );
+}
+
+#[tokio::test]
+async fn eylandoo_configs_get_nodes_and_max_clients() {
+    let app = TestApp::spawn().await;
+    let (_rid, token, sim, _) =
+        setup(&app, SimKind::Eylandoo, json!({"node_whitelist": [2]})).await;
+    let (s, c) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": 3 * GIB, "expires_in_days": 10,
+        "node_ids": [2], "max_clients": 3}),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let u = sim.user(c["username"].as_str().unwrap()).unwrap();
+    assert_eq!((u.max_clients, u.node_ids.clone()), (Some(3), vec![2]));
+    let (s, e) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "node_ids": [1]}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["fields"]["node_ids"].is_string()),
+        (422, true)
+    );
+}
+
+#[tokio::test]
+async fn suspended_resellers_are_blocked_as_the_matrix_says() {
+    let app = TestApp::spawn().await;
+    let (rid, token, sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
+    let (_, c) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+    )
+    .await;
+    let id = c["id"].as_i64().unwrap();
+    let name = c["username"].as_str().unwrap().to_string();
+    let b = app.signed_in_browser("shop1", "shop-pass-1").await;
+
+    let (s, r) = call(
+        &app,
+        &admin,
+        reqwest::Method::POST,
+        &format!("/api/v1/resellers/{rid}/suspend"),
+        None,
+    )
+    .await;
+    assert_eq!((s, r["status"].as_str()), (200, Some("suspended")));
+    let mut ok = false;
+    for _ in 0..50 {
+        if !sim.user(&name).unwrap().enabled {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        engine::ops::run_due(&app.ctx, chrono::Utc::now().timestamp() + 5)
+            .await
+            .unwrap();
+    }
+    assert!(ok, "a suspension disables the configs on the panel");
+    for (m, path) in [
+        (reqwest::Method::GET, "/api/v1/configs".to_string()),
+        (reqwest::Method::GET, format!("/api/v1/configs/{id}")),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/configs/{id}/enable"),
+        ),
+    ] {
+        let (s, e) = call(&app, &token, m, &path, None).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (403, Some("reseller_suspended")),
+            "{path}"
+        );
+    }
+    let (s, e) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (403, Some("reseller_suspended"))
+    );
+    let (s, me) = call(&app, &token, reqwest::Method::GET, "/api/v1/me", None).await;
+    assert_eq!(
+        (s, me["status"].as_str()),
+        (200, Some("suspended")),
+        "/me answers in every status"
+    );
+    let res = b.get(app.url("/?lang=en")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(
+        res.text().await.unwrap().contains("suspended"),
+        "the page says why"
+    );
+    assert_eq!(
+        b.get(app.url("/configs")).send().await.unwrap().status(),
+        403
+    );
+
+    let (s, r) = call(
+        &app,
+        &admin,
+        reqwest::Method::POST,
+        &format!("/api/v1/resellers/{rid}/activate"),
+        None,
+    )
+    .await;
+    assert_eq!((s, r["status"].as_str()), (200, Some("active")));
+    let (s, c) = call(
+        &app,
+        &token,
+        reqwest::Method::GET,
+        &format!("/api/v1/configs/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, c["status"].as_str()),
+        (200, Some("active")),
+        "activation enables what the suspension disabled"
+    );
+    assert_eq!(app.audit_count("reseller_suspended").await, 1);
+    assert_eq!(app.audit_count("reseller_activated").await, 1);
+
+    // Wallet below its threshold: configs blocked with wallet_suspended, the dashboard sends
+    // the reseller to the wallet page.
+    let mut conn = app.db.acquire().await.unwrap();
+    db::sqlx::query("UPDATE resellers SET kind = 'wallet', status = 'suspended_wallet', suspended_by = 'system' WHERE id = $1")
+        .bind(rid).execute(&mut *conn).await.unwrap();
+    drop(conn);
+    let (s, e) = call(&app, &token, reqwest::Method::GET, "/api/v1/configs", None).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (403, Some("wallet_suspended"))
+    );
+    let (s, e) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (403, Some("wallet_suspended"))
+    );
+    let res = b.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/wallet");
+}
+
+#[tokio::test]
+async fn a_reseller_cannot_enable_what_the_system_disabled() {
+    let app = TestApp::spawn().await;
+    let (_rid, token, _sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
+    let (_, c) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+    )
+    .await;
+    let id = c["id"].as_i64().unwrap();
+    let mut conn = app.db.acquire().await.unwrap();
+    db::configs::set_status(&mut conn, id, "disabled", Some("reseller_quota"))
+        .await
+        .unwrap();
+    drop(conn);
+    let (s, e) = call(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/configs/{id}/enable"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("config_not_enableable")),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_panel_leaves_the_create_pending_and_the_worker_finishes_it() {
+    let mut app = TestApp::spawn_with(engine::EngineSettings {
+        wait_for_panel: std::time::Duration::from_millis(300),
+        panel_request_timeout: std::time::Duration::from_secs(2),
+        worker_tick: std::time::Duration::from_millis(100),
+        default_rate_per_sec: 1000,
+        ..Default::default()
+    })
+    .await;
+    let (_rid, token, sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
+    sim.inject(panel_sim::SimOp::Create, panel_sim::Fault::Http500, Some(1));
+    let (s, c) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    assert_eq!(c["pending_operation"]["kind"], "create", "{c}");
+    let name = c["username"].as_str().unwrap().to_string();
+    app.start_worker();
+    let mut found = false;
+    for _ in 0..100 {
+        if sim.user(&name).is_some() {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(found, "the worker retried the create");
+    assert_eq!(sim.users().len(), 1, "never duplicated");
+}
