@@ -33,6 +33,12 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Run one usage sync of every active panel now.
+    Sync,
+    /// Bill the current hour for every wallet reseller now (idempotent per hour).
+    Bill,
+    /// Verify usage aggregates and wallet ledgers; exits non-zero on any difference.
+    Check,
     /// Print the configuration reference (Markdown).
     ConfigReference,
 }
@@ -70,6 +76,9 @@ fn run(cli: Cli) -> Result<()> {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve::serve(config).await,
             Command::Migrate => serve::migrate_only(config).await,
+            Command::Sync => serve::sync_once(config).await,
+            Command::Bill => serve::bill_once(config).await,
+            Command::Check => serve::check(config).await,
             Command::Admin {
                 command: AdminCommand::Create { username, password },
             } => {

@@ -121,11 +121,26 @@ async fn bootstrap_admin(db: &db::Db, config: &Config) -> Result<Bootstrap> {
     }
 }
 
-pub async fn serve(mut config: Config) -> Result<()> {
-    let started = std::time::Instant::now();
-    let db = open_database(&mut config).await?;
+/// The database and the engine context every command that does work needs.
+pub async fn open_engine(config: &mut Config) -> Result<engine::Ctx> {
+    let db = open_database(config).await?;
     let secret = config.load_or_create_secret()?;
     let keys = engine::secrets::Keys::from_secret(&secret)?;
+    Ok(engine::Ctx::new(
+        db,
+        keys,
+        engine::EngineSettings {
+            wallet_price_per_gb: config.wallet_price_per_gb,
+            wallet_suspension_threshold: config.wallet_suspension_threshold,
+            ..Default::default()
+        },
+    ))
+}
+
+pub async fn serve(mut config: Config) -> Result<()> {
+    let started = std::time::Instant::now();
+    let ctx = open_engine(&mut config).await?;
+    let db = ctx.db.clone();
     let bootstrap = bootstrap_admin(&db, &config).await?;
     let options = web::WebOptions {
         always_secure_cookies: config
@@ -136,17 +151,18 @@ pub async fn serve(mut config: Config) -> Result<()> {
         data_dir: config.data_dir.clone(),
         ..Default::default()
     };
-    let ctx = engine::Ctx::new(
-        db.clone(),
-        keys,
-        engine::EngineSettings {
-            wallet_price_per_gb: config.wallet_price_per_gb,
-            wallet_suspension_threshold: config.wallet_suspension_threshold,
-            ..Default::default()
-        },
-    );
-    // The remote-operations worker always runs, whatever VPNMARKET_JOBS says.
+    // The remote-operations worker always runs, whatever VPNMARKET_JOBS says; interrupted
+    // background jobs (reseller-wide resets) resume.
     engine::ops::spawn_worker(ctx.clone());
+    engine::reset::resume_jobs(&ctx).await?;
+    if config.jobs == crate::config::JobsMode::Auto {
+        engine::scheduler::spawn(
+            ctx.clone(),
+            engine::scheduler::Schedule::standard(std::time::Duration::from_secs(
+                config.sync_interval_secs,
+            )),
+        );
+    }
     let state = web::AppState::new(ctx, options);
     let app = web::app(state);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -216,5 +232,48 @@ mod tests {
         );
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact("sqlite:///x.db"), "sqlite:///x.db");
+    }
+}
+
+/// `vpnmarket sync`: one usage sync now (also runs pending operations first).
+pub async fn sync_once(mut config: Config) -> Result<()> {
+    let ctx = open_engine(&mut config).await?;
+    let report = engine::sync::run_once(&ctx, chrono::Utc::now()).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    finish_operations(&ctx).await
+}
+
+/// `vpnmarket bill`: bills the current hour now (a second run in the same hour changes nothing).
+pub async fn bill_once(mut config: Config) -> Result<()> {
+    let ctx = open_engine(&mut config).await?;
+    let report = engine::billing::run_once(&ctx, chrono::Utc::now()).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    finish_operations(&ctx).await
+}
+
+/// Gives the operations a command queued (e.g. disables after a suspension) one pass, so a
+/// one-shot command leaves the panels in step when they answer; the rest stay queued.
+async fn finish_operations(ctx: &engine::Ctx) -> Result<()> {
+    let n = engine::ops::run_due(ctx, chrono::Utc::now().timestamp()).await?;
+    if n > 0 {
+        println!(
+            "ran {n} remote operation(s); any that failed stay queued for the server's worker"
+        );
+    }
+    Ok(())
+}
+
+/// `vpnmarket check`: recomputes aggregates and the ledger and reports any difference.
+pub async fn check(mut config: Config) -> Result<()> {
+    let ctx = open_engine(&mut config).await?;
+    let problems = engine::sync::check_aggregates(&ctx).await?;
+    if problems.is_empty() {
+        println!("ok: usage aggregates and wallet ledgers are consistent");
+        Ok(())
+    } else {
+        for p in &problems {
+            println!("MISMATCH: {p}");
+        }
+        anyhow::bail!("{} inconsistencies found", problems.len())
     }
 }

@@ -9,6 +9,7 @@ pub mod observe;
 pub mod ops;
 pub mod registry;
 pub mod resellers;
+pub mod scheduler;
 pub mod reset;
 pub mod secrets;
 pub mod sync;
