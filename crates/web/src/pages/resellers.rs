@@ -1,8 +1,611 @@
-//! Pages of the resellers area (filled in by its issue).
+//! The admin's reseller pages: the list (search, kind and status filters, usage bars), the new
+//! and edit forms, and one reseller with its configs, recent config events, audit trail and actions.
 
+use crate::api::resellers::{create_reseller, patch_reseller, CreateReseller, PatchReseller};
+use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};
+use crate::csrf::CsrfForm;
+use crate::error::{AppError, FieldErrors, PageResult};
+use crate::locale::Locale;
+use crate::pages::configs::{parse_int, status_key as config_status_key, Row};
+use crate::pages::reseller_dashboard::status_key;
+use crate::pages::shell::Shell;
 use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use db::resellers::Reseller;
+use engine::resellers::Summary;
+use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/admin/resellers", get(list))
+        .route("/admin/resellers/new", get(new_form).post(create))
+        .route("/admin/resellers/{id}", get(show))
+        .route("/admin/resellers/{id}/edit", get(edit_form).post(edit))
+        .route("/admin/resellers/{id}/suspend", post(suspend))
+        .route("/admin/resellers/{id}/activate", post(activate))
+        .route("/admin/resellers/{id}/traffic", post(add_traffic))
+        .route("/admin/resellers/{id}/window", post(extend_window))
+}
+
+pub struct Item {
+    pub r: Reseller,
+    pub s: Summary,
+    pub percent: i64,
+}
+
+fn kind_key(kind: &str) -> &'static str {
+    if kind == "wallet" {
+        "resellers.kind_wallet"
+    } else {
+        "resellers.kind_traffic"
+    }
+}
+
+async fn item(state: &AppState, r: Reseller) -> Result<Item, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let s = engine::resellers::summary(&state.engine, &mut conn, &r).await?;
+    Ok(Item {
+        percent: s.used_percent(r.traffic_quota_bytes),
+        r,
+        s,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "resellers.html")]
+struct ListPage {
+    shell: Shell,
+    items: Vec<Item>,
+    q: String,
+    kind: String,
+    status: String,
+    total: i64,
+}
+
+impl ListPage {
+    fn kind_key(&self, k: &str) -> &'static str {
+        kind_key(k)
+    }
+    fn status_key(&self, s: &str) -> &'static str {
+        status_key(s)
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+    page: Option<i64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    loc: Locale,
+    PageAdmin(admin): PageAdmin,
+    Query(q): Query<ListQuery>,
+) -> PageResult<Response> {
+    let filter = db::resellers::ResellerFilter {
+        q: Some(q.q.trim().to_string()),
+        kind: Some(q.kind.clone()),
+        status: Some(q.status.clone()),
+    };
+    let page = q.page.unwrap_or(1).max(1);
+    let mut conn = state.db.acquire().await?;
+    let (rows, total) = db::resellers::list(&mut conn, &filter, 100, (page - 1) * 100).await?;
+    drop(conn);
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        items.push(item(&state, r).await?);
+    }
+    let page = ListPage {
+        shell: Shell::new(loc, Some(admin), "/admin/resellers", "resellers.title"),
+        items,
+        q: q.q,
+        kind: q.kind,
+        status: q.status,
+        total,
+    };
+    Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
+}
+
+/// The create and edit form as typed; numbers are parsed here so errors name the field.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct ResellerForm {
+    username: String,
+    password: String,
+    display_name: String,
+    kind: String,
+    panel_id: String,
+    config_limit: String,
+    username_prefix: String,
+    allow_custom_names: Option<String>,
+    quota_gb: String,
+    window_days: String,
+    window_starts_at: String,
+    window_ends_at: String,
+    wallet_balance: String,
+    wallet_price_per_gb: String,
+    service_whitelist: String,
+    node_whitelist: String,
+}
+
+fn opt_int(errors: &mut FieldErrors, field: &str, v: &str) -> Option<i64> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    let n = parse_int(v);
+    if n.is_none() {
+        errors.insert(field.into(), "resellers.err.number".into());
+    }
+    n
+}
+
+fn ids(errors: &mut FieldErrors, field: &str, v: &str) -> Vec<i64> {
+    let v = domain::units::to_latin_digits(v);
+    let mut out = Vec::new();
+    for part in v.split([',', '،', ' ']).filter(|p| !p.is_empty()) {
+        match part.parse() {
+            Ok(n) => out.push(n),
+            Err(_) => {
+                errors.insert(field.into(), "resellers.err.ids".into());
+            }
+        }
+    }
+    out
+}
+
+fn gb(errors: &mut FieldErrors, field: &str, v: &str) -> Option<i64> {
+    if v.trim().is_empty() {
+        return None;
+    }
+    match domain::units::parse_gb(v) {
+        Ok(b) => Some(b),
+        Err(_) => {
+            errors.insert(field.into(), "resellers.err.gb".into());
+            None
+        }
+    }
+}
+
+fn opt_text(v: &str) -> Option<String> {
+    Some(domain::units::to_latin_digits(v.trim())).filter(|s| !s.is_empty())
+}
+
+impl ResellerForm {
+    fn to_create(&self) -> Result<CreateReseller, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let req = CreateReseller {
+            username: self.username.trim().to_string(),
+            password: self.password.clone(),
+            kind: self.kind.clone(),
+            panel_id: opt_int(&mut e, "panel_id", &self.panel_id).unwrap_or(0),
+            display_name: opt_text(&self.display_name),
+            config_limit: opt_int(&mut e, "config_limit", &self.config_limit),
+            username_prefix: opt_text(&self.username_prefix),
+            allow_custom_names: self.allow_custom_names.is_some(),
+            traffic_quota_bytes: gb(&mut e, "traffic_quota_bytes", &self.quota_gb),
+            window_days: opt_int(&mut e, "window_days", &self.window_days),
+            window_starts_at: opt_text(&self.window_starts_at),
+            window_ends_at: opt_text(&self.window_ends_at),
+            wallet_balance: opt_int(&mut e, "wallet_balance", &self.wallet_balance),
+            wallet_price_per_gb: opt_int(&mut e, "wallet_price_per_gb", &self.wallet_price_per_gb),
+            service_whitelist: ids(&mut e, "service_whitelist", &self.service_whitelist),
+            node_whitelist: ids(&mut e, "node_whitelist", &self.node_whitelist),
+        };
+        if e.is_empty() {
+            Ok(req)
+        } else {
+            Err(e)
+        }
+    }
+
+    fn to_patch(&self) -> Result<PatchReseller, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let req = PatchReseller {
+            display_name: opt_text(&self.display_name),
+            config_limit: Some(opt_int(&mut e, "config_limit", &self.config_limit).unwrap_or(0)),
+            username_prefix: Some(self.username_prefix.trim().to_string()),
+            allow_custom_names: Some(self.allow_custom_names.is_some()),
+            traffic_quota_bytes: gb(&mut e, "traffic_quota_bytes", &self.quota_gb),
+            window_starts_at: opt_text(&self.window_starts_at),
+            window_ends_at: opt_text(&self.window_ends_at),
+            wallet_price_per_gb: opt_int(&mut e, "wallet_price_per_gb", &self.wallet_price_per_gb),
+            service_whitelist: Some(ids(&mut e, "service_whitelist", &self.service_whitelist)),
+            node_whitelist: Some(ids(&mut e, "node_whitelist", &self.node_whitelist)),
+        };
+        if e.is_empty() {
+            Ok(req)
+        } else {
+            Err(e)
+        }
+    }
+
+    fn of(r: &Reseller) -> ResellerForm {
+        let date = |t: Option<i64>| {
+            t.map(|t| {
+                domain::tehran::tehran_date(db::time::from_ts(t))
+                    .format("%Y-%m-%d")
+                    .to_string()
+            })
+            .unwrap_or_default()
+        };
+        let list = |v: Vec<i64>| {
+            v.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        ResellerForm {
+            display_name: r.display_name.clone(),
+            kind: r.kind.clone(),
+            panel_id: r.panel_id.to_string(),
+            config_limit: r.config_limit.map(|l| l.to_string()).unwrap_or_default(),
+            username_prefix: r.username_prefix.clone().unwrap_or_default(),
+            allow_custom_names: (r.allow_custom_names != 0).then(|| "on".into()),
+            quota_gb: domain::units::format_gb(r.traffic_quota_bytes, 2),
+            window_starts_at: date(r.window_starts_at),
+            window_ends_at: date(r.window_ends_at),
+            wallet_price_per_gb: r
+                .wallet_price_per_gb
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            service_whitelist: list(r.service_ids()),
+            node_whitelist: list(r.node_ids()),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "resellers_form.html")]
+struct FormPage {
+    shell: Shell,
+    /// None = new reseller.
+    id: Option<i64>,
+    form: ResellerForm,
+    panels: Vec<db::panels::Panel>,
+    errors: FieldErrors,
+}
+
+impl FormPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(|k| self.shell.t(k))
+    }
+    fn action(&self) -> String {
+        match self.id {
+            Some(id) => format!("/admin/resellers/{id}/edit"),
+            None => "/admin/resellers/new".into(),
+        }
+    }
+}
+
+async fn render_form(
+    state: &AppState,
+    loc: Locale,
+    admin: CurrentUser,
+    id: Option<i64>,
+    form: ResellerForm,
+    errors: FieldErrors,
+) -> PageResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let panels = db::panels::list(&mut conn).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let (path, title) = match id {
+        Some(id) => (format!("/admin/resellers/{id}/edit"), "resellers.edit"),
+        None => ("/admin/resellers/new".to_string(), "resellers.new"),
+    };
+    let page = FormPage {
+        shell: Shell::new(loc, Some(admin), &path, title),
+        id,
+        form,
+        panels,
+        errors,
+    };
+    Ok((status, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    loc: Locale,
+    PageAdmin(admin): PageAdmin,
+) -> PageResult<Response> {
+    let form = ResellerForm {
+        kind: "traffic".into(),
+        ..Default::default()
+    };
+    render_form(&state, loc, admin, None, form, FieldErrors::new()).await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    CsrfForm { user, form }: CsrfForm<ResellerForm>,
+) -> PageResult<Response> {
+    if !user.is_admin() {
+        return Err(AppError::forbidden("admin_only", "admin only").into());
+    }
+    let req = match form.to_create() {
+        Ok(r) => r,
+        Err(e) => return render_form(&state, loc, user, None, form, e).await,
+    };
+    match create_reseller(&state, &user, &origin, req).await {
+        Ok(r) => Ok(Redirect::to(&format!("/admin/resellers/{}", r.id)).into_response()),
+        Err(AppError::Validation(e)) => render_form(&state, loc, user, None, form, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn load(state: &AppState, id: i64) -> Result<Reseller, AppError> {
+    let mut conn = state.db.acquire().await?;
+    db::resellers::get(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    loc: Locale,
+    PageAdmin(admin): PageAdmin,
+    Path(id): Path<i64>,
+) -> PageResult<Response> {
+    let r = load(&state, id).await?;
+    render_form(
+        &state,
+        loc,
+        admin,
+        Some(id),
+        ResellerForm::of(&r),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, form }: CsrfForm<ResellerForm>,
+) -> PageResult<Response> {
+    if !user.is_admin() {
+        return Err(AppError::forbidden("admin_only", "admin only").into());
+    }
+    let mut form = form;
+    form.kind = load(&state, id).await?.kind;
+    let req = match form.to_patch() {
+        Ok(r) => r,
+        Err(e) => return render_form(&state, loc, user, Some(id), form, e).await,
+    };
+    match patch_reseller(&state, &user, &origin, id, req).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/resellers/{id}")).into_response()),
+        Err(AppError::Validation(e)) => render_form(&state, loc, user, Some(id), form, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "resellers_show.html")]
+struct ShowPage {
+    shell: Shell,
+    it: Item,
+    panel_name: String,
+    configs: Vec<Row>,
+    events: Vec<db::configs::ConfigEvent>,
+    audit: Vec<db::audit::AuditRow>,
+    errors: FieldErrors,
+}
+
+impl ShowPage {
+    fn kind_key(&self) -> &'static str {
+        kind_key(&self.it.r.kind)
+    }
+    fn status_key(&self) -> &'static str {
+        status_key(&self.it.r.status)
+    }
+    fn config_status_key(&self, s: &str) -> &'static str {
+        config_status_key(s)
+    }
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(|k| self.shell.t(k))
+    }
+}
+
+async fn render_show(
+    state: &AppState,
+    loc: Locale,
+    admin: CurrentUser,
+    id: i64,
+    errors: FieldErrors,
+) -> PageResult<Response> {
+    let r = load(state, id).await?;
+    let it = item(state, r).await?;
+    let mut conn = state.db.acquire().await?;
+    let panel_name = db::panels::get(&mut conn, it.r.panel_id)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default();
+    let (list, _) =
+        db::configs::list_for_reseller(&mut conn, id, &Default::default(), 200, 0).await?;
+    let mut configs = Vec::with_capacity(list.len());
+    for c in list {
+        let v = crate::api::configs::ConfigView::load(&mut conn, &c).await?;
+        configs.push(Row {
+            c,
+            pending: v.pending_operation,
+        });
+    }
+    let events = db::configs::events_of_reseller(&mut conn, id, 30).await?;
+    let filter = db::audit::AuditFilter {
+        target_type: Some("reseller".into()),
+        target_id: Some(id),
+        ..Default::default()
+    };
+    let (audit, _) = db::audit::list(&mut conn, &filter, 30, 0).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = ShowPage {
+        shell: Shell::new(
+            loc,
+            Some(admin),
+            &format!("/admin/resellers/{id}"),
+            "resellers.title",
+        ),
+        it,
+        panel_name,
+        configs,
+        events,
+        audit,
+        errors,
+    };
+    Ok((status, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
+}
+
+async fn show(
+    State(state): State<AppState>,
+    loc: Locale,
+    PageAdmin(admin): PageAdmin,
+    Path(id): Path<i64>,
+) -> PageResult<Response> {
+    render_show(&state, loc, admin, id, FieldErrors::new()).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ActionForm {
+    add_gb: String,
+    extend_days: String,
+}
+
+/// Runs an admin action and returns to the reseller page; field errors re-render it.
+async fn after(
+    state: &AppState,
+    loc: Locale,
+    user: CurrentUser,
+    id: i64,
+    result: Result<Reseller, AppError>,
+) -> PageResult<Response> {
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/resellers/{id}")).into_response()),
+        Err(AppError::Validation(e)) => render_show(state, loc, user, id, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn admin_only(user: &CurrentUser) -> Result<(), AppError> {
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("admin_only", "admin only"))
+    }
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, .. }: CsrfForm<ActionForm>,
+) -> PageResult<Response> {
+    admin_only(&user)?;
+    let r = engine::resellers::suspend(
+        &state.engine,
+        &user.actor(),
+        &origin,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(AppError::from);
+    after(&state, loc, user, id, r).await
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, .. }: CsrfForm<ActionForm>,
+) -> PageResult<Response> {
+    admin_only(&user)?;
+    let r = engine::resellers::activate(
+        &state.engine,
+        &user.actor(),
+        &origin,
+        id,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(AppError::from);
+    after(&state, loc, user, id, r).await
+}
+
+async fn add_traffic(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, form }: CsrfForm<ActionForm>,
+) -> PageResult<Response> {
+    admin_only(&user)?;
+    let mut e = FieldErrors::new();
+    let bytes = gb(&mut e, "add_bytes", &form.add_gb).unwrap_or(0);
+    if !e.is_empty() {
+        return render_show(&state, loc, user, id, e).await;
+    }
+    let r = engine::resellers::add_traffic(
+        &state.engine,
+        &user.actor(),
+        &origin,
+        id,
+        bytes,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(AppError::from);
+    after(&state, loc, user, id, r).await
+}
+
+async fn extend_window(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, form }: CsrfForm<ActionForm>,
+) -> PageResult<Response> {
+    admin_only(&user)?;
+    let mut e = FieldErrors::new();
+    let days = opt_int(&mut e, "extend_days", &form.extend_days).unwrap_or(0);
+    if !e.is_empty() {
+        return render_show(&state, loc, user, id, e).await;
+    }
+    let r = engine::resellers::extend_window(
+        &state.engine,
+        &user.actor(),
+        &origin,
+        id,
+        days,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(AppError::from);
+    after(&state, loc, user, id, r).await
 }
