@@ -1,0 +1,549 @@
+//! The admin's reseller management end to end: create with a login, edit, suspend, activate, add
+//! traffic, extend the window, whitelists checked against the panel, the pages, and the
+//! reseller's own dashboard and config pages in both languages.
+
+mod common;
+
+use common::{hidden_field, TestApp};
+use panel_sim::SimKind;
+use serde_json::{json, Value};
+
+const GIB: i64 = 1 << 30;
+
+async fn admin(app: &TestApp) -> String {
+    app.create_admin("root", "correct-horse").await;
+    app.token("root", "correct-horse").await
+}
+
+async fn send(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app
+        .client()
+        .request(method, app.url(path))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn ts(v: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .timestamp()
+}
+
+#[tokio::test]
+async fn a_traffic_reseller_is_created_with_its_login_and_managed() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let (panel_id, _sim) = app.add_panel(SimKind::Marzban).await;
+    let (s, r) = send(&app, &token, reqwest::Method::POST, "/api/v1/resellers", Some(json!({
+        "username": "shop1", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id,
+        "traffic_quota_bytes": 100 * GIB, "window_days": 30, "config_limit": 5, "username_prefix": "shop"}))).await;
+    assert_eq!(s, 201, "{r}");
+    let id = r["id"].as_i64().unwrap();
+    assert_eq!(
+        (
+            r["username"].as_str(),
+            r["kind"].as_str(),
+            r["status"].as_str()
+        ),
+        (Some("shop1"), Some("traffic"), Some("active"))
+    );
+    assert_eq!(
+        (
+            r["config_limit"].as_i64(),
+            r["configs_count"].as_i64(),
+            r["username_prefix"].as_str()
+        ),
+        (Some(5), Some(0), Some("shop"))
+    );
+    assert!(r["wallet"].is_null());
+    let now = chrono::Utc::now();
+    assert_eq!(r["traffic"]["quota_bytes"], 100 * GIB);
+    assert_eq!(r["traffic"]["remaining_bytes"], 100 * GIB);
+    assert_eq!(
+        r["traffic"]["grace_bytes"],
+        2 * GIB,
+        "2 % of 100 GB is above 50 MiB"
+    );
+    assert_eq!(
+        ts(&r["traffic"]["window_ends_at"]),
+        domain::tehran::days_from_today(now, 30).timestamp(),
+        "00:00 Tehran"
+    );
+    assert_eq!(
+        ts(&r["traffic"]["window_starts_at"]),
+        domain::tehran::normalize_day_end(now).timestamp()
+    );
+    assert_eq!(app.audit_count("reseller_created").await, 1);
+
+    // Its login works, and GET /me shows the same object.
+    let rt = app.token("shop1", "shop-pass-1").await;
+    let (s, me) = send(&app, &rt, reqwest::Method::GET, "/api/v1/me", None).await;
+    assert_eq!((s, me["id"].as_i64()), (200, Some(id)));
+    // Its configs carry its prefix.
+    let (s, c) = send(
+        &app,
+        &rt,
+        reqwest::Method::POST,
+        "/api/v1/configs",
+        Some(json!({"traffic_limit_bytes": GIB, "expires_in_days": 3})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(c["username"], json!(format!("shop_{id}_cfg_{}", c["id"])));
+    let (s, list) = send(
+        &app,
+        &token,
+        reqwest::Method::GET,
+        &format!("/api/v1/resellers/{id}/configs"),
+        None,
+    )
+    .await;
+    assert_eq!((s, list["total"].as_i64()), (200, Some(1)));
+
+    let (s, r) = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/resellers/{id}/traffic"),
+        Some(json!({"add_bytes": 20 * GIB})),
+    )
+    .await;
+    assert_eq!(
+        (s, r["traffic"]["quota_bytes"].as_i64()),
+        (200, Some(120 * GIB))
+    );
+    let end = ts(&r["traffic"]["window_ends_at"]);
+    let (s, r) = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/resellers/{id}/window"),
+        Some(json!({"extend_days": 10})),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(ts(&r["traffic"]["window_ends_at"]), end + 10 * 86_400);
+    let (s, r) = send(
+        &app,
+        &token,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/resellers/{id}"),
+        Some(json!({"config_limit": 9, "display_name": "Shop One"})),
+    )
+    .await;
+    assert_eq!(
+        (s, r["config_limit"].as_i64(), r["display_name"].as_str()),
+        (200, Some(9), Some("Shop One"))
+    );
+    for a in [
+        "reseller_traffic_added",
+        "reseller_window_extended",
+        "reseller_updated",
+    ] {
+        assert_eq!(app.audit_count(a).await, 1, "{a}");
+    }
+    let mut conn = app.db.acquire().await.unwrap();
+    let meta: String = db::sqlx::query_scalar(
+        "SELECT meta FROM audit_logs WHERE action = 'reseller_traffic_added'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let meta: Value = serde_json::from_str(&meta).unwrap();
+    assert_eq!(
+        (
+            meta["before"]["traffic_quota_bytes"].as_i64(),
+            meta["after"]["traffic_quota_bytes"].as_i64()
+        ),
+        (Some(100 * GIB), Some(120 * GIB))
+    );
+    drop(conn);
+
+    let (s, e) = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/resellers/{id}/traffic"),
+        Some(json!({"add_bytes": 0})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["fields"]["add_bytes"].is_string()),
+        (422, true)
+    );
+    // Resellers cannot use the admin routes.
+    let (s, e) = send(&app, &rt, reqwest::Method::GET, "/api/v1/resellers", None).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("admin_only")));
+}
+
+#[tokio::test]
+async fn bad_reseller_input_names_the_field() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let (panel_id, _sim) = app.add_panel(SimKind::Marzneshin).await;
+    let base = json!({"username": "shop1", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id, "traffic_quota_bytes": GIB});
+    let cases = [
+        (json!({"password": "short"}), "password"),
+        (json!({"kind": "plan"}), "kind"),
+        (json!({"traffic_quota_bytes": 0}), "traffic_quota_bytes"),
+        (json!({"username_prefix": "Bad-Prefix"}), "username_prefix"),
+        (json!({"service_whitelist": [1, 99]}), "service_whitelist"),
+        (json!({"window_days": 0}), "window_days"),
+        (json!({"panel_id": 9999}), "panel_id"),
+        (
+            json!({"window_starts_at": "2030-02-01", "window_ends_at": "2030-01-01"}),
+            "window_ends_at",
+        ),
+    ];
+    for (patch, field) in cases {
+        let mut body = base.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, e) = send(
+            &app,
+            &token,
+            reqwest::Method::POST,
+            "/api/v1/resellers",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(s, 422, "{body} → {e}");
+        assert!(
+            e["error"]["fields"][field].is_string(),
+            "{field} for {body}: {e}"
+        );
+    }
+    assert_eq!(
+        app.audit_count("reseller_created").await,
+        0,
+        "nothing half-written"
+    );
+    // The panel's own services pass; the login must be unique.
+    let mut ok = base.clone();
+    ok["service_whitelist"] = json!([1, 2]);
+    ok["window_starts_at"] = json!("2030-01-01");
+    ok["window_ends_at"] = json!("2030-02-01");
+    let (s, r) = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/resellers",
+        Some(ok.clone()),
+    )
+    .await;
+    assert_eq!(
+        (s, r["service_whitelist"].clone()),
+        (201, json!([1, 2])),
+        "{r}"
+    );
+    // Dates are stored as 00:00 Tehran of the date given.
+    let jan1 =
+        domain::tehran::start_of_tehran_day(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap());
+    assert_eq!(ts(&r["traffic"]["window_starts_at"]), jan1.timestamp());
+    let (s, e) = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/resellers",
+        Some(ok),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["fields"]["username"].is_string()),
+        (422, true)
+    );
+}
+
+#[tokio::test]
+async fn admin_pages_create_list_and_act_on_resellers() {
+    let app = TestApp::spawn().await;
+    let _ = admin(&app).await;
+    let (panel_id, _sim) = app.add_panel(SimKind::Marzban).await;
+    let b = app.signed_in_browser("root", "correct-horse").await;
+    let page = b
+        .get(app.url("/admin/resellers/new?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "_csrf").unwrap();
+    // A bad quota re-renders the form with the field's message.
+    let res = b
+        .post(app.url("/admin/resellers/new?lang=en"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "shop9"),
+            ("password", "shop-pass-9"),
+            ("kind", "traffic"),
+            ("panel_id", &panel_id.to_string()),
+            ("quota_gb", "lots"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Enter a number of GB"));
+    let res = b
+        .post(app.url("/admin/resellers/new"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "shop9"),
+            ("password", "shop-pass-9"),
+            ("display_name", "Ninth shop"),
+            ("kind", "traffic"),
+            ("panel_id", &panel_id.to_string()),
+            ("quota_gb", "2.5"),
+            ("window_days", "30"),
+            ("config_limit", "3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let loc = res.headers()["location"].to_str().unwrap().to_string();
+    let id: i64 = loc.rsplit('/').next().unwrap().parse().unwrap();
+    let mut conn = app.db.acquire().await.unwrap();
+    let r = db::resellers::get(&mut conn, id).await.unwrap().unwrap();
+    assert_eq!(
+        r.traffic_quota_bytes, 2_684_354_560,
+        "2.5 GB = round(2.5 × 2^30) bytes"
+    );
+    drop(conn);
+
+    let list = b
+        .get(app.url("/admin/resellers?lang=en&q=ninth&kind=traffic"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("Ninth shop") && list.contains("class=\"bar"),
+        "search hit with a usage bar"
+    );
+    let list = b
+        .get(app.url("/admin/resellers?lang=en&kind=wallet"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains("Ninth shop"), "kind filter");
+
+    let res = b
+        .post(app.url(&format!("/admin/resellers/{id}/traffic")))
+        .form(&[("_csrf", csrf.as_str()), ("add_gb", "1.5")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = b
+        .post(app.url(&format!("/admin/resellers/{id}/suspend")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let show = b
+        .get(app.url(&format!("/admin/resellers/{id}?lang=en")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(show.contains("4.00 GB"), "quota after adding 1.5 GB");
+    assert!(
+        show.contains("Suspended")
+            && show.contains("reseller_suspended")
+            && show.contains("reseller_traffic_added"),
+        "status and audit trail"
+    );
+    // The reseller's login sees the page that says why.
+    let rb = app.signed_in_browser("shop9", "shop-pass-9").await;
+    let res = rb.get(app.url("/?lang=en")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("An administrator suspended your account"));
+    // A reseller cannot open the admin pages.
+    assert_eq!(
+        rb.get(app.url("/admin/resellers"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let (panel_id, sim) = app.add_panel(SimKind::Marzban).await;
+    let (s, _) = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/resellers",
+        Some(json!({
+        "username": "shop1", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id,
+        "traffic_quota_bytes": 100 * GIB, "window_days": 30})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let b = app.signed_in_browser("shop1", "shop-pass-1").await;
+    let dash = b
+        .get(app.url("/?lang=fa"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dash.contains("ریسلر ترافیک‌محور")
+            && dash.contains("ترافیک کل")
+            && dash.contains("ترافیک باقی‌مانده"),
+        "seed 004 traffic dashboard"
+    );
+    assert!(
+        dash.contains("۱۰۰٫۰۰") || dash.contains("۱۰۰.۰۰"),
+        "Persian digits: {}",
+        &dash[dash.find("ترافیک کل").unwrap()..][..200]
+    );
+
+    // Create through the form; the config page has the subscription URL and a QR code.
+    let csrf = app.csrf_of(&b).await;
+    let res = b
+        .post(app.url("/configs/new?lang=en"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("traffic_limit_gb", "0.05"),
+            ("expires_in_days", "7"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("at least 0.1 GB"));
+    let res = b
+        .post(app.url("/configs/new"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("traffic_limit_gb", "۲٫۵"),
+            ("expires_in_days", "30"),
+            ("comment", "Ali"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let loc = res.headers()["location"].to_str().unwrap().to_string();
+    let page = b
+        .get(app.url(&format!("{loc}?lang=en")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"qr\"") && page.contains("<svg"),
+        "QR code inline"
+    );
+    assert!(
+        page.contains("id=\"sub-url\"") && page.contains("data-copy=\"#sub-url\""),
+        "URL with copy button"
+    );
+    assert!(page.contains("created"), "timeline");
+    let name = sim.users()[0].username.clone();
+    assert_eq!(sim.user(&name).unwrap().limit_bytes, Some(2_684_354_560));
+
+    // The list: previous usage column only once some config has settled usage; Jalali dates in fa.
+    let list = b
+        .get(app.url("/configs?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(&name) && !list.contains("Previous usage"));
+    let id: i64 = loc.rsplit('/').next().unwrap().parse().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    engine::observe::record(&app.db, id, GIB, None, now)
+        .await
+        .unwrap();
+    engine::observe::record(&app.db, id, 0, None, now)
+        .await
+        .unwrap();
+    let list = b
+        .get(app.url("/configs?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("Previous usage") && list.contains("1.00 GB"),
+        "settled usage shown"
+    );
+    let list = b
+        .get(app.url("/configs?lang=fa"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let expires = domain::tehran::days_from_today(chrono::Utc::now(), 30);
+    let jalali = domain::units::to_persian_digits(&domain::jalali::format_jalali_date(expires));
+    assert!(
+        list.contains("مصرف قبلی") && list.contains(&jalali),
+        "Jalali expiry {jalali}"
+    );
+    let list = b
+        .get(app.url("/configs?lang=en&status=deleted"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains(&name), "status filter");
+
+    // Disable from the page reaches the panel.
+    let res = b
+        .post(app.url(&format!("/configs/{id}/disable")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(!sim.user(&name).unwrap().enabled);
+}
