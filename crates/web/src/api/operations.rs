@@ -176,7 +176,10 @@ pub async fn retry_operation(
     if !db::operations::retry_now(&mut tx, id, chrono::Utc::now().timestamp()).await? {
         return Err(AppError::conflict(
             "operation_not_retryable",
-            format!("operation {id} is {}; only pending or failed ones can be retried", before.status),
+            format!(
+                "operation {id} is {}; only pending or failed ones can be retried",
+                before.status
+            ),
         ));
     }
     record(&mut tx, user, origin, "operation_retried", &before).await?;
@@ -202,7 +205,10 @@ pub async fn cancel_operation(
     if !db::operations::cancel(&mut tx, id, chrono::Utc::now().timestamp()).await? {
         return Err(AppError::conflict(
             "operation_not_pending",
-            format!("operation {id} is {}; only pending ones can be cancelled", before.status),
+            format!(
+                "operation {id} is {}; only pending ones can be cancelled",
+                before.status
+            ),
         ));
     }
     record(&mut tx, user, origin, "operation_cancelled", &before).await?;

@@ -128,7 +128,9 @@ fn validate(
         errors.insert("name".into(), "panels.err.name".into());
     }
     let kind_str = blank_to_none(&input.kind).or_else(|| existing.map(|p| p.kind.clone()));
-    let kind = kind_str.as_deref().and_then(|k| k.parse::<PanelKind>().ok());
+    let kind = kind_str
+        .as_deref()
+        .and_then(|k| k.parse::<PanelKind>().ok());
     if kind.is_none() {
         errors.insert("kind".into(), "panels.err.kind".into());
     }
@@ -178,7 +180,8 @@ fn validate(
         kind: kind.expect("checked above"),
         base_url,
         username,
-        password_enc: encrypt(new_password).or_else(|| existing.and_then(|p| p.password_enc.clone())),
+        password_enc: encrypt(new_password)
+            .or_else(|| existing.and_then(|p| p.password_enc.clone())),
         api_key_enc: encrypt(new_api_key).or_else(|| existing.and_then(|p| p.api_key_enc.clone())),
         settings: settings.expect("checked above"),
         is_active: input
@@ -211,14 +214,18 @@ fn merge_settings(
         }
         Some(_) => return Err("settings".into()),
     }
-    let typed: PanelSettings = serde_json::from_value(merged.clone()).map_err(|e| {
-        // serde names the offending key in backticks.
-        let key = e.to_string().split('`').nth(1).unwrap_or("").to_string();
-        if key.is_empty() {
-            "settings".to_string()
-        } else {
-            format!("settings.{key}")
-        }
+    let typed: PanelSettings = serde_json::from_value(merged.clone()).map_err(|_| {
+        // serde does not name the key on a type mismatch: find it by checking each alone.
+        merged
+            .as_object()
+            .and_then(|m| {
+                m.iter().find(|(k, v)| {
+                    serde_json::from_value::<PanelSettings>(serde_json::json!({ k.as_str(): v }))
+                        .is_err()
+                })
+            })
+            .map(|(k, _)| format!("settings.{k}"))
+            .unwrap_or_else(|| "settings".to_string())
     })?;
     if typed.rate_limit_per_sec == Some(0) {
         return Err("settings.rate_limit_per_sec".into());
@@ -322,7 +329,9 @@ pub async fn create_panel(
         )
         .await?;
     }
-    let panel = db::panels::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let panel = db::panels::get(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     audit(
         &mut tx,
         user,
@@ -376,7 +385,9 @@ pub async fn update_panel(
         Err(e) if name_taken(&e) => return Err(AppError::field("name", "panels.err.name_taken")),
         Err(e) => return Err(e.into()),
     }
-    let after = db::panels::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let after = db::panels::get(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     audit(
         &mut tx,
         user,

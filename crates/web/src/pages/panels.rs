@@ -458,7 +458,9 @@ pub async fn create(
     let (input, values, mut errors) = parse_form(&form);
     if errors.is_empty() {
         match create_panel(&state, &user, &origin, &input).await {
-            Ok(p) => return Ok(Redirect::to(&format!("/admin/panels/{}?saved=1", p.id)).into_response()),
+            Ok(p) => {
+                return Ok(Redirect::to(&format!("/admin/panels/{}?saved=1", p.id)).into_response())
+            }
             Err(AppError::Validation(f)) => errors = form_errors(f),
             Err(e) => return Err(e.into()),
         }
@@ -479,7 +481,9 @@ pub async fn update(
     let (input, values, mut errors) = parse_form(&form);
     if errors.is_empty() {
         match update_panel(&state, &user, &origin, id, &input).await {
-            Ok(_) => return Ok(Redirect::to(&format!("/admin/panels/{id}?saved=1")).into_response()),
+            Ok(_) => {
+                return Ok(Redirect::to(&format!("/admin/panels/{id}?saved=1")).into_response())
+            }
             Err(AppError::Validation(f)) => errors = form_errors(f),
             Err(e) => return Err(e.into()),
         }
@@ -487,7 +491,13 @@ pub async fn update(
     let panel = get_panel(&state, id).await?;
     let mut extras = no_extras();
     extras.errors = errors;
-    Ok(unprocessable(render_form(loc, user, Some(panel), values, extras)?))
+    Ok(unprocessable(render_form(
+        loc,
+        user,
+        Some(panel),
+        values,
+        extras,
+    )?))
 }
 
 #[derive(Deserialize)]
