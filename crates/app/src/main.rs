@@ -2,6 +2,7 @@
 //! and runs maintenance commands (`migrate`, `admin create`, `config-reference`).
 
 mod config;
+mod demo;
 mod serve;
 
 use anyhow::Result;
@@ -32,6 +33,12 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Try the product: fresh database, simulated panels, resellers and growing traffic.
+    Demo {
+        /// Keep the demo's data here (wiped at start); default: a temporary directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Run one usage sync of every active panel now.
     Sync,
@@ -77,6 +84,7 @@ fn run(cli: Cli) -> Result<()> {
             Command::Serve => serve::serve(config).await,
             Command::Migrate => serve::migrate_only(config).await,
             Command::Sync => serve::sync_once(config).await,
+            Command::Demo { dir } => demo::run(config, dir).await,
             Command::Bill => serve::bill_once(config).await,
             Command::Check => serve::check(config).await,
             Command::Admin {

@@ -91,7 +91,7 @@ pub async fn create_admin(mut config: Config, username: &str, password: &str) ->
 }
 
 /// What the person starting the server needs to sign in, when no admin existed.
-enum Bootstrap {
+pub enum Bootstrap {
     Existing,
     FromEnv(String),
     Generated { username: String, password: String },
@@ -140,8 +140,42 @@ pub async fn open_engine(config: &mut Config) -> Result<engine::Ctx> {
 pub async fn serve(mut config: Config) -> Result<()> {
     let started = std::time::Instant::now();
     let ctx = open_engine(&mut config).await?;
+    let bootstrap = bootstrap_admin(&ctx.db, &config).await?;
+    // The remote-operations worker always runs, whatever VPNMARKET_JOBS says; interrupted
+    // background jobs (reseller-wide resets) resume.
+    engine::ops::spawn_worker(ctx.clone());
+    engine::reset::resume_jobs(&ctx).await?;
+    let schedule = (config.jobs == crate::config::JobsMode::Auto).then(|| {
+        engine::scheduler::Schedule::standard(std::time::Duration::from_secs(
+            config.sync_interval_secs,
+        ))
+    });
+    run_server(
+        ctx,
+        &config,
+        Announce::Bootstrap(bootstrap, started),
+        schedule,
+    )
+    .await
+}
+
+/// What to print once the server listens.
+pub enum Announce {
+    Bootstrap(Bootstrap, std::time::Instant),
+    Lines(Vec<String>),
+}
+
+/// Serves the web app until SIGINT/SIGTERM, with the periodic jobs when a schedule is given.
+pub async fn run_server(
+    ctx: engine::Ctx,
+    config: &Config,
+    announce_with: Announce,
+    schedule: Option<engine::scheduler::Schedule>,
+) -> Result<()> {
     let db = ctx.db.clone();
-    let bootstrap = bootstrap_admin(&db, &config).await?;
+    if let Some(schedule) = schedule {
+        engine::scheduler::spawn(ctx.clone(), schedule);
+    }
     let options = web::WebOptions {
         always_secure_cookies: config
             .public_url
@@ -151,25 +185,26 @@ pub async fn serve(mut config: Config) -> Result<()> {
         data_dir: config.data_dir.clone(),
         ..Default::default()
     };
-    // The remote-operations worker always runs, whatever VPNMARKET_JOBS says; interrupted
-    // background jobs (reseller-wide resets) resume.
-    engine::ops::spawn_worker(ctx.clone());
-    engine::reset::resume_jobs(&ctx).await?;
-    if config.jobs == crate::config::JobsMode::Auto {
-        engine::scheduler::spawn(
-            ctx.clone(),
-            engine::scheduler::Schedule::standard(std::time::Duration::from_secs(
-                config.sync_interval_secs,
-            )),
-        );
-    }
-    let state = web::AppState::new(ctx, options);
-    let app = web::app(state);
+    let app = web::app(web::AppState::new(ctx, options));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("VPNMARKET_LISTEN: cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    announce(addr, &config, &bootstrap, started.elapsed());
+    match announce_with {
+        Announce::Bootstrap(b, started) => announce(addr, config, &b, started.elapsed()),
+        Announce::Lines(lines) => {
+            let url = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
+            println!("VpnMarket is running at {url}");
+            for l in lines {
+                println!("{l}");
+            }
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+        }
+    }
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
