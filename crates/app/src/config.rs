@@ -17,10 +17,10 @@ pub struct Key {
 pub const KEYS: &[Key] = &[
     Key { name: "listen", default: "127.0.0.1:8080", help: "Address and port the web server listens on." },
     Key { name: "data_dir", default: "./data", help: "Directory for the SQLite database, the generated secret key and uploaded receipts; created if missing." },
-    Key { name: "database_url", default: "sqlite://<data_dir>/vpnmarket.db", help: "Database: a sqlite:// path or a postgres:// URL." },
+    Key { name: "database_url", default: "sqlite://<data_dir>/vpnmarket.db", help: "Database: a `sqlite://` path or a `postgres://` URL." },
     Key { name: "admin_username", default: "", help: "With admin_password: create this admin at start when no admin exists." },
     Key { name: "admin_password", default: "", help: "Password for admin_username (at least 8 characters)." },
-    Key { name: "secret_key", default: "", help: "At least 32 characters; derives the keys that encrypt panel credentials and sign sessions. Generated once into <data_dir>/secret.key when unset. Instances sharing a database must share it." },
+    Key { name: "secret_key", default: "", help: "At least 32 characters; derives the keys that encrypt panel credentials and sign sessions. Generated once into `<data_dir>/secret.key` when unset. Instances sharing a database must share it." },
     Key { name: "jobs", default: "auto", help: "auto: the scheduler runs periodic jobs; manual: they run only when asked (API or command line). The remote-operations worker always runs." },
     Key { name: "public_url", default: "", help: "The https URL users reach; when it starts with https, cookies are always marked Secure." },
     Key { name: "trust_proxy", default: "false", help: "true when a reverse proxy sets X-Forwarded-For and X-Forwarded-Proto." },
@@ -146,7 +146,7 @@ fn parse_bool(s: &Sources, key: &'static str) -> Result<bool> {
 
 impl Config {
     pub fn from_env(file: Option<&Path>) -> Result<Config> {
-        Self::from_sources(file, &std::env::vars().collect())
+        Self::from_sources(file, &utf8_env()?)
     }
 
     pub fn from_sources(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Config> {
@@ -169,8 +169,9 @@ impl Config {
         };
         let admin = match (s.get("admin_username"), s.get("admin_password")) {
             (Some((u, _)), Some((p, src))) => {
-                if p.chars().count() < 8 {
-                    bail!("{src}: the admin password must be at least 8 characters");
+                // The rule every form applies, checked here so the message names the variable.
+                if let Err(key) = web::password::check_strength(p) {
+                    bail!("{src}: {}", web::i18n::english(key));
                 }
                 Some((u.to_string(), p.to_string()))
             }
@@ -253,7 +254,7 @@ impl Config {
         if self.database_url.is_empty() {
             self.database_url = format!(
                 "sqlite://{}?mode=rwc",
-                self.data_dir.join("vpnmarket.db").display()
+                url_path(&self.data_dir.join("vpnmarket.db"))
             );
         }
         Ok(())
@@ -282,16 +283,53 @@ impl Config {
         let mut out =
             String::from("| Variable | TOML key | Default | Meaning |\n|---|---|---|---|\n");
         for k in KEYS {
+            // An empty code span would print as two backquotes.
+            let default = match k.default {
+                "" => "(none)".to_string(),
+                d => format!("`{d}`"),
+            };
             out.push_str(&format!(
-                "| `{}` | `{}` | `{}` | {} |\n",
+                "| `{}` | `{}` | {default} | {} |\n",
                 env_name(k.name),
                 k.name,
-                k.default,
-                k.help
+                k.help.replace('|', "\\|")
             ));
         }
         out
     }
+}
+
+/// The process environment as text. A variable that is not valid UTF-8 is skipped (reading it
+/// with `std::env::vars` would panic), unless it is one of ours, which is then refused by name.
+fn utf8_env() -> Result<HashMap<String, String>> {
+    let mut env = HashMap::new();
+    for (name, value) in std::env::vars_os() {
+        match (name.into_string(), value.into_string()) {
+            (Ok(n), Ok(v)) => {
+                env.insert(n, v);
+            }
+            (Ok(n), Err(_)) if n.starts_with("VPNMARKET_") || n.starts_with("WALLET_") => {
+                bail!("{n}: the value is not valid UTF-8")
+            }
+            _ => {}
+        }
+    }
+    Ok(env)
+}
+
+/// A file path as the path of a `sqlite://` URL: sqlx splits the URL at `?` and percent-decodes
+/// the path, so `%`, `?` and `#` in a directory name must be escaped to survive.
+fn url_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.display().to_string().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3F"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn write_private(path: &Path, contents: &str) -> Result<()> {
@@ -359,6 +397,64 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("VPNMARKET_ADMIN_PASSWORD"), "{e}");
+    }
+
+    #[test]
+    fn the_admin_password_follows_the_form_rule_and_the_message_names_the_variable() {
+        let long = "a".repeat(300);
+        for bad in ["short", long.as_str()] {
+            let e = Config::from_sources(
+                None,
+                &env(&[
+                    ("VPNMARKET_ADMIN_USERNAME", "boss"),
+                    ("VPNMARKET_ADMIN_PASSWORD", bad),
+                ]),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("VPNMARKET_ADMIN_PASSWORD"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_default_sqlite_file_opens_in_a_directory_with_url_characters_in_its_name() {
+        let root = std::env::temp_dir().join(format!("vm-cfg-url-{}", std::process::id()));
+        for name in ["with space", "100%25", "a?b#c", "داده"] {
+            let dir = root.join(name);
+            let mut c = Config::from_sources(None, &env(&[])).unwrap();
+            c.data_dir = dir.clone();
+            c.prepare_data_dir().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let db = db::Db::connect(&c.database_url, 1)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}", c.database_url));
+                db.ping().await.unwrap();
+                db.close().await;
+            });
+            assert!(dir.join("vpnmarket.db").exists(), "{}", c.database_url);
+        }
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn the_reference_is_a_well_formed_markdown_table() {
+        let md = Config::reference_markdown();
+        assert_eq!(md.lines().count(), KEYS.len() + 2);
+        for line in md.lines() {
+            // Four cells: no stray pipes, and no bare `<...>` a renderer would take for HTML.
+            assert_eq!(
+                line.matches('|').count() - line.matches("\\|").count(),
+                5,
+                "{line}"
+            );
+            assert!(!line.contains("``"), "empty code span: {line}");
+            let outside_code: String = line.split('`').step_by(2).collect();
+            assert!(!outside_code.contains('<'), "{line}");
+        }
     }
 
     #[test]

@@ -170,10 +170,18 @@ impl Server {
                 ),
             }
         }
-        // The lines after the address belong to the banner too (how to sign in); they follow
-        // at once, flushed together.
-        while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
-            server.banner.push(line);
+        // The lines after the address say how to sign in; every variant ends with a line that
+        // mentions it. Waiting for that line (not for a pause) keeps a slow machine from cutting
+        // the banner short.
+        while !server.banner.last().is_some_and(|l| l.contains("sign in")) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => server.banner.push(line),
+                Err(e) => panic!(
+                    "vpnmarket did not say how to sign in ({e:?}); stdout so far: {:?}",
+                    server.banner
+                ),
+            }
         }
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || while rx.recv().is_ok() {});
@@ -369,7 +377,9 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-#[tokio::test]
+// Multi-threaded runtimes: on PostgreSQL, `TestDb`'s drop closes its pool from a helper thread
+// while the test thread waits, which needs another worker to drive the pool's sockets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_start_creates_an_admin_whose_password_keeps_working_after_a_restart() {
     let place = Place::new().await;
     let server = place.serve(&[]);
@@ -414,7 +424,7 @@ async fn first_start_creates_an_admin_whose_password_keeps_working_after_a_resta
     drop(server);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_from_the_environment_is_created_on_first_start() {
     let place = Place::new().await;
     let server = place.serve(&[
@@ -437,7 +447,7 @@ async fn admin_from_the_environment_is_created_on_first_start() {
     assert_eq!(place.admin_count().await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_and_admin_create_prepare_a_database_to_sign_in_with() {
     let place = Place::new().await;
     let out = place.run(&["migrate"], &[], "");
@@ -495,7 +505,7 @@ async fn migrate_and_admin_create_prepare_a_database_to_sign_in_with() {
     assert_eq!(place.admin_count().await, 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_setting_stops_the_program_with_a_message_naming_the_variable() {
     let place = Place::new().await;
     for args in [&[][..], &["migrate"][..]] {
