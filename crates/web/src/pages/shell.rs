@@ -24,6 +24,34 @@ const ADMIN_NAV: &[NavItem] = &[
         label_key: "nav.dashboard",
     },
     NavItem {
+        href: "/admin/panels",
+        label_key: "nav.panels",
+    },
+    NavItem {
+        href: "/admin/resellers",
+        label_key: "nav.resellers",
+    },
+    NavItem {
+        href: "/admin/topups",
+        label_key: "nav.topups",
+    },
+    NavItem {
+        href: "/admin/operations",
+        label_key: "nav.operations",
+    },
+    NavItem {
+        href: "/admin/sync",
+        label_key: "nav.sync",
+    },
+    NavItem {
+        href: "/admin/audit",
+        label_key: "nav.audit",
+    },
+    NavItem {
+        href: "/admin/settings",
+        label_key: "nav.settings",
+    },
+    NavItem {
         href: "/tokens",
         label_key: "nav.tokens",
     },
@@ -33,6 +61,14 @@ const RESELLER_NAV: &[NavItem] = &[
     NavItem {
         href: "/",
         label_key: "nav.dashboard",
+    },
+    NavItem {
+        href: "/configs",
+        label_key: "nav.configs",
+    },
+    NavItem {
+        href: "/wallet",
+        label_key: "nav.wallet",
     },
     NavItem {
         href: "/tokens",
