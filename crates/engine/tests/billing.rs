@@ -223,6 +223,12 @@ async fn set_price_setting(db: &db::Db, key: &str, v: i64) {
         .unwrap();
 }
 
+/// Closes the pool inside the test's runtime: connections go back to the pool through tasks on
+/// this runtime, which cannot run while `TestDb`'s drop blocks it (a hang on PostgreSQL).
+async fn finish(tdb: &TestDb) {
+    tdb.db.close().await;
+}
+
 /// Runs due operations until none is left (the worker, stepped by hand).
 async fn drain_ops(ctx: &Ctx) {
     for _ in 0..50 {
@@ -261,6 +267,8 @@ async fn seed_one_gib_at_1000_from_10000_leaves_9000() {
     assert_eq!(ledger_sum(&tdb.db, r).await, 9_000);
     assert_eq!(status(&tdb.db, r).await, "active");
     assert_eq!(config_row(&tdb.db, c).await.status, "active");
+    // Return every connection before the database is dropped (see `finish`).
+    finish(&tdb).await;
 }
 
 #[tokio::test]
@@ -334,6 +342,8 @@ async fn seed_one_gib_at_5000_from_1000_suspends_and_disables_on_the_panel() {
     let again = billing::run_once(&ctx, at(2)).await.unwrap();
     assert_eq!(again.resellers_suspended, 0);
     sim.shutdown();
+    // Return every connection before the database is dropped (see `finish`).
+    finish(&tdb).await;
 }
 
 #[tokio::test]
@@ -360,6 +370,8 @@ async fn traffic_resellers_are_untouched_by_billing() {
         0
     );
     assert_eq!(config_row(&tdb.db, c).await.status, "active");
+    // Return every connection before the database is dropped (see `finish`).
+    finish(&tdb).await;
 }
 
 #[tokio::test]
@@ -419,6 +431,8 @@ async fn an_hour_billed_twice_charges_once_and_history_is_never_billed() {
     assert_eq!((quiet.snapshots, quiet.resellers_charged), (1, 0));
     assert_eq!(charges(&tdb.db, r).await, 1);
     assert_eq!(ledger_sum(&tdb.db, r).await, balance(&tdb.db, r).await);
+    // Return every connection before the database is dropped (see `finish`).
+    finish(&tdb).await;
 }
 
 #[tokio::test]
@@ -466,6 +480,8 @@ async fn a_failure_between_any_two_steps_never_loses_or_doubles_a_charge() {
         .await
         .is_err());
     assert_eq!(billing::bill_hour(&ctx, at(1)).await.unwrap().total_cost, 0);
+    // Return every connection before the database is dropped (see `finish`).
+    finish(&tdb).await;
 }
 
 #[tokio::test]
@@ -505,6 +521,8 @@ async fn two_instances_billing_the_same_hour_charge_once() {
         assert_eq!(balance(&tdb.db, *r).await, 100_000 - cost);
     }
     db2.close().await;
+    // Return every connection before the database is dropped (see `finish`).
+    finish(&tdb).await;
 }
 
 async fn submit_topup(ctx: &Ctx, dir: &std::path::Path, r: i64, amount: i64) -> i64 {
@@ -587,6 +605,8 @@ async fn top_ups_approved_while_billing_runs_are_never_lost() {
         assert_eq!(n, 1, "top-up {id} credited exactly once");
     }
     let _ = std::fs::remove_dir_all(dir);
+    // Return every connection before the database is dropped (see `finish`).
+    finish(&tdb).await;
 }
 
 #[tokio::test]
@@ -638,6 +658,8 @@ async fn approving_twice_credits_once_and_a_rejected_top_up_cannot_be_approved()
     assert!(matches!(late, topups::Decision::Conflict(_)));
     assert_eq!(balance(&tdb.db, r).await, 25_500);
     let _ = std::fs::remove_dir_all(dir);
+    // Return every connection before the database is dropped (see `finish`).
+    finish(&tdb).await;
 }
 
 #[tokio::test]
@@ -710,6 +732,8 @@ async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_dis
         .unwrap();
     assert_eq!(status(&tdb.db, r).await, "active");
     let _ = std::fs::remove_dir_all(dir);
+    // Return every connection before the database is dropped (see `finish`).
+    finish(&tdb).await;
 }
 
 mod property {
@@ -741,6 +765,12 @@ mod property {
 
     async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         let tdb = TestDb::new().await.unwrap();
+        let result = body(&tdb, steps).await;
+        finish(&tdb).await;
+        result
+    }
+
+    async fn body(tdb: &TestDb, steps: Vec<Step>) -> Result<(), TestCaseError> {
         let ctx = ctx_of(&tdb.db);
         let dir = std::env::temp_dir().join(format!("vm-prop-{}", engine::secrets::random_token()));
         let panel = dummy_panel(&tdb.db).await;
