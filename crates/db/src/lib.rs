@@ -15,6 +15,7 @@ pub mod operations;
 pub mod panels;
 pub mod resellers;
 pub mod settings;
+pub mod stats;
 pub mod testing;
 pub mod time;
 pub mod tokens;

@@ -7,6 +7,7 @@ pub mod csrf;
 pub mod error;
 pub mod i18n;
 pub mod locale;
+pub mod metrics;
 pub mod middleware;
 pub mod pages;
 pub mod password;
@@ -36,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(pages)
         .route("/assets/{*path}", get(pages::assets::serve))
+        .route("/metrics", get(metrics::render))
         .fallback(middleware::not_found)
         .layer(axum::middleware::from_fn(middleware::remember_lang))
         .layer(axum::middleware::from_fn(middleware::security_headers))

@@ -30,6 +30,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status();
+    crate::metrics::record_request(status.as_u16(), started.elapsed());
     span.in_scope(|| {
         let ms = started.elapsed().as_millis() as u64;
         if status.is_server_error() {

@@ -1,0 +1,33 @@
+//! Aggregates for monitoring (`/metrics`, `/healthz`): each panel's latest sync run and the
+//! billing totals. Read-only.
+
+use crate::{Conn, DbResult};
+use sqlx::FromRow;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct LatestSync {
+    pub panel_id: i64,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub ok: i64,
+    pub users_seen: i64,
+    pub configs_updated: i64,
+}
+
+pub async fn latest_sync_per_panel(conn: &mut Conn) -> DbResult<Vec<LatestSync>> {
+    Ok(sqlx::query_as(
+        "SELECT s.panel_id, s.started_at, s.duration_ms, s.ok, s.users_seen, s.configs_updated FROM sync_runs s \
+         WHERE s.id = (SELECT MAX(id) FROM sync_runs t WHERE t.panel_id = s.panel_id) ORDER BY s.panel_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// (toman charged, bytes billed) over all hourly snapshots.
+pub async fn billing_totals(conn: &mut Conn) -> DbResult<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COALESCE(CAST(SUM(cost) AS BIGINT), 0), COALESCE(CAST(SUM(delta_bytes) AS BIGINT), 0) FROM usage_snapshots",
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
