@@ -1,6 +1,7 @@
 //! `vpnmarket`: the one binary. Serves pages, API, scheduler and workers (`serve`, the default),
 //! and runs maintenance commands (`migrate`, `admin create`, `config-reference`).
 
+mod backup;
 mod config;
 mod demo;
 mod serve;
@@ -39,6 +40,11 @@ enum Command {
         /// Keep the demo's data here (wiped at start); default: a temporary directory.
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+    /// Copy a live SQLite database and the data directory's files into a new directory.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Run one usage sync of every active panel now.
     Sync,
@@ -84,6 +90,7 @@ fn run(cli: Cli) -> Result<()> {
             Command::Serve => serve::serve(config).await,
             Command::Migrate => serve::migrate_only(config).await,
             Command::Sync => serve::sync_once(config).await,
+            Command::Backup { out } => backup::run(config, out).await,
             Command::Demo { dir } => demo::run(config, dir).await,
             Command::Bill => serve::bill_once(config).await,
             Command::Check => serve::check(config).await,

@@ -558,3 +558,53 @@ fn the_readme_holds_the_current_configuration_reference() {
          paste its output again:\n{reference}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_of_a_live_instance_restores_into_a_second_instance() {
+    let place = Place::new().await;
+    if place.database_url.is_some() {
+        // PostgreSQL deployments back up with pg_dump; `backup` copies SQLite ones.
+        let out = place.run(&["backup", "--out", "/tmp/never"], &[], "");
+        assert!(!out.status.success());
+        assert!(out.stderr.contains("pg_dump"), "{out:?}");
+        return;
+    }
+    let server = place.serve(&[
+        ("VPNMARKET_ADMIN_USERNAME", "ops"),
+        ("VPNMARKET_ADMIN_PASSWORD", "backup-pass-1"),
+    ]);
+    let token = token_for(&server, "ops", "backup-pass-1").await;
+    let created = http()
+        .post(server.url("/api/v1/tokens"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "before backup"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let named: serde_json::Value = created.json().await.unwrap();
+
+    // The backup runs while the server is live.
+    let out_dir = place.data_dir.with_extension("backup");
+    let out = place.run(&["backup", "--out", out_dir.to_str().unwrap()], &[], "");
+    assert!(out.status.success(), "{out:?}");
+    assert!(out_dir.join("vpnmarket.db").exists() && out_dir.join("secret.key").exists());
+    let refused = place.run(&["backup", "--out", out_dir.to_str().unwrap()], &[], "");
+    assert!(
+        !refused.status.success(),
+        "never overwrites an earlier backup"
+    );
+    server.stop();
+
+    // A second instance on the copy serves the same data: the admin, and the API token made
+    // before the backup (whose keyed hash needs the copied secret key).
+    let restored = Place {
+        data_dir: out_dir,
+        database_url: None,
+        _pg: None,
+    };
+    let server = restored.serve(&[]);
+    assert!(!server.banner_text().contains("first start"));
+    assert!(token_works(&server, named["token"].as_str().unwrap()).await);
+    token_for(&server, "ops", "backup-pass-1").await;
+}
