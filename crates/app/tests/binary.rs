@@ -557,6 +557,12 @@ fn the_readme_holds_the_current_configuration_reference() {
         "README.md's configuration table differs from `cargo run -q -- config-reference`; \
          paste its output again:\n{reference}"
     );
+    let guide_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/operations.md");
+    let guide = std::fs::read_to_string(&guide_path).expect("docs/operations.md");
+    assert!(
+        guide.contains(&reference),
+        "docs/operations.md's configuration table differs from `vpnmarket config-reference`"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
