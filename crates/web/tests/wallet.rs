@@ -222,6 +222,10 @@ async fn receipts_are_checked_by_content_and_size_and_amounts_by_the_minimum() {
     let res = s.upload("20000", Some(("big.png", &big))).await;
     assert_eq!(res.status(), 422);
     assert!(res.json::<Value>().await.unwrap()["error"]["fields"]["receipt"].is_string());
+    // Past the server's body limit too: still a field error, not a broken request.
+    big.resize(6 * 1024 * 1024, 0);
+    let res = s.upload("20000", Some(("big.png", &big))).await;
+    assert_eq!(res.status(), 422);
     // Below the minimum, and not a number.
     let res = s.upload("9999", Some(("r.png", PNG))).await;
     assert_eq!(res.status(), 422);

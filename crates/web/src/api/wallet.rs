@@ -216,7 +216,14 @@ pub struct TopupForm {
 /// limit is refused as soon as the limit is crossed.
 pub async fn read_topup_form(mut mp: Multipart) -> Result<TopupForm, AppError> {
     let mut form = TopupForm::default();
-    let bad = |e: axum::extract::multipart::MultipartError| AppError::BadRequest(e.body_text());
+    // A body over the server's limit (5 MB) is a receipt that is too large, not a bad request.
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::field("receipt", "wallet.err.receipt_too_large")
+        } else {
+            AppError::BadRequest(e.body_text())
+        }
+    };
     while let Some(mut field) = mp.next_field().await.map_err(bad)? {
         match field.name().unwrap_or("") {
             "amount" => form.amount = Some(field.text().await.map_err(bad)?),
