@@ -31,3 +31,35 @@ pub async fn billing_totals(conn: &mut Conn) -> DbResult<(i64, i64)> {
     .fetch_one(&mut *conn)
     .await?)
 }
+
+/// Resellers by lifetime growth since `since` (from the hourly table), largest first.
+pub async fn top_resellers_by_traffic(
+    conn: &mut Conn,
+    since: i64,
+    limit: i64,
+) -> DbResult<Vec<(i64, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT r.id, r.display_name, CAST(SUM(h.bytes) AS BIGINT) AS total FROM reseller_usage_hourly h \
+         JOIN resellers r ON r.id = h.reseller_id WHERE h.hour_start >= $1 \
+         GROUP BY r.id, r.display_name ORDER BY total DESC, r.id LIMIT $2",
+    )
+    .bind(since)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// A reseller's wallet balance after each ledger row since `since`, oldest first.
+pub async fn balance_history(
+    conn: &mut Conn,
+    reseller_id: i64,
+    since: i64,
+) -> DbResult<Vec<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT created_at, balance_after FROM wallet_ledger WHERE reseller_id = $1 AND created_at >= $2 ORDER BY id",
+    )
+    .bind(reseller_id)
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?)
+}

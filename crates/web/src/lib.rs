@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod csrf;
 pub mod error;
 pub mod i18n;

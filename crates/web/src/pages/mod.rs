@@ -3,6 +3,7 @@
 pub mod admin_dashboard;
 pub mod assets;
 pub mod audit;
+pub mod charts;
 pub mod configs;
 pub mod dashboard;
 pub mod errors;
@@ -35,5 +36,6 @@ pub fn router() -> Router<AppState> {
         .merge(wallet::router())
         .merge(usage::router())
         .merge(audit::router())
+        .merge(charts::router())
         .merge(settings::router())
 }

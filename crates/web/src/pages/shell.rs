@@ -44,6 +44,10 @@ const ADMIN_NAV: &[NavItem] = &[
         label_key: "nav.sync",
     },
     NavItem {
+        href: "/admin/reports",
+        label_key: "nav.reports",
+    },
+    NavItem {
         href: "/admin/audit",
         label_key: "nav.audit",
     },
@@ -69,6 +73,10 @@ const RESELLER_NAV: &[NavItem] = &[
     NavItem {
         href: "/wallet",
         label_key: "nav.wallet",
+    },
+    NavItem {
+        href: "/usage",
+        label_key: "nav.usage",
     },
     NavItem {
         href: "/tokens",
