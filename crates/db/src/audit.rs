@@ -3,7 +3,7 @@
 
 use crate::{Conn, DbResult};
 use serde::Serialize;
-use sqlx::{FromRow, QueryBuilder};
+use sqlx::FromRow;
 
 /// Who did it: a signed-in user or the system itself (scheduler, workers).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -101,26 +101,39 @@ pub struct AuditFilter {
     pub to: Option<i64>,
 }
 
-fn push_filter(qb: &mut QueryBuilder<'_, sqlx::Any>, f: &AuditFilter) {
-    qb.push(" WHERE 1=1");
+/// A bound value of the filter. `$n` placeholders are written by hand: sqlx's `QueryBuilder`
+/// over `Any` writes `?`, which PostgreSQL refuses.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+fn filter_sql(f: &AuditFilter) -> (String, Vec<Bind>) {
+    let mut sql = String::from(" WHERE 1=1");
+    let mut binds = Vec::new();
+    let mut add = |sql: &mut String, cond: &str, b: Bind| {
+        binds.push(b);
+        sql.push_str(&format!(" AND {cond} ${}", binds.len()));
+    };
     if let Some(a) = &f.action {
-        qb.push(" AND action = ").push_bind(a.clone());
+        add(&mut sql, "action =", Bind::Text(a.clone()));
     }
     if let Some(t) = &f.target_type {
-        qb.push(" AND target_type = ").push_bind(t.clone());
+        add(&mut sql, "target_type =", Bind::Text(t.clone()));
     }
     if let Some(t) = f.target_id {
-        qb.push(" AND target_id = ").push_bind(t);
+        add(&mut sql, "target_id =", Bind::Int(t));
     }
     if let Some(a) = f.actor_id {
-        qb.push(" AND actor_id = ").push_bind(a);
+        add(&mut sql, "actor_id =", Bind::Int(a));
     }
     if let Some(t) = f.from {
-        qb.push(" AND created_at >= ").push_bind(t);
+        add(&mut sql, "created_at >=", Bind::Int(t));
     }
     if let Some(t) = f.to {
-        qb.push(" AND created_at < ").push_bind(t);
+        add(&mut sql, "created_at <", Bind::Int(t));
     }
+    (sql, binds)
 }
 
 /// Newest first, with the total for pagination.
@@ -130,15 +143,28 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> DbResult<(Vec<AuditRow>, i64)> {
-    let mut count = QueryBuilder::new("SELECT COUNT(*) FROM audit_logs");
-    push_filter(&mut count, filter);
-    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-    let mut qb = QueryBuilder::new("SELECT * FROM audit_logs");
-    push_filter(&mut qb, filter);
-    qb.push(" ORDER BY id DESC LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    let rows = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let (where_, binds) = filter_sql(filter);
+    let count_sql = format!("SELECT COUNT(*) FROM audit_logs{where_}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for b in &binds {
+        count = match b {
+            Bind::Text(s) => count.bind(s.clone()),
+            Bind::Int(i) => count.bind(*i),
+        };
+    }
+    let total = count.fetch_one(&mut *conn).await?;
+    let sql = format!(
+        "SELECT * FROM audit_logs{where_} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        binds.len() + 1,
+        binds.len() + 2
+    );
+    let mut q = sqlx::query_as::<_, AuditRow>(&sql);
+    for b in &binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.clone()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    let rows = q.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
     Ok((rows, total))
 }
