@@ -343,7 +343,7 @@ pub async fn create(
     .await?;
     tx.commit().await?;
     crate::enforcement::enforce_reseller(ctx, id, now, origin).await?;
-    Ok(reload(ctx, id).await?)
+    reload(ctx, id).await
 }
 
 async fn reload(ctx: &Ctx, id: i64) -> Result<Reseller> {

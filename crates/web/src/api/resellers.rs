@@ -97,7 +97,7 @@ impl ResellerView {
                 window_starts_at: r.window_starts_at.map(rfc3339),
                 window_ends_at: r.window_ends_at.map(rfc3339),
             }),
-            wallet: (r.kind == "wallet").then(|| WalletTerms {
+            wallet: (r.kind == "wallet").then_some(WalletTerms {
                 balance: r.wallet_balance,
                 price_per_gb: s.price_per_gb,
                 suspension_threshold: s.suspension_threshold,
