@@ -62,10 +62,40 @@ async fn main() {
         t.elapsed(),
         again.resellers_charged
     );
+    // Hour 2: more traffic everywhere, no new suspension (the typical hour).
+    let mut conn = db.acquire().await.unwrap();
+    sqlx::query(
+        "UPDATE configs SET lifetime_usage_bytes = lifetime_usage_bytes + (id % 89 + 1) * 10485760",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let t = Instant::now();
+    let typical = engine::billing::bill_hour(&ctx, t0 + chrono::Duration::hours(2))
+        .await
+        .unwrap();
+    println!(
+        "hour 2 (all charged, no new suspension): {:.2?}  charged={} suspended={}",
+        t.elapsed(),
+        typical.resellers_charged,
+        typical.resellers_suspended
+    );
+    breakdown(&db).await;
     println!(
         "RESULT billing {RESELLERS} wallet resellers × {CONFIGS_EACH} configs on SQLite: {:.3} s (target ≤ 2 s)",
         elapsed.as_secs_f64()
     );
+}
+
+/// 100,000 toman for most wallets; one in a hundred starts at 500 and is suspended in hour 1
+/// (with its 10 configs disabled), a heavy but plausible hour.
+fn opening(i: i64) -> i64 {
+    if i % 100 == 0 {
+        500
+    } else {
+        100_000
+    }
 }
 
 /// Bulk rows straight into the tables (multi-row inserts in one transaction).
@@ -89,10 +119,9 @@ async fn seed(db: &db::Db, now: i64) {
         let values: Vec<String> = chunk
             .iter()
             .map(|i| {
-                // Balances from −500 to 9,500: a few wallets cross the threshold in hour 1.
                 format!(
                     "({i}, 'shop {i}', 'wallet', 'active', {panel}, {}, {now}, {now}, {now})",
-                    (i % 100) * 100 - 500
+                    opening(*i)
                 )
             })
             .collect();
@@ -109,7 +138,7 @@ async fn seed(db: &db::Db, now: i64) {
             .map(|i| {
                 format!(
                     "({i}, 'opening_balance', {b}, {b}, 'opening:{i}', {now})",
-                    b = (i % 100) * 100 - 500
+                    b = opening(*i)
                 )
             })
             .collect();
@@ -140,4 +169,18 @@ async fn seed(db: &db::Db, now: i64) {
         .unwrap();
     }
     tx.commit().await.unwrap();
+}
+
+/// Where the time goes: the chunk's read queries over the whole table, timed alone.
+async fn breakdown(db: &db::Db) {
+    let mut conn = db.acquire().await.unwrap();
+    for (name, sql) in [
+        ("wallet rows", "SELECT id, status, wallet_balance, wallet_price_per_gb, wallet_since, created_at FROM resellers WHERE kind = 'wallet' AND id > 0 ORDER BY id LIMIT 10000"),
+        ("totals", "SELECT reseller_id, CAST(SUM(lifetime_usage_bytes) AS BIGINT) FROM configs WHERE reseller_id >= 1 AND reseller_id <= 10000 GROUP BY reseller_id"),
+        ("last snapshots", "SELECT s.reseller_id, s.period_start, s.total_bytes FROM usage_snapshots s WHERE s.reseller_id >= 1 AND s.reseller_id <= 10000 AND s.period_start = (SELECT MAX(m.period_start) FROM usage_snapshots m WHERE m.reseller_id = s.reseller_id)"),
+    ] {
+        let t = Instant::now();
+        let n = sqlx::query(sql).fetch_all(&mut *conn).await.unwrap().len();
+        println!("  {name}: {n} rows in {:.2?}", t.elapsed());
+    }
 }

@@ -213,21 +213,12 @@ async fn bill_chunk(
         let mut sql = String::from(
             "INSERT INTO usage_snapshots (reseller_id, period_start, total_bytes, delta_bytes, price_per_gb, cost, created_at) VALUES ",
         );
+        let pg = ctx.db.backend() == db::Backend::Postgres;
         for i in 0..planned.len() {
-            let b = i * 7;
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
+            sql.push_str(&wallet::row_placeholders(pg, i * 7, 7));
         }
         sql.push_str(
             " ON CONFLICT (reseller_id, period_start) DO NOTHING RETURNING id, reseller_id",

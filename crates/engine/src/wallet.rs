@@ -71,6 +71,26 @@ fn is_postgres(conn: &db::Conn) -> bool {
         .contains("postgres")
 }
 
+/// `(?, ?, …)` on SQLite, `($k+1, $k+2, …)` on PostgreSQL. SQLite looks each `$n` up in a list
+/// of the names seen so far, which makes a statement with thousands of them slow to prepare;
+/// plain `?` is numbered in order at no cost.
+pub(crate) fn row_placeholders(pg: bool, start: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 6 + 2);
+    out.push('(');
+    for i in 0..count {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        if pg {
+            out.push_str(&format!("${}", start + i + 1));
+        } else {
+            out.push('?');
+        }
+    }
+    out.push(')');
+    out
+}
+
 fn backend_of(conn: &db::Conn) -> db::Backend {
     if is_postgres(conn) {
         db::Backend::Postgres
@@ -128,6 +148,7 @@ pub async fn post_locked(
     if entries.is_empty() {
         return Ok(Vec::new());
     }
+    let pg = is_postgres(conn);
     let now = chrono::Utc::now().timestamp();
     let mut after = std::collections::HashMap::with_capacity(entries.len());
     let mut sql = String::from(
@@ -144,23 +165,10 @@ pub async fn post_locked(
                 e.reseller_id
             )));
         }
-        let b = i * 10;
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8,
-            b + 9,
-            b + 10
-        ));
+        sql.push_str(&row_placeholders(pg, i * 10, 10));
     }
     sql.push_str(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, reseller_id");
     let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
@@ -181,28 +189,19 @@ pub async fn post_locked(
     if inserted.is_empty() {
         return Ok(Vec::new());
     }
-    // The balance moves only for rows actually written, in one statement.
-    let amount_of: std::collections::HashMap<i64, i64> = entries
-        .iter()
-        .map(|(e, _)| (e.reseller_id, e.amount))
-        .collect();
-    let mut upd = String::from("UPDATE resellers SET wallet_balance = wallet_balance + CASE id");
-    let mut n = 0;
-    for _ in &inserted {
-        upd.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 2));
-        n += 2;
-    }
-    upd.push_str(" ELSE 0 END WHERE id IN (");
-    for i in 0..inserted.len() {
-        if i > 0 {
-            upd.push_str(", ");
-        }
-        upd.push_str(&format!("${}", n + 1 + i));
-    }
-    upd.push(')');
+    // The balance moves only for rows actually written, in one statement: each reseller adds the
+    // amount of its (single) ledger row of this batch.
+    let n = inserted.len();
+    let upd = format!(
+        "UPDATE resellers SET wallet_balance = wallet_balance + \
+         (SELECT l.amount FROM wallet_ledger l WHERE l.reseller_id = resellers.id AND l.id IN {}) \
+         WHERE id IN {}",
+        row_placeholders(pg, 0, n),
+        row_placeholders(pg, n, n)
+    );
     let mut q = sqlx::query(&upd);
-    for (_, rid) in &inserted {
-        q = q.bind(*rid).bind(amount_of[rid]);
+    for (lid, _) in &inserted {
+        q = q.bind(*lid);
     }
     for (_, rid) in &inserted {
         q = q.bind(*rid);
