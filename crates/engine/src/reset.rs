@@ -10,7 +10,8 @@ use serde_json::json;
 pub const JOB_KIND: &str = "reseller_usage_reset";
 /// Resets driven at once by the job; the panel handle's rate limit spaces the actual calls.
 const JOB_PARALLEL: usize = 4;
-const JOB_LEASE_SECS: i64 = 900;
+/// Renewed as the job progresses, so a crashed runner blocks its job for two minutes at most.
+const JOB_LEASE_SECS: i64 = 120;
 
 fn now_ts() -> i64 {
     chrono::Utc::now().timestamp()
@@ -135,17 +136,36 @@ pub async fn start_reseller_reset(
 fn spawn_job(ctx: &Ctx, job_id: i64) {
     let ctx = ctx.clone();
     tokio::spawn(async move {
-        if let Err(e) = run_reseller_reset(&ctx, job_id).await {
-            tracing::error!(job = job_id, error = %e, "reseller usage reset job failed");
-            if let Ok(mut conn) = ctx.db.acquire().await {
-                let _ = db::jobs::finish(
-                    &mut conn,
-                    job_id,
-                    "failed",
-                    &json!({"error": e.to_string()}),
-                    now_ts(),
-                )
-                .await;
+        loop {
+            match run_reseller_reset(&ctx, job_id).await {
+                Ok(Some(_)) => return,
+                // Another runner holds the job (or a crashed one's lease has not expired yet):
+                // look again later unless it has finished meanwhile.
+                Ok(None) => {
+                    tokio::time::sleep(std::time::Duration::from_secs(JOB_LEASE_SECS as u64 / 4))
+                        .await;
+                    let Ok(mut conn) = ctx.db.acquire().await else {
+                        continue;
+                    };
+                    match db::jobs::get(&mut conn, job_id).await {
+                        Ok(Some(j)) if j.status == "queued" || j.status == "running" => continue,
+                        _ => return,
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(job = job_id, error = %e, "reseller usage reset job failed");
+                    if let Ok(mut conn) = ctx.db.acquire().await {
+                        let _ = db::jobs::finish(
+                            &mut conn,
+                            job_id,
+                            "failed",
+                            &json!({"error": e.to_string()}),
+                            now_ts(),
+                        )
+                        .await;
+                    }
+                    return;
+                }
             }
         }
     });
@@ -174,33 +194,43 @@ pub struct ResetCounts {
     pub bytes_settled: i64,
 }
 
-/// Runs (or resumes) a reseller-wide reset job to its end. Safe to call twice: a lease keeps a
-/// second runner out, and Reset operations already queued for the job are driven, not re-queued.
-pub async fn run_reseller_reset(ctx: &Ctx, job_id: i64) -> EngineResult<ResetCounts> {
-    let lease = format!("job:{job_id}");
-    {
-        let mut conn = ctx.db.acquire().await?;
-        if !db::leases::try_acquire(
-            &mut conn,
-            &lease,
-            &ctx.instance_id,
-            now_ts(),
-            JOB_LEASE_SECS,
-        )
-        .await?
-        {
-            return Err(EngineError::Invalid(format!(
-                "job {job_id} is run by another instance"
-            )));
-        }
+/// Runs (or resumes) a reseller-wide reset job to its end; None when another runner holds it.
+/// Safe to call twice: a lease (owned by this call, not just this process) keeps a second runner
+/// out, and Reset operations already queued for the job are driven, not queued again.
+pub async fn run_reseller_reset(ctx: &Ctx, job_id: i64) -> EngineResult<Option<ResetCounts>> {
+    let lease = Lease {
+        name: format!("job:{job_id}"),
+        owner: format!(
+            "{}:{}",
+            ctx.instance_id,
+            &crate::secrets::random_token()[..8]
+        ),
+    };
+    if !lease.renew(ctx).await? {
+        return Ok(None);
     }
-    let r = run_job_locked(ctx, job_id).await;
+    let r = run_job_locked(ctx, job_id, &lease).await;
     let mut conn = ctx.db.acquire().await?;
-    db::leases::release(&mut conn, &lease, &ctx.instance_id).await?;
-    r
+    db::leases::release(&mut conn, &lease.name, &lease.owner).await?;
+    r.map(Some)
 }
 
-async fn run_job_locked(ctx: &Ctx, job_id: i64) -> EngineResult<ResetCounts> {
+struct Lease {
+    name: String,
+    owner: String,
+}
+
+impl Lease {
+    async fn renew(&self, ctx: &Ctx) -> EngineResult<bool> {
+        let mut conn = ctx.db.acquire().await?;
+        Ok(
+            db::leases::try_acquire(&mut conn, &self.name, &self.owner, now_ts(), JOB_LEASE_SECS)
+                .await?,
+        )
+    }
+}
+
+async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<ResetCounts> {
     let now = now_ts();
     let mut tx = ctx.db.begin_write().await?;
     let job = db::jobs::get(&mut tx, job_id)
@@ -255,6 +285,8 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64) -> EngineResult<ResetCounts> {
         outcomes.push((op, config_id, outcome));
         let mut conn = ctx.db.acquire().await?;
         db::jobs::progress(&mut conn, job_id, outcomes.len() as i64, &state).await?;
+        drop(conn);
+        lease.renew(ctx).await?;
     }
     drop(results);
 

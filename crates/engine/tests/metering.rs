@@ -35,7 +35,7 @@ async fn assert_exact(env: &Env, sim: &panel_sim::Sim, config_id: i64) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Marzban).await;
@@ -135,7 +135,7 @@ async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect(
         .is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reseller_reset_with_a_failing_panel_reset_still_restarts_quota_and_sync_keeps_it() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Marzneshin).await;
@@ -173,7 +173,7 @@ async fn reseller_reset_with_a_failing_panel_reset_still_restarts_quota_and_sync
     assert_exact(&env, &sim, b).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_answering_500_stays_pending_and_counts_exactly() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Marzban).await;
@@ -206,7 +206,7 @@ async fn reset_answering_500_stays_pending_and_counts_exactly() {
     assert_exact(&env, &sim, a).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_timing_out_counts_exactly() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Eylandoo).await;
@@ -228,7 +228,7 @@ async fn reset_timing_out_counts_exactly() {
     assert_eq!(env.get(a).await.usage_bytes, 7 * MIB);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_that_answers_success_but_changes_nothing_is_not_confirmed() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Xui).await;
@@ -254,7 +254,7 @@ async fn reset_that_answers_success_but_changes_nothing_is_not_confirmed() {
     assert_exact(&env, &sim, a).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_on_the_panel_behind_our_back_is_settled() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Marzban).await;
@@ -271,7 +271,7 @@ async fn reset_on_the_panel_behind_our_back_is_settled() {
     assert_exact(&env, &sim, a).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_recreated_with_a_fresh_counter_keeps_lifetime() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Marzneshin).await;
@@ -286,7 +286,7 @@ async fn user_recreated_with_a_fresh_counter_keeps_lifetime() {
     assert_exact(&env, &sim, a).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_panel_changes_nothing_and_its_health_says_so() {
     let env = env().await;
     let (p1, sim1) = env.panel(SimKind::Marzban).await;
@@ -328,7 +328,7 @@ async fn a_failing_panel_changes_nothing_and_its_health_says_so() {
     assert_eq!(env.get(b).await.lifetime_usage_bytes, 60 * MIB);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_configs_are_reported_and_not_zeroed() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Marzban).await;
@@ -342,7 +342,7 @@ async fn missing_configs_are_reported_and_not_zeroed() {
     assert_eq!(env.get(a).await.lifetime_usage_bytes, 10 * MIB);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_lease_holder_runs_a_sync() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Marzban).await;
@@ -378,7 +378,7 @@ async fn only_the_lease_holder_runs_a_sync() {
     assert!(!rep.skipped_lease_held);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_configs_keep_counting() {
     let env = env().await;
     let (panel, sim) = env.panel(SimKind::Marzban).await;

@@ -1,8 +1,121 @@
-//! API routes of the jobs area (filled in by its issue).
+//! API of the jobs area: background job progress (`GET /jobs/{id}`) and running a usage sync
+//! now (`POST /jobs/usage-sync`), both for admins.
 
+use crate::api::auth::rfc3339;
+use crate::api::extract::ApiPath;
+use crate::auth::ApiAdmin;
+use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(get_job))
+        .routes(routes!(usage_sync))
+}
+
+/// A background job: `status` is queued, running, done or failed; `result` holds its counts.
+#[derive(Serialize, ToSchema)]
+pub struct JobView {
+    pub id: i64,
+    pub kind: String,
+    pub target_id: Option<i64>,
+    pub status: String,
+    pub done: i64,
+    pub total: i64,
+    #[schema(value_type = Object)]
+    pub result: serde_json::Value,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl From<db::jobs::Job> for JobView {
+    fn from(j: db::jobs::Job) -> Self {
+        let mut result: serde_json::Value =
+            serde_json::from_str(&j.result).unwrap_or(serde_json::json!({}));
+        // Bookkeeping of the runner (who asked, from where) is the audit log's, not the result's.
+        if let Some(o) = result.as_object_mut() {
+            o.remove("origin");
+            o.remove("settled_before");
+        }
+        JobView {
+            id: j.id,
+            kind: j.kind,
+            target_id: j.target_id,
+            status: j.status,
+            done: j.done,
+            total: j.total,
+            result,
+            created_at: rfc3339(j.created_at),
+            started_at: j.started_at.map(rfc3339),
+            finished_at: j.finished_at.map(rfc3339),
+        }
+    }
+}
+
+pub async fn load_job(state: &AppState, id: i64) -> Result<db::jobs::Job, AppError> {
+    let mut conn = state.db.acquire().await?;
+    db::jobs::get(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+#[utoipa::path(get, path = "/jobs/{job_id}", tag = "admin", operation_id = "get_job",
+    security(("bearer" = [])), params(("job_id" = i64, Path)),
+    responses((status = 200, body = JobView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_job(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+    ApiPath(job_id): ApiPath<i64>,
+) -> ApiResult<Json<JobView>> {
+    Ok(Json(load_job(&state, job_id).await?.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SyncResult {
+    pub panels_ok: i64,
+    pub panels_failed: i64,
+    pub configs_updated: i64,
+    pub users_seen: i64,
+    pub unknown_users: i64,
+    pub missing_configs: i64,
+    pub bytes_added: i64,
+}
+
+/// Runs one usage sync now; 409 `sync_in_progress` when another instance is running one.
+pub async fn run_sync(state: &AppState) -> Result<SyncResult, AppError> {
+    let r = engine::sync::run_once(&state.engine, chrono::Utc::now())
+        .await
+        .map_err(crate::api::usage::engine_error)?;
+    if r.skipped_lease_held {
+        return Err(AppError::conflict(
+            "sync_in_progress",
+            "a usage sync is already running",
+        ));
+    }
+    Ok(SyncResult {
+        panels_ok: r.panels_ok,
+        panels_failed: r.panels_failed,
+        configs_updated: r.configs_updated,
+        users_seen: r.users_seen,
+        unknown_users: r.unknown_users,
+        missing_configs: r.missing_configs,
+        bytes_added: r.bytes_added,
+    })
+}
+
+#[utoipa::path(post, path = "/jobs/usage-sync", tag = "admin", operation_id = "run_usage_sync",
+    security(("bearer" = [])),
+    responses((status = 200, body = SyncResult), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn usage_sync(
+    State(state): State<AppState>,
+    ApiAdmin(_admin): ApiAdmin,
+) -> ApiResult<Json<SyncResult>> {
+    Ok(Json(run_sync(&state).await?))
 }
