@@ -132,14 +132,23 @@ pub async fn run_now(ctx: &Ctx, op_id: i64, wait: Duration) -> EngineResult<Outc
                 })
             }
         }
-        // Strictly in order per config: an older pending operation goes first.
-        let blocked: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM operations WHERE config_id = $1 AND status = 'pending' AND id < $2",
+        // Strictly in order per config: an older pending operation goes first. When that one
+        // has already failed, waiting for it would only hold the caller to the time limit.
+        let (blocked, blocked_failing): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT), 0) \
+             FROM operations WHERE config_id = $1 AND status = 'pending' AND id < $2",
         )
         .bind(op.config_id)
         .bind(op.id)
         .fetch_one(&mut *conn)
         .await?;
+        if blocked_failing > 0 {
+            return Ok(Outcome::Pending {
+                error: Some(
+                    "queued behind an earlier change the panel has not accepted yet".into(),
+                ),
+            });
+        }
         if blocked == 0
             && db::operations::claim(&mut conn, op.id, &ctx.instance_id, now_ts(), LEASE_SECS)
                 .await?
