@@ -697,3 +697,86 @@ async fn the_admin_edits_wallet_defaults_and_credits_a_wallet_from_the_pages() {
         .unwrap();
     assert_eq!(res.status(), 422);
 }
+
+#[tokio::test]
+async fn the_wallet_page_shows_the_burn_rate_and_warns_near_the_threshold() {
+    let s = shop(10_000).await;
+    let b = s.app.signed_in_browser("shop", "shop-password").await;
+    let page = b
+        .get(s.app.url("/wallet?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No traffic was billed in the last 24 hours."));
+    assert!(!page.contains("close to the suspension threshold"));
+    // 1 GiB billed at 1,000/GB: 9,000 left, 10,000 above −1,000, 1,000 a day → 240 hours.
+    let mut conn = s.app.db.acquire().await.unwrap();
+    let panel: i64 = db::sqlx::query_scalar("SELECT id FROM panels")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let c = db::configs::create(
+        &mut conn,
+        db::configs::NewConfig {
+            reseller_id: s.reseller,
+            panel_id: panel,
+            username: Some("burn_cfg"),
+            comment: None,
+            traffic_limit_bytes: 10 << 30,
+            expires_at: None,
+            max_clients: None,
+            service_ids: &[],
+            node_ids: &[],
+            inbound_ids: &[],
+        },
+        |_| unreachable!(),
+        chrono::Utc::now().timestamp(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    engine::observe::record(&s.app.db, c, 1 << 30, None, chrono::Utc::now().timestamp())
+        .await
+        .unwrap();
+    let next = chrono::Utc::now() + chrono::Duration::hours(1);
+    engine::billing::run_once(&s.app.ctx, next).await.unwrap();
+    let page = b
+        .get(s.app.url("/wallet?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("the balance lasts about 240 hours."),
+        "burn-rate line"
+    );
+    assert!(
+        page.contains("Hourly usage") && page.contains("1.00"),
+        "statement line"
+    );
+    assert!(!page.contains("close to the suspension threshold"));
+    // A debit to 3,000 leaves 4,000 of headroom (≤ five GB's worth): the warning shows.
+    let res = s
+        .post_json(
+            &s.admin_token,
+            &format!("/api/v1/resellers/{}/wallet/adjustments", s.reseller),
+            serde_json::json!({"amount": -6_000, "note": "test"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let page = b
+        .get(s.app.url("/wallet?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("close to the suspension threshold"));
+    assert!(page.contains("lasts about 96 hours"));
+}
