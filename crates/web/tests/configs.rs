@@ -569,3 +569,53 @@ async fn a_slow_panel_leaves_the_create_pending_and_the_worker_finishes_it() {
     assert!(found, "the worker retried the create");
     assert_eq!(sim.users().len(), 1, "never duplicated");
 }
+
+#[tokio::test]
+async fn json_of_the_wrong_shape_names_the_field() {
+    let app = TestApp::spawn().await;
+    let (_rid, token, _sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
+    let (s, e) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": "lots", "expires_in_days": 7}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(
+        e["error"]["fields"]["traffic_limit_bytes"].is_string(),
+        "{e}"
+    );
+    let (s, e) = create(&app, &token, json!({"traffic_limit_bytes": GIB})).await;
+    assert_eq!(s, 422, "{e}");
+    assert!(e["error"]["fields"]["expires_in_days"].is_string(), "{e}");
+}
+
+/// Figures, not assertions on time: how long a reseller waits for a config to be created and
+/// confirmed by a (local, simulated) panel. Run: `cargo test -p web --test configs figures -- --nocapture`.
+#[tokio::test]
+async fn figures_create_latency() {
+    let app = TestApp::spawn().await;
+    let (_rid, token, sim, _) = setup(&app, SimKind::Marzneshin, json!({})).await;
+    let n = 40;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = std::time::Instant::now();
+        let (s, c) = create(
+            &app,
+            &token,
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
+        )
+        .await;
+        times.push(t.elapsed());
+        assert_eq!(s, 201);
+        assert!(c["pending_operation"].is_null());
+    }
+    assert_eq!(sim.user_count(), n, "every create reached the panel once");
+    times.sort();
+    println!(
+        "config create (API → panel confirmed), n={n}: p50 {:?}, p95 {:?}, max {:?}",
+        times[n / 2],
+        times[n * 95 / 100],
+        times[n - 1]
+    );
+}

@@ -16,11 +16,16 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonDataError(e) => {
                 // serde names the field in its message ("missing field `x`", "at line 1 column 9").
                 let detail = e.body_text();
-                let field = detail
-                    .split('`')
-                    .nth(1)
+                // axum prefixes "Failed to deserialize …: "; then either "path: why" (wrong
+                // type) or "missing field `x` …".
+                let inner = detail.split_once(": ").map_or(detail.as_str(), |(_, r)| r);
+                let path = inner
+                    .split_once(": ")
+                    .map(|(p, _)| p.trim())
+                    .filter(|p| !p.is_empty() && !p.contains(' '));
+                let field = path
                     .map(str::to_string)
-                    .or_else(|| detail.split(": ").next().map(|s| s.trim().to_string()))
+                    .or_else(|| inner.split('`').nth(1).map(str::to_string))
                     .unwrap_or_else(|| "body".into());
                 let mut fields = crate::error::FieldErrors::new();
                 fields.insert(field, detail);
