@@ -780,3 +780,186 @@ async fn the_wallet_page_shows_the_burn_rate_and_warns_near_the_threshold() {
     assert!(page.contains("close to the suspension threshold"));
     assert!(page.contains("lasts about 96 hours"));
 }
+
+/// Waits (bounded) until the panel shows the user enabled or disabled as expected.
+async fn wait_enabled(sim: &panel_sim::Sim, user: &str, enabled: bool) -> bool {
+    for _ in 0..100 {
+        if sim.user(user).is_some_and(|u| u.enabled == enabled) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brings_it_back() {
+    let mut app = TestApp::spawn().await;
+    app.start_worker();
+    let (panel, sim) = app.add_panel(panel_sim::SimKind::Marzban).await;
+    // Created like the reseller screens do: an opening balance, no snapshot yet (billed from 0).
+    let mut tx = app.db.begin_write().await.unwrap();
+    let reseller = db::resellers::create(
+        &mut tx,
+        db::resellers::NewReseller {
+            display_name: "Dry Shop",
+            kind: "wallet",
+            panel_id: panel,
+            username_prefix: None,
+            allow_custom_names: false,
+            config_limit: None,
+            service_whitelist: &[],
+            node_whitelist: &[],
+            traffic_quota_bytes: 0,
+            window_starts_at: None,
+            window_ends_at: None,
+            wallet_price_per_gb: Some(5_000),
+        },
+        chrono::Utc::now().timestamp(),
+    )
+    .await
+    .unwrap();
+    engine::wallet::post_entry(
+        &mut tx,
+        reseller,
+        "opening_balance",
+        1_000,
+        "open",
+        None,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let config = db::configs::create(
+        &mut tx,
+        db::configs::NewConfig {
+            reseller_id: reseller,
+            panel_id: panel,
+            username: Some("dry_shop_1"),
+            comment: None,
+            traffic_limit_bytes: 10 << 30,
+            expires_at: None,
+            max_clients: None,
+            service_ids: &[],
+            node_ids: &[],
+            inbound_ids: &[],
+        },
+        |_| unreachable!(),
+        chrono::Utc::now().timestamp(),
+    )
+    .await
+    .unwrap();
+    engine::ops::enqueue(
+        &mut tx,
+        panel,
+        config,
+        None,
+        engine::ops::OpKind::Create,
+        serde_json::json!({}),
+        chrono::Utc::now().timestamp(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.ctx.wake.notify_one();
+    assert!(
+        wait_enabled(&sim, "dry_shop_1", true).await,
+        "created on the panel"
+    );
+    app.create_admin("root", "correct-horse").await;
+    app.create_user("dry", "dry-password", "reseller", Some(reseller))
+        .await;
+    let admin = app.token("root", "correct-horse").await;
+    let shop = app.token("dry", "dry-password").await;
+
+    // 1 GiB on the panel, read like the sync does, billed by the admin's job.
+    sim.add_traffic("dry_shop_1", 1 << 30);
+    let used = sim.user("dry_shop_1").unwrap().used_bytes;
+    engine::observe::record(
+        &app.db,
+        config,
+        used,
+        Some("active"),
+        chrono::Utc::now().timestamp(),
+    )
+    .await
+    .unwrap();
+    let res = app
+        .client()
+        .post(app.url("/api/v1/jobs/wallet-billing"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            v["resellers_charged"].as_i64(),
+            v["resellers_suspended"].as_i64(),
+            v["total_cost"].as_i64()
+        ),
+        (Some(1), Some(1), Some(5_000))
+    );
+    assert!(
+        wait_enabled(&sim, "dry_shop_1", false).await,
+        "disabled on the panel"
+    );
+    let v: Value = app
+        .client()
+        .get(app.url("/api/v1/wallet"))
+        .bearer_auth(&shop)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (v["balance"].as_i64(), v["status"].as_str()),
+        (Some(-4_000), Some("suspended_wallet"))
+    );
+    assert_eq!(app.audit_count("reseller_suspended_wallet").await, 1);
+
+    // The reseller tops up 10,000; the admin approves; the config comes back on the panel.
+    let (ct, body) = multipart(&[("amount", "10000")], Some(("r.png", PNG)));
+    let res = app
+        .client()
+        .post(app.url("/api/v1/wallet/topups"))
+        .bearer_auth(&shop)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let res = app
+        .client()
+        .post(app.url(&format!("/api/v1/topups/{id}/approve")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        wait_enabled(&sim, "dry_shop_1", true).await,
+        "enabled again on the panel"
+    );
+    let v: Value = app
+        .client()
+        .get(app.url("/api/v1/wallet"))
+        .bearer_auth(&shop)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (v["balance"].as_i64(), v["status"].as_str()),
+        (Some(6_000), Some("active"))
+    );
+    sim.shutdown();
+}
