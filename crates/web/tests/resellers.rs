@@ -372,7 +372,9 @@ async fn admin_pages_create_list_and_act_on_resellers() {
         .text()
         .await
         .unwrap();
-    let q = &show[show.find("id=\"quota\"").unwrap_or_else(|| panic!("{show}"))..][..60];
+    let q = &show[show
+        .find("id=\"quota\"")
+        .unwrap_or_else(|| panic!("{show}"))..][..60];
     assert!(q.contains("4.00 GB"), "quota after adding 1.5 GB: {q}");
     assert!(
         show.contains("Suspended")
@@ -537,6 +539,31 @@ async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
         .await
         .unwrap();
     assert!(!list.contains(&name), "status filter");
+
+    // A Jalali date typed with Persian digits sets the expiry to 00:00 Tehran of that day.
+    let target = domain::tehran::tehran_date(chrono::Utc::now()) + chrono::Days::new(60);
+    let typed = domain::units::to_persian_digits(&domain::jalali::format_jalali_date(
+        domain::tehran::start_of_tehran_day(target),
+    ));
+    let res = b
+        .post(app.url(&format!("/configs/{id}/edit")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("traffic_limit_gb", "3"),
+            ("expires_at", typed.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{typed}");
+    let u = sim.user(&name).unwrap();
+    assert_eq!(
+        (u.limit_bytes, u.expires_at.map(|t| t.timestamp())),
+        (
+            Some(3 * GIB),
+            Some(domain::tehran::start_of_tehran_day(target).timestamp())
+        )
+    );
 
     // Disable from the page reaches the panel.
     let res = b

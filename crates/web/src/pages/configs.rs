@@ -251,6 +251,22 @@ impl NewForm {
     }
 }
 
+/// A date typed in a form: Jalali (`1404/09/01`, Persian digits welcome) when the year is a
+/// Jalali one, else passed on as typed (Gregorian `YYYY-MM-DD` or RFC 3339).
+pub fn form_date(s: &str) -> Option<String> {
+    let s = domain::units::to_latin_digits(s.trim());
+    if s.is_empty() {
+        return None;
+    }
+    let year: Option<i32> = s.split(['/', '-']).next().and_then(|y| y.parse().ok());
+    if year.is_some_and(|y| y < 1700) {
+        if let Some(d) = domain::jalali::parse_jalali_date(&s) {
+            return Some(d.format("%Y-%m-%d").to_string());
+        }
+    }
+    Some(s.replace('/', "-"))
+}
+
 /// Integers typed with Persian or Latin digits.
 pub fn parse_int(s: &str) -> Option<i64> {
     domain::units::to_latin_digits(s.trim()).parse().ok()
@@ -476,8 +492,7 @@ async fn edit(
     }
     let req = PatchConfig {
         traffic_limit_bytes: limit,
-        expires_at: Some(domain::units::to_latin_digits(form.expires_at.trim()))
-            .filter(|s| !s.is_empty()),
+        expires_at: form_date(&form.expires_at),
         expires_in_days: None,
         max_clients,
     };
