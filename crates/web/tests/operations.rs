@@ -3,6 +3,9 @@
 //! until the fault clears, unknown outcomes never duplicate a user, pending work survives a
 //! restart, the per-panel rate limit holds, and the admin lists, retries and cancels them.
 
+// Multi-threaded: dropping a PostgreSQL test database blocks one thread while the pool
+// closes its connections, whose sockets the runtime's other thread must keep driving.
+
 mod common;
 
 use common::TestApp;
@@ -110,7 +113,7 @@ fn users_named(sim: &Sim, username: &str) -> usize {
         .count()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_reaches_every_panel_with_its_limit_and_expiry() {
     let app = TestApp::spawn().await;
     for kind in SimKind::ALL {
@@ -204,27 +207,27 @@ async fn fails_then_completes(fault: Fault) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_answering_500_leaves_operations_pending_until_it_recovers() {
     fails_then_completes(Fault::Http500).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_that_times_out_leaves_operations_pending_until_it_recovers() {
     fails_then_completes(Fault::Timeout).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_answering_garbage_leaves_operations_pending_until_it_recovers() {
     fails_then_completes(Fault::Garbage).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_dropping_connections_leaves_operations_pending_until_it_recovers() {
     fails_then_completes(Fault::Drop).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_whose_outcome_is_unknown_never_makes_two_users() {
     let app = TestApp::spawn().await;
     // The create times out (2 s in tests). Either the panel never applied it, or it did and
@@ -278,7 +281,7 @@ async fn a_create_whose_outcome_is_unknown_never_makes_two_users() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_operations_survive_a_restart() {
     let app = TestApp::spawn().await;
     let (p1, s1) = app.add_panel(SimKind::Marzban).await;
@@ -333,7 +336,7 @@ async fn pending_operations_survive_a_restart() {
     assert!(s2.user("r_d").is_some());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_per_panel_rate_limit_spaces_operations() {
     let app = TestApp::spawn().await;
     let (panel_id, sim) = app.add_panel(SimKind::Eylandoo).await;
@@ -392,7 +395,7 @@ async fn call(app: &TestApp, token: &str, method: &str, path: &str) -> (u16, Val
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_lists_retries_and_cancels_operations_through_the_api() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
@@ -507,7 +510,7 @@ async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operations_pages_list_retry_and_cancel_in_both_languages() {
     let app = TestApp::spawn().await;
     app.create_admin("root", "correct-horse").await;

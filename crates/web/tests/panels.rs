@@ -2,6 +2,9 @@
 //! with secrets write-only and encrypted at rest, test connection, choices, pages in both
 //! languages, and the failing panel on the dashboard. Every kind against its simulator.
 
+// Multi-threaded: dropping a PostgreSQL test database blocks one thread while the pool
+// closes its connections, whose sockets the runtime's other thread must keep driving.
+
 mod common;
 
 use common::{hidden_field, TestApp};
@@ -81,7 +84,7 @@ async fn stored_row(app: &TestApp, id: i64) -> db::panels::Panel {
     db::panels::get(&mut conn, id).await.unwrap().unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panels_are_created_read_and_edited_with_secrets_write_only_for_every_kind() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
@@ -164,7 +167,7 @@ async fn panels_are_created_read_and_edited_with_secrets_write_only_for_every_ki
         .all(|m| !m.contains("admin-pass") && !m.contains("sim-api-key")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_password_is_used_at_once_and_a_wrong_one_fails_the_test() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
@@ -206,7 +209,7 @@ async fn a_changed_password_is_used_at_once_and_a_wrong_one_fails_the_test() {
     assert_eq!(post(&app, &token, &path, &json!({})).await.1["ok"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_panel_input_names_the_field() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
@@ -283,7 +286,7 @@ async fn bad_panel_input_names_the_field() {
     assert_eq!(app.audit_count("panel_created").await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_connection_reports_version_or_the_failure_and_records_health() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
@@ -316,7 +319,7 @@ async fn test_connection_reports_version_or_the_failure_and_records_health() {
     assert_eq!(app.audit_count("panel_tested").await, 8);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn choices_come_from_the_panel_for_every_kind() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
@@ -346,7 +349,7 @@ async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_panel_pages_render_in_both_languages_and_save_through_the_form() {
     let app = TestApp::spawn().await;
     app.create_admin("root", "correct-horse").await;
@@ -477,7 +480,7 @@ async fn the_panel_pages_render_in_both_languages_and_save_through_the_form() {
     assert!(html.contains("badge-ok"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_panel_is_shown_on_the_admin_dashboard() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
@@ -515,7 +518,7 @@ async fn a_failing_panel_is_shown_on_the_admin_dashboard() {
     assert!(list.contains("Failing") && list.contains("Healthy"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reseller_cannot_open_or_post_the_panel_pages() {
     let app = TestApp::spawn().await;
     let (id, _sim) = app.add_panel(SimKind::Marzban).await;
