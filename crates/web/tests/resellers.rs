@@ -575,3 +575,66 @@ async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
     assert_eq!(res.status(), 303);
     assert!(!sim.user(&name).unwrap().enabled);
 }
+
+#[tokio::test]
+async fn a_wallet_reseller_starts_with_its_opening_balance_in_the_ledger() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let (panel_id, _sim) = app.add_panel(SimKind::Marzban).await;
+    let (s, r) = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/resellers",
+        Some(json!({
+        "username": "wal1", "password": "wallet-pass-1", "kind": "wallet", "panel_id": panel_id,
+        "wallet_balance": 15_000, "wallet_price_per_gb": 900})),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    assert!(r["traffic"].is_null());
+    assert_eq!(
+        (
+            r["wallet"]["balance"].as_i64(),
+            r["wallet"]["price_per_gb"].as_i64()
+        ),
+        (Some(15_000), Some(900))
+    );
+    assert_eq!(r["wallet"]["suspension_threshold"], -1000);
+    let id = r["id"].as_i64().unwrap();
+    let mut conn = app.db.acquire().await.unwrap();
+    let (kind, amount, after): (String, i64, i64) = db::sqlx::query_as(
+        "SELECT kind, amount, balance_after FROM wallet_ledger WHERE reseller_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        (kind.as_str(), amount, after),
+        ("opening_balance", 15_000, 15_000),
+        "the balance is the ledger's first row"
+    );
+    drop(conn);
+    // The seed's wallet dashboard: balance, price per GB, traffic used and a top-up button.
+    let b = app.signed_in_browser("wal1", "wallet-pass-1").await;
+    let dash = b
+        .get(app.url("/?lang=fa"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for part in [
+        "ریسلر کیف پول‌محور",
+        "موجودی کیف پول",
+        "۱۵,۰۰۰",
+        "قیمت هر گیگابایت",
+        "۹۰۰",
+        "ترافیک مصرف شده",
+        "href=\"/wallet\"",
+    ] {
+        assert!(dash.contains(part), "{part} on the wallet dashboard");
+    }
+}
