@@ -5,6 +5,7 @@ use crate::{enforcement, Ctx, EngineResult};
 use db::audit::Origin;
 use domain::usage::{observe, UsageCounters};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
 
 pub const LEASE: &str = "usage_sync";
 const LEASE_SECS: i64 = 600;
@@ -111,7 +112,8 @@ struct Change {
     reseller_id: i64,
     prev: UsageCounters,
     next: UsageCounters,
-    state: String,
+    /// One of the fixed names of `state_str` (never panel text: it is written into SQL).
+    state: &'static str,
 }
 
 async fn sync_panel(
@@ -188,8 +190,8 @@ async fn sync_panel(
                 );
             }
         }
-        let state = state_str(u).to_string();
-        if next != prev || c.remote_state.as_deref() != Some(state.as_str()) {
+        let state = state_str(u);
+        if next != prev || c.remote_state.as_deref() != Some(state) {
             changes.push(Change {
                 id: c.id,
                 reseller_id: c.reseller_id,
@@ -224,34 +226,38 @@ async fn write_changes(ctx: &Ctx, rows: &[Change], ts: i64) -> EngineResult<(i64
     let mut raced = 0i64;
     let mut hourly: BTreeMap<i64, i64> = BTreeMap::new();
     for batch in rows.chunks(BATCH) {
-        let mut sql = String::from(
+        // Integers and the fixed state names are written into the statement as literals: no
+        // user text is involved, and thousands of bound parameters cost more than the update.
+        let mut sql = String::with_capacity(64 + batch.len() * 120);
+        sql.push_str(
             "UPDATE configs SET usage_bytes = v.column2, lifetime_usage_bytes = v.column3, \
              remote_state = v.column4, last_observed_at = $1 FROM (VALUES ",
         );
-        for i in 0..batch.len() {
-            let b = 2 + i * 6;
+        for (i, c) in batch.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!(
-                "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
-                b, b + 1, b + 2, b + 3, b + 4, b + 5
-            ));
+            // The first row's casts give PostgreSQL the column types.
+            if i == 0 {
+                write!(
+                    sql,
+                    "(CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS BIGINT), CAST('{}' AS TEXT), CAST({} AS BIGINT), CAST({} AS BIGINT))",
+                    c.id, c.next.usage_bytes, c.next.lifetime_usage_bytes, c.state, c.prev.usage_bytes, c.prev.lifetime_usage_bytes
+                )
+            } else {
+                write!(
+                    sql,
+                    "({}, {}, {}, '{}', {}, {})",
+                    c.id, c.next.usage_bytes, c.next.lifetime_usage_bytes, c.state, c.prev.usage_bytes, c.prev.lifetime_usage_bytes
+                )
+            }
+            .expect("writing to a String");
         }
         sql.push_str(
             ") AS v WHERE configs.id = v.column1 AND configs.usage_bytes = v.column5 \
              AND configs.lifetime_usage_bytes = v.column6",
         );
-        let mut q = sqlx::query(&sql).bind(ts);
-        for c in batch {
-            q = q
-                .bind(c.id)
-                .bind(c.next.usage_bytes)
-                .bind(c.next.lifetime_usage_bytes)
-                .bind(c.state.clone())
-                .bind(c.prev.usage_bytes)
-                .bind(c.prev.lifetime_usage_bytes);
-        }
+        let q = sqlx::query(&sql).bind(ts).persistent(false);
         let affected = q.execute(&mut *tx).await?.rows_affected() as usize;
         let applied: Vec<&Change> = if affected == batch.len() {
             batch.iter().collect()
