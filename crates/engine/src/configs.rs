@@ -78,6 +78,22 @@ async fn load_for_change(ctx: &Ctx, scope: Scope, id: i64) -> Result<Config> {
     Ok(c)
 }
 
+/// Starts the write transaction of a change to one config: the owning reseller's row is locked
+/// (PostgreSQL; SQLite's IMMEDIATE transaction holds the write lock), so two changes of the same
+/// reseller's configs queue, and the matrix is checked again inside the transaction.
+async fn begin_change(ctx: &Ctx, scope: Scope, id: i64) -> Result<(db::Tx, Config)> {
+    let c = load_for_change(ctx, scope, id).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    let r = db::resellers::get_for_update(&mut tx, ctx.db.backend(), c.reseller_id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    if let Scope::Reseller(_) = scope {
+        access::require(&r, Area::Configs)?;
+    }
+    let before = load(&mut tx, scope, id).await?;
+    Ok((tx, before))
+}
+
 fn check_ids(f: &mut Fields, field: &str, given: &[i64], allowed: &[i64]) {
     if given.iter().any(|id| !allowed.contains(id)) {
         f.add(field, "configs.err.not_in_whitelist");
@@ -337,9 +353,7 @@ pub async fn edit(
     p: ConfigPatch,
     now: DateTime<Utc>,
 ) -> Result<Done> {
-    load_for_change(ctx, scope, id).await?;
-    let mut tx = ctx.db.begin_write().await?;
-    let before = load(&mut tx, scope, id).await?;
+    let (mut tx, before) = begin_change(ctx, scope, id).await?;
     if before.status == "deleted" {
         return Err(ActionError::Conflict {
             code: "config_deleted",
@@ -410,9 +424,7 @@ pub async fn disable(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<Done> {
-    load_for_change(ctx, scope, id).await?;
-    let mut tx = ctx.db.begin_write().await?;
-    let before = load(&mut tx, scope, id).await?;
+    let (mut tx, before) = begin_change(ctx, scope, id).await?;
     if before.status != "active" {
         return Err(ActionError::Conflict {
             code: "config_not_active",
@@ -458,9 +470,7 @@ pub async fn enable(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<Done> {
-    load_for_change(ctx, scope, id).await?;
-    let mut tx = ctx.db.begin_write().await?;
-    let before = load(&mut tx, scope, id).await?;
+    let (mut tx, before) = begin_change(ctx, scope, id).await?;
     let allowed = before.status == "disabled"
         && match scope {
             Scope::Reseller(_) => before.disabled_reason.as_deref() == Some("manual"),
@@ -515,9 +525,7 @@ pub async fn delete(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<Done> {
-    load_for_change(ctx, scope, id).await?;
-    let mut tx = ctx.db.begin_write().await?;
-    let before = load(&mut tx, scope, id).await?;
+    let (mut tx, before) = begin_change(ctx, scope, id).await?;
     if before.status == "deleted" {
         return Err(ActionError::Conflict {
             code: "config_deleted",
