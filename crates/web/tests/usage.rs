@@ -326,7 +326,9 @@ async fn the_admin_pages_confirm_run_and_follow_a_reset_and_show_syncs_in_both_l
     assert_eq!(s, 200);
     assert!(html.contains("همگام‌سازی مصرف"));
 
-    // The confirmation explains what happens, as seed 000 does.
+    // The reseller page links to the reset, whose confirmation explains what happens (seed 000).
+    let (_, html) = page(&b, &w.app, &format!("/admin/resellers/{rid}?lang=en")).await;
+    assert!(html.contains(&format!("/admin/resellers/{rid}/reset-usage")));
     let (s, html) = page(
         &b,
         &w.app,
@@ -396,6 +398,11 @@ async fn the_admin_pages_confirm_run_and_follow_a_reset_and_show_syncs_in_both_l
     .await;
     assert!(s == 403 || s == 404 || s == 303, "{s}");
     w.sim.add_traffic(&username, 7 * MIB);
+    let (_, html) = page(&rb, &w.app, &format!("/configs/{cid}?lang=en")).await;
+    assert!(
+        html.contains(&format!("action=\"/configs/{cid}/reset-usage\""))
+            && html.contains("Reset usage")
+    );
     let rcsrf = w.app.csrf_of(&rb).await;
     let res = rb
         .post(w.app.url(&format!("/configs/{cid}/reset-usage")))
