@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 pub const LEASE: &str = "usage_sync";
-const LEASE_SECS: i64 = 600;
+/// A sync takes seconds; a crashed holder blocks the others for at most this long.
+const LEASE_SECS: i64 = 180;
 /// Rows per multi-row conditional UPDATE (6 parameters each; far below both databases' limits).
 const BATCH: usize = 500;
 /// Rows per write transaction, so other writers are never blocked for long.

@@ -418,3 +418,76 @@ async fn deleted_configs_keep_counting() {
         40 * MIB
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_job_interrupted_by_a_crash_is_resumed_and_finished_once() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "crash_a").await;
+    let b = env.config(r, panel, "crash_b").await;
+    sim.add_traffic("crash_a", 20 * MIB);
+    sim.add_traffic("crash_b", 30 * MIB);
+    env.sync().await;
+    // The state a crash leaves: the job running, its Reset operations queued, one of them done.
+    let now = chrono::Utc::now().timestamp();
+    let mut tx = env.ctx.db.begin_write().await.unwrap();
+    let job = db::jobs::create(&mut tx, reset::JOB_KIND, Some(r), Some(1), now)
+        .await
+        .unwrap();
+    db::jobs::progress(
+        &mut tx,
+        job,
+        0,
+        &serde_json::json!({"actor": admin(), "settled_before": 0}),
+    )
+    .await
+    .unwrap();
+    db::jobs::start(&mut tx, job, 2, now).await.unwrap();
+    let mut ops = Vec::new();
+    for c in [a, b] {
+        ops.push(
+            engine::ops::enqueue(
+                &mut tx,
+                panel,
+                c,
+                Some(job),
+                engine::ops::OpKind::Reset,
+                serde_json::json!({}),
+                now,
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(
+        engine::ops::run_now(&env.ctx, ops[0], std::time::Duration::from_secs(5))
+            .await
+            .unwrap(),
+        Outcome::Done
+    );
+
+    // The restarted process resumes it.
+    assert_eq!(reset::resume_jobs(&env.ctx).await.unwrap(), 1);
+    let j = wait_job(&env, job).await;
+    assert_eq!(j.status, "done");
+    let counts: reset::ResetCounts = serde_json::from_str(&j.result).unwrap();
+    assert_eq!((counts.configs, counts.remote_successes), (2, 2));
+    assert_eq!(counts.bytes_settled, 50 * MIB);
+    assert_eq!(env.audit_count("reseller_usage_reset").await, 1);
+    let row = env.reseller_row(r).await;
+    assert_eq!(row.quota_baseline_bytes, 50 * MIB);
+    assert_eq!(sim.user("crash_b").unwrap().used_bytes, 0);
+    // No operation was queued twice.
+    let mut conn = env.conn().await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE job_id = $1")
+        .bind(job)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    drop(conn);
+    assert_exact(&env, &sim, a).await;
+    assert_exact(&env, &sim, b).await;
+}
