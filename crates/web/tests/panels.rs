@@ -269,6 +269,34 @@ async fn bad_panel_input_names_the_field() {
     let (status, err) = post(&app, &token, "/api/v1/panels", &ok).await;
     assert_eq!(status, 422);
     assert!(err["error"]["fields"]["name"].is_string());
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/api/v1/panels/{id}");
+    // Switching to a kind that needs other credentials asks for them.
+    let (status, err) = patch(&app, &token, &path, &json!({ "kind": "marzban" })).await;
+    assert_eq!(status, 422);
+    assert!(err["error"]["fields"]["username"].is_string());
+    assert!(err["error"]["fields"]["password"].is_string());
+    let (status, p) = patch(
+        &app,
+        &token,
+        &path,
+        &json!({ "is_active": false, "settings": { "node_ids": [2], "sub_base_url": "http://sub.example" } }),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["is_active"], false);
+    assert_eq!(p["kind"], "eylandoo");
+    assert_eq!(p["settings"]["node_ids"], json!([2]));
+    // `null` drops a setting back to its default; the others stay.
+    let (_, p) = patch(
+        &app,
+        &token,
+        &path,
+        &json!({ "settings": { "sub_base_url": null } }),
+    )
+    .await;
+    assert!(p["settings"].get("sub_base_url").is_none(), "{p}");
+    assert_eq!(p["settings"]["node_ids"], json!([2]));
     // Unknown ids answer 404, never 500.
     assert_eq!(get(&app, &token, "/api/v1/panels/999").await.0, 404);
     assert_eq!(

@@ -202,8 +202,13 @@ impl FormPage {
         kind_key(kind)
     }
 
+    /// Before the panel is saved its kind may still change, so the label names every kind.
     fn pick_label(&self) -> &'static str {
-        pick_label_key(&self.form.kind)
+        if self.panel.is_some() {
+            pick_label_key(&self.form.kind)
+        } else {
+            "panels.pick_any"
+        }
     }
 
     fn action(&self) -> String {
