@@ -71,7 +71,161 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run());
+    if std::env::var("SYNC_BENCH_ROLE").as_deref() == Ok("sims") {
+        rt.block_on(sims_child());
+    } else {
+        rt.block_on(run());
+    }
+}
+
+/// The simulators live in a child process, so the peak memory measured is the sync's alone.
+/// Protocol on stdin/stdout, one line each: `reset`, `traffic N`, `stats` → `ok` / stat lines.
+async fn sims_child() {
+    use std::io::BufRead;
+    let per = TOTAL / SimKind::ALL.len();
+    let mut sims = Vec::new();
+    for kind in SimKind::ALL {
+        let sim = panel_sim::spawn(kind).await;
+        sim.seed_users(&format!("bench_{}_", kind.as_str()), per, 1_000_000);
+        println!(
+            "sim {} {} {} {} {} {}",
+            kind.as_str(),
+            sim.base_url(),
+            sim.root_url(),
+            sim.admin_username(),
+            sim.admin_password(),
+            sim.api_key()
+        );
+        sims.push(sim);
+    }
+    println!("ready");
+    let lines = tokio::task::spawn_blocking(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for l in std::io::stdin().lock().lines() {
+                if tx.send(l.unwrap_or_default()).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    })
+    .await
+    .unwrap();
+    while let Ok(line) = tokio::task::block_in_place(|| lines.recv()) {
+        let mut parts = line.split_whitespace();
+        match parts.next() {
+            Some("reset") => sims.iter().for_each(|s| s.reset_request_counts()),
+            Some("traffic") => {
+                let n: i64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                sims.iter().for_each(|s| {
+                    s.add_traffic_all(n);
+                });
+            }
+            Some("stats") => {
+                for s in &sims {
+                    println!(
+                        "stat {} {} {} {}",
+                        s.kind().as_str(),
+                        s.total_requests(),
+                        s.requests(panel_sim::SimOp::List),
+                        s.requests(panel_sim::SimOp::Auth)
+                    );
+                }
+            }
+            _ => {}
+        }
+        println!("ok");
+    }
+}
+
+struct SimsProcess {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl SimsProcess {
+    fn start() -> (SimsProcess, Vec<Vec<String>>) {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("SYNC_BENCH_ROLE", "sims")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the simulators' process");
+        let stdin = child.stdin.take().unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut sims = Vec::new();
+        loop {
+            let mut l = String::new();
+            out.read_line(&mut l).unwrap();
+            let l = l.trim();
+            if l == "ready" || l.is_empty() {
+                break;
+            }
+            if let Some(rest) = l.strip_prefix("sim ") {
+                sims.push(rest.split(' ').map(str::to_string).collect());
+            }
+        }
+        (SimsProcess { child, stdin, out }, sims)
+    }
+
+    /// Sends a command; returns the lines before `ok`.
+    fn cmd(&mut self, c: &str) -> Vec<String> {
+        use std::io::{BufRead, Write};
+        writeln!(self.stdin, "{c}").unwrap();
+        let mut lines = Vec::new();
+        loop {
+            let mut l = String::new();
+            self.out.read_line(&mut l).unwrap();
+            let l = l.trim().to_string();
+            if l == "ok" || l.is_empty() {
+                return lines;
+            }
+            lines.push(l);
+        }
+    }
+}
+
+impl Drop for SimsProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn register(env: &support::Env, s: &[String]) -> (SimKind, i64) {
+    let kind = SimKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == s[0])
+        .unwrap();
+    let keys = &env.ctx.keys;
+    let (user, pass, key) = match kind {
+        SimKind::Eylandoo => (None, None, Some(keys.encrypt(&s[5]))),
+        _ => (Some(s[3].clone()), Some(keys.encrypt(&s[4])), None),
+    };
+    let settings = match kind {
+        SimKind::Xui => serde_json::json!({ "inbound_ids": [1], "sub_base_url": s[2] }),
+        SimKind::Marzneshin => serde_json::json!({ "service_ids": [1] }),
+        _ => serde_json::json!({}),
+    };
+    let mut conn = env.conn().await;
+    let id = db::panels::create(
+        &mut conn,
+        db::panels::NewPanel {
+            name: &format!("bench-{}", s[0]),
+            kind: &s[0],
+            base_url: &s[1],
+            username: user.as_deref(),
+            password_enc: pass.as_deref(),
+            api_key_enc: key.as_deref(),
+            settings: &settings.to_string(),
+        },
+    )
+    .await
+    .unwrap();
+    (kind, id)
 }
 
 async fn run() {
@@ -81,16 +235,22 @@ async fn run() {
     })
     .await;
     let per = TOTAL / SimKind::ALL.len();
+    let setup = Instant::now();
+    let (mut proc_, described) = SimsProcess::start();
     let mut sims = Vec::new();
     let mut panel_ids = Vec::new();
-    let setup = Instant::now();
-    for kind in SimKind::ALL {
-        let (panel, sim) = env.panel(kind).await;
-        let prefix = format!("bench_{}_", kind.as_str());
-        sim.seed_users(&prefix, per, 1_000_000);
+    for d in &described {
+        let (kind, panel) = register(&env, d).await;
         let reseller = env.reseller(panel, 1 << 50, None).await;
-        insert_configs(&env, reseller, panel, &prefix, per).await;
-        sims.push((kind, sim));
+        insert_configs(
+            &env,
+            reseller,
+            panel,
+            &format!("bench_{}_", kind.as_str()),
+            per,
+        )
+        .await;
+        sims.push(kind);
         panel_ids.push(panel);
     }
     println!(
@@ -115,13 +275,9 @@ async fn run() {
         ("sync after traffic on every config", true),
     ] {
         if traffic {
-            for (_, sim) in &sims {
-                sim.add_traffic_all(4096);
-            }
+            proc_.cmd("traffic 4096");
         }
-        for (_, sim) in &sims {
-            sim.reset_request_counts();
-        }
+        proc_.cmd("reset");
         if !traffic && label.starts_with("first") {
             // The panels' own share of the time: one bulk listing each, in parallel.
             let t = Instant::now();
@@ -138,9 +294,7 @@ async fn run() {
                 "listing alone (simulators included): {n} users in {:.2} s",
                 t.elapsed().as_secs_f64()
             );
-            for (_, sim) in &sims {
-                sim.reset_request_counts();
-            }
+            proc_.cmd("reset");
         }
         let rss_before = vm_rss_kib();
         let peak_reset = reset_peak();
@@ -159,7 +313,9 @@ async fn run() {
             rep.configs_updated,
             rep.raced
         );
-        for ((kind, sim), page) in sims.iter().zip(&page_sizes) {
+        let stats = proc_.cmd("stats");
+        for ((kind, stat), page) in sims.iter().zip(&stats).zip(&page_sizes) {
+            let f: Vec<&str> = stat.split(' ').collect();
             let pages = if *page == usize::MAX {
                 1
             } else {
@@ -168,9 +324,9 @@ async fn run() {
             println!(
                 "  {:<10} requests {:>4} (list {:>4}, auth {}), pages of {} = {}",
                 kind.as_str(),
-                sim.total_requests(),
-                sim.requests(panel_sim::SimOp::List),
-                sim.requests(panel_sim::SimOp::Auth),
+                f[2],
+                f[3],
+                f[4],
                 if *page == usize::MAX {
                     "all".to_string()
                 } else {
@@ -180,7 +336,7 @@ async fn run() {
             );
         }
         println!(
-            "peak memory (VmHWM{}): {} MiB; resident before the sync {} MiB (simulators and their 100k users live in this process)",
+            "peak memory (VmHWM{}): {} MiB; resident before the sync {} MiB (the simulators run in a child process)",
             if peak_reset {
                 ", reset before the sync"
             } else {
