@@ -491,3 +491,28 @@ async fn a_reset_job_interrupted_by_a_crash_is_resumed_and_finished_once() {
     assert_exact(&env, &sim, a).await;
     assert_exact(&env, &sim, b).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_aggregates_reports_a_tampered_counter() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "tamper").await;
+    sim.add_traffic("tamper", 10 * MIB);
+    env.sync().await;
+    assert!(engine::sync::check_aggregates(&env.ctx)
+        .await
+        .unwrap()
+        .is_empty());
+    let mut conn = env.conn().await;
+    sqlx::query("UPDATE configs SET lifetime_usage_bytes = 5 WHERE id = $1")
+        .bind(a)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let found = engine::sync::check_aggregates(&env.ctx).await.unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].contains(&format!("config {a}")));
+    assert!(found[1].contains(&format!("reseller {r}")));
+}
