@@ -86,17 +86,16 @@ impl Drop for TestDb {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Cleanup::Postgres { admin_url, name } => {
-                // Dropping needs async; do it on a helper thread with its own runtime so the
-                // test's runtime (possibly single-threaded and shutting down) is not involved.
+                // Dropping needs async; do it on a helper thread with its own runtime and its own
+                // connection. The test's pool is left alone: its connections belong to the test's
+                // runtime, which this drop blocks, and `WITH (FORCE)` ends them server-side.
                 let (admin_url, name) = (admin_url.clone(), name.clone());
-                let pool = self.db.pool().clone();
                 let _ = std::thread::spawn(move || {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build();
                     if let Ok(rt) = rt {
                         rt.block_on(async move {
-                            pool.close().await;
                             if let Ok(admin) = Db::connect(&admin_url, 1).await {
                                 let _ = admin
                                     .pool()

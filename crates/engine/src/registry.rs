@@ -131,11 +131,16 @@ impl Registry {
             rate: Arc::new(RateLimiter::new(rate)),
             version: row.updated_at,
         };
-        self.cache
-            .lock()
-            .expect("registry lock")
-            .insert(panel_id, handle.clone());
-        Ok(handle)
+        // Two callers may have built a handle at once; keep the first so the panel has one
+        // rate limiter and one concurrency limit.
+        let mut cache = self.cache.lock().expect("registry lock");
+        match cache.get(&panel_id) {
+            Some(existing) if existing.version == handle.version => Ok(existing.clone()),
+            _ => {
+                cache.insert(panel_id, handle.clone());
+                Ok(handle)
+            }
+        }
     }
 
     /// Forgets a cached client (after the admin edits the panel).
