@@ -469,3 +469,97 @@ async fn grace_settings_are_edited_audited_and_validated() {
     assert_eq!(res.status(), 422);
     assert_eq!(w.app.audit_count("settings_updated").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_quota_after_a_sync_suspends_and_added_traffic_brings_the_reseller_back() {
+    let w = world().await;
+    let (rid, tr) = w.reseller("shop_q", GIB).await;
+    let (cid, username) = w.config(&tr).await;
+    let (hand, hand_name) = w.config(&tr).await;
+    let (s, _) = send(
+        &w.app,
+        &tr,
+        Method::POST,
+        &format!("/api/v1/configs/{hand}/disable"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    w.sim.add_traffic(&username, GIB + 60 * MIB);
+    w.sync().await;
+    let (_, me) = send(&w.app, &tr, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(me["status"], "suspended", "{me}");
+    let (s, e) = send(&w.app, &tr, Method::GET, "/api/v1/configs", None).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (403, Some("reseller_suspended"))
+    );
+    let (_, c) = send(
+        &w.app,
+        &w.admin,
+        Method::GET,
+        &format!("/api/v1/configs/{cid}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (c["status"].as_str(), c["disabled_reason"].as_str()),
+        (Some("disabled"), Some("reseller_quota"))
+    );
+    // The worker disables it on the panel.
+    for _ in 0..50 {
+        if !w.sim.user(&username).unwrap().enabled {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!w.sim.user(&username).unwrap().enabled);
+
+    let (s, r) = send(
+        &w.app,
+        &w.admin,
+        Method::POST,
+        &format!("/api/v1/resellers/{rid}/traffic"),
+        Some(json!({"add_bytes": GIB})),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["status"], "active", "{r}");
+    let (_, c) = send(
+        &w.app,
+        &tr,
+        Method::GET,
+        &format!("/api/v1/configs/{cid}"),
+        None,
+    )
+    .await;
+    assert_eq!(c["status"], "active");
+    let (_, h) = send(
+        &w.app,
+        &tr,
+        Method::GET,
+        &format!("/api/v1/configs/{hand}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (h["status"].as_str(), h["disabled_reason"].as_str()),
+        (Some("disabled"), Some("manual"))
+    );
+    for _ in 0..50 {
+        if w.sim.user(&username).unwrap().enabled {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(w.sim.user(&username).unwrap().enabled);
+    assert!(
+        !w.sim.user(&hand_name).unwrap().enabled,
+        "a hand-disabled config stays disabled"
+    );
+    // Syncs inside the terms change nothing more.
+    w.sync().await;
+    let (_, me) = send(&w.app, &tr, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(me["status"], "active");
+    assert_eq!(w.app.audit_count("reseller_suspended").await, 1);
+}
