@@ -4,7 +4,42 @@
 use crate::EngineResult;
 use domain::usage::{observe, UsageCounters};
 
-/// Applies `observed` to the config's counters; returns the bytes added to lifetime usage.
+fn counters(c: &db::configs::Config) -> UsageCounters {
+    UsageCounters {
+        usage_bytes: c.usage_bytes,
+        lifetime_usage_bytes: c.lifetime_usage_bytes,
+    }
+}
+
+/// Applies a reading taken AFTER `before` was read from our database, only if our counters are
+/// still what they were then. Returns the bytes added to lifetime usage, or None when another
+/// writer (a sync, a reset) stored a reading in between: this one may be older than theirs, so
+/// it is dropped, and the next reading counts the traffic. The counters and the hourly total
+/// change in one transaction.
+pub async fn record_since(
+    db: &db::Db,
+    before: &db::configs::Config,
+    observed: i64,
+    remote_state: Option<&str>,
+    now: i64,
+) -> EngineResult<Option<i64>> {
+    let prev = counters(before);
+    let next = observe(prev, observed);
+    let mut tx = db.begin_write().await?;
+    if !db::configs::store_observation(&mut tx, before.id, prev, next, remote_state, now).await? {
+        return Ok(None);
+    }
+    let added = next.lifetime_usage_bytes - prev.lifetime_usage_bytes;
+    if added > 0 {
+        let hour = domain::tehran::hour_start(db::time::from_ts(now)).timestamp();
+        db::usage_hourly::add(&mut tx, before.reseller_id, hour, added).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(added))
+}
+
+/// Applies a reading that is current now (the caller holds no older snapshot of our counters),
+/// retrying when a concurrent writer gets there first. Returns the bytes added to lifetime usage.
 pub async fn record(
     db: &db::Db,
     config_id: i64,
@@ -12,30 +47,13 @@ pub async fn record(
     remote_state: Option<&str>,
     now: i64,
 ) -> EngineResult<i64> {
-    let mut conn = db.acquire().await?;
-    // A conditional update that lost a race re-reads and applies again: at most a few rounds.
     for _ in 0..20 {
+        let mut conn = db.acquire().await?;
         let Some(c) = db::configs::get(&mut conn, config_id).await? else {
             return Ok(0);
         };
-        let prev = UsageCounters {
-            usage_bytes: c.usage_bytes,
-            lifetime_usage_bytes: c.lifetime_usage_bytes,
-        };
-        let next = observe(prev, observed);
-        if db::configs::store_observation(&mut conn, config_id, prev, next, remote_state, now)
-            .await?
-        {
-            let added = next.lifetime_usage_bytes - prev.lifetime_usage_bytes;
-            if added > 0 {
-                db::usage_hourly::add(
-                    &mut conn,
-                    c.reseller_id,
-                    domain::tehran::hour_start(db::time::from_ts(now)).timestamp(),
-                    added,
-                )
-                .await?;
-            }
+        drop(conn);
+        if let Some(added) = record_since(db, &c, observed, remote_state, now).await? {
             return Ok(added);
         }
     }

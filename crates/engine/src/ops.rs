@@ -321,16 +321,16 @@ async fn read_and_record(
     config_id: i64,
     username: &str,
 ) -> Result<Option<RemoteUser>, Failure> {
+    // Our counters first, then the panel: the reading is stored only if nobody stored a
+    // (possibly newer) one in between, so a stale reading can never look like a reset.
+    let mut conn = ctx.db.acquire().await?;
+    let before = db::configs::get(&mut conn, config_id)
+        .await?
+        .ok_or(db::DbError::NotFound)?;
+    drop(conn);
     let user = client.get_user(username).await?;
     if let Some(u) = &user {
-        observe::record(
-            &ctx.db,
-            config_id,
-            u.used_bytes,
-            Some(state_str(u)),
-            now_ts(),
-        )
-        .await?;
+        observe::record_since(&ctx.db, &before, u.used_bytes, Some(state_str(u)), now_ts()).await?;
     }
     Ok(user)
 }
