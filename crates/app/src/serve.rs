@@ -257,19 +257,6 @@ async fn shutdown_signal() {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_hidden_in_database_urls() {
-        assert_eq!(
-            super::redact("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(super::redact("sqlite:///x.db"), "sqlite:///x.db");
-    }
-}
-
 /// `vpnmarket sync`: one usage sync now (also runs pending operations first).
 pub async fn sync_once(mut config: Config) -> Result<()> {
     let ctx = open_engine(&mut config).await?;
@@ -310,5 +297,18 @@ pub async fn check(mut config: Config) -> Result<()> {
             println!("MISMATCH: {p}");
         }
         anyhow::bail!("{} inconsistencies found", problems.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_hidden_in_database_urls() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite:///x.db"), "sqlite:///x.db");
     }
 }

@@ -94,7 +94,7 @@ fn tables() -> &'static (Table, Table) {
     })
 }
 
-pub fn translate<'a>(lang: Lang, key: &'a str) -> &'a str {
+pub fn translate(lang: Lang, key: &str) -> &str {
     let (fa, en) = tables();
     let table = match lang {
         Lang::Fa => fa,
