@@ -377,8 +377,8 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-// Multi-threaded runtimes: on PostgreSQL, `TestDb`'s drop closes its pool from a helper thread
-// while the test thread waits, which needs another worker to drive the pool's sockets.
+// Multi-threaded runtimes: these tests block their thread on child processes (reading output,
+// waiting for exit) between HTTP calls, so the client's connection tasks need another worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_start_creates_an_admin_whose_password_keeps_working_after_a_restart() {
     let place = Place::new().await;
