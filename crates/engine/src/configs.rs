@@ -432,32 +432,17 @@ pub async fn disable(
         });
     }
     db::configs::set_status(&mut tx, id, "disabled", Some("manual")).await?;
-    let after = db::configs::get(&mut tx, id)
-        .await?
-        .ok_or(ActionError::NotFound)?;
-    let op = ops::enqueue(
-        &mut tx,
-        before.panel_id,
-        id,
-        None,
+    commit_change(
+        ctx,
+        tx,
+        &before,
         OpKind::Disable,
-        serde_json::json!({}),
-        now.timestamp(),
-    )
-    .await?;
-    let meta = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after), "operation_id": op });
-    record(
-        &mut tx,
+        ("manual_disabled", "config_manual_disabled"),
         actor,
         origin,
-        id,
-        "manual_disabled",
-        "config_manual_disabled",
-        meta,
+        now,
     )
-    .await?;
-    tx.commit().await?;
-    finish(ctx, id, op).await
+    .await
 }
 
 /// Enable what was disabled by hand. What the system disabled (quota, window, wallet) comes back
@@ -488,32 +473,17 @@ pub async fn enable(
         });
     }
     db::configs::set_status(&mut tx, id, "active", None).await?;
-    let after = db::configs::get(&mut tx, id)
-        .await?
-        .ok_or(ActionError::NotFound)?;
-    let op = ops::enqueue(
-        &mut tx,
-        before.panel_id,
-        id,
-        None,
+    commit_change(
+        ctx,
+        tx,
+        &before,
         OpKind::Enable,
-        serde_json::json!({}),
-        now.timestamp(),
-    )
-    .await?;
-    let meta = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after), "operation_id": op });
-    record(
-        &mut tx,
+        ("manual_enabled", "config_manual_enabled"),
         actor,
         origin,
-        id,
-        "manual_enabled",
-        "config_manual_enabled",
-        meta,
+        now,
     )
-    .await?;
-    tx.commit().await?;
-    finish(ctx, id, op).await
+    .await
 }
 
 /// Delete: the row stays (status `deleted`) so its lifetime usage keeps counting for the reseller.
@@ -533,6 +503,34 @@ pub async fn delete(
         });
     }
     db::configs::mark_deleted(&mut tx, id, now.timestamp()).await?;
+    commit_change(
+        ctx,
+        tx,
+        &before,
+        OpKind::Delete,
+        ("deleted", "config_deleted"),
+        actor,
+        origin,
+        now,
+    )
+    .await
+}
+
+/// The common end of disable, enable and delete once the new status is stored: queue the panel
+/// operation, write the config event and the audit row (before/after, lifetime usage), commit,
+/// then wait (bounded) for the panel.
+#[allow(clippy::too_many_arguments)]
+async fn commit_change(
+    ctx: &Ctx,
+    mut tx: db::Tx,
+    before: &Config,
+    kind: OpKind,
+    (event, action): (&str, &str),
+    actor: &Actor,
+    origin: &Origin,
+    now: DateTime<Utc>,
+) -> Result<Done> {
+    let id = before.id;
     let after = db::configs::get(&mut tx, id)
         .await?
         .ok_or(ActionError::NotFound)?;
@@ -541,23 +539,14 @@ pub async fn delete(
         before.panel_id,
         id,
         None,
-        OpKind::Delete,
+        kind,
         serde_json::json!({}),
         now.timestamp(),
     )
     .await?;
-    let meta = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after),
+    let meta = serde_json::json!({ "before": snapshot(before), "after": snapshot(&after),
         "lifetime_usage_bytes": before.lifetime_usage_bytes, "operation_id": op });
-    record(
-        &mut tx,
-        actor,
-        origin,
-        id,
-        "deleted",
-        "config_deleted",
-        meta,
-    )
-    .await?;
+    record(&mut tx, actor, origin, id, event, action, meta).await?;
     tx.commit().await?;
     finish(ctx, id, op).await
 }
