@@ -18,6 +18,12 @@ pub async fn run(mut config: Config, out: PathBuf) -> Result<()> {
         );
     }
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    // The copy holds the secret key and every account: readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o700))?;
+    }
     let out = out.canonicalize()?;
     let db = db::Db::connect(&config.database_url, 1).await?;
     let target = out.join("vpnmarket.db");
