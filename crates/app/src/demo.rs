@@ -33,6 +33,7 @@ pub async fn run(mut config: Config, dir: Option<PathBuf>) -> Result<()> {
     config.data_dir = dir;
     config.database_url = String::new();
     let ctx = open_engine(&mut config).await?;
+    let listener = crate::serve::bind(&config).await?;
     engine::ops::spawn_worker(ctx.clone());
 
     let mut sims = Vec::new();
@@ -114,7 +115,14 @@ pub async fn run(mut config: Config, dir: Option<PathBuf>) -> Result<()> {
         format!("  resellers: traffic-shop, wallet-shop, traffic-xui, wallet-eylandoo (password {DEMO_PASSWORD})"),
         format!("  data: {}", config.data_dir.display()),
     ];
-    run_server(ctx, &config, Announce::Lines(lines), Some(schedule)).await
+    run_server(
+        ctx,
+        listener,
+        &config,
+        Announce::Lines(lines),
+        Some(schedule),
+    )
+    .await
 }
 
 async fn register_panel(ctx: &engine::Ctx, sim: &Sim) -> Result<i64> {

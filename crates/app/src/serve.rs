@@ -140,6 +140,9 @@ pub async fn open_engine(config: &mut Config) -> Result<engine::Ctx> {
 pub async fn serve(mut config: Config) -> Result<()> {
     let started = std::time::Instant::now();
     let ctx = open_engine(&mut config).await?;
+    // Listen before anything is created: a port in use must not leave behind a bootstrap admin
+    // whose generated password was never shown.
+    let listener = bind(&config).await?;
     let bootstrap = bootstrap_admin(&ctx.db, &config).await?;
     // The remote-operations worker always runs, whatever VPNMARKET_JOBS says; interrupted
     // background jobs (reseller-wide resets) resume.
@@ -152,11 +155,18 @@ pub async fn serve(mut config: Config) -> Result<()> {
     });
     run_server(
         ctx,
+        listener,
         &config,
         Announce::Bootstrap(bootstrap, started),
         schedule,
     )
     .await
+}
+
+pub async fn bind(config: &Config) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("VPNMARKET_LISTEN: cannot listen on {}", config.listen))
 }
 
 /// What to print once the server listens.
@@ -168,6 +178,7 @@ pub enum Announce {
 /// Serves the web app until SIGINT/SIGTERM, with the periodic jobs when a schedule is given.
 pub async fn run_server(
     ctx: engine::Ctx,
+    listener: tokio::net::TcpListener,
     config: &Config,
     announce_with: Announce,
     schedule: Option<engine::scheduler::Schedule>,
@@ -186,9 +197,6 @@ pub async fn run_server(
         ..Default::default()
     };
     let app = web::app(web::AppState::new(ctx, options));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("VPNMARKET_LISTEN: cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     match announce_with {
         Announce::Bootstrap(b, started) => announce(addr, config, &b, started.elapsed()),

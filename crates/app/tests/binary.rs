@@ -537,6 +537,14 @@ async fn a_bad_setting_stops_the_program_with_a_message_naming_the_variable() {
     let out = place.run(&[], &[("VPNMARKET_LISTEN", addr.as_str())], "");
     assert!(!out.status.success(), "{out:?}");
     assert!(out.stderr.contains("VPNMARKET_LISTEN"), "{out:?}");
+    // ...and leaves no admin behind whose generated password nobody saw.
+    if place.data_dir.join("vpnmarket.db").exists() || place.database_url.is_some() {
+        assert_eq!(
+            place.admin_count().await,
+            0,
+            "no admin created when the port is taken"
+        );
+    }
 }
 
 /// The README's configuration table is pasted from `vpnmarket config-reference`; this keeps the
