@@ -93,3 +93,19 @@ pub async fn finish(
         .await?;
     Ok(())
 }
+
+/// Marks a job failed unless it already finished (a late error never undoes a completed job).
+pub async fn fail_unless_done(
+    conn: &mut Conn,
+    id: i64,
+    result: &serde_json::Value,
+    now: i64,
+) -> DbResult<()> {
+    sqlx::query("UPDATE jobs SET status = 'failed', result = $1, finished_at = $2 WHERE id = $3 AND status <> 'done'")
+        .bind(result.to_string())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -155,10 +155,15 @@ pub async fn run_now(ctx: &Ctx, op_id: i64, wait: Duration) -> EngineResult<Outc
         {
             drop(conn);
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-            return match tokio::time::timeout(remaining, execute(ctx, op)).await {
-                Ok(r) => r,
-                // The attempt goes on in the background? No: dropped here; the lease expires and
-                // the worker tries again. The reseller sees it pending.
+            // The attempt runs in its own task: when the caller stops waiting, it still finishes
+            // (its transactions commit or roll back properly) and records its result.
+            let task_ctx = ctx.clone();
+            let attempt = tokio::spawn(async move { execute(&task_ctx, op).await });
+            return match tokio::time::timeout(remaining, attempt).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(panicked)) => Err(crate::EngineError::Invalid(format!(
+                    "operation attempt failed: {panicked}"
+                ))),
                 Err(_) => Ok(Outcome::Pending {
                     error: Some("the panel did not answer in time".into()),
                 }),

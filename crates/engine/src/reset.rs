@@ -155,10 +155,9 @@ fn spawn_job(ctx: &Ctx, job_id: i64) {
                 Err(e) => {
                     tracing::error!(job = job_id, error = %e, "reseller usage reset job failed");
                     if let Ok(mut conn) = ctx.db.acquire().await {
-                        let _ = db::jobs::finish(
+                        let _ = db::jobs::fail_unless_done(
                             &mut conn,
                             job_id,
-                            "failed",
                             &json!({"error": e.to_string()}),
                             now_ts(),
                         )
@@ -380,6 +379,12 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
     result["actor"] = state["actor"].clone();
     db::jobs::finish(&mut tx, job_id, "done", &result, now).await?;
     tx.commit().await?;
-    enforcement::enforce_reseller(ctx, reseller_id, chrono::Utc::now(), &origin).await?;
+    // The reset is done and recorded; a failing enforcement must not turn it into a failed job.
+    // The next sync enforces again.
+    if let Err(e) =
+        enforcement::enforce_reseller(ctx, reseller_id, chrono::Utc::now(), &origin).await
+    {
+        tracing::warn!(job = job_id, reseller = reseller_id, error = %e, "enforcement after a usage reset failed; the next sync retries it");
+    }
     Ok(counts)
 }

@@ -62,7 +62,7 @@ async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect(
         .await
         .unwrap();
     let j = wait_job(&env, job).await;
-    assert_eq!(j.status, "done");
+    assert_eq!(j.status, "done", "job result: {}", j.result);
     assert_eq!((j.done, j.total), (2, 2));
     let counts: reset::ResetCounts = serde_json::from_str(&j.result).unwrap();
     assert_eq!(
@@ -150,6 +150,7 @@ async fn reseller_reset_with_a_failing_panel_reset_still_restarts_quota_and_sync
         .await
         .unwrap();
     let j = wait_job(&env, job).await;
+    assert_eq!(j.status, "done", "job result: {}", j.result);
     let counts: reset::ResetCounts = serde_json::from_str(&j.result).unwrap();
     assert_eq!((counts.remote_successes, counts.remote_failures), (1, 1));
     let mut conn = env.conn().await;
