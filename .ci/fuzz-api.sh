@@ -2,6 +2,8 @@
 # Generated-request test of the JSON API: schemathesis (PyPI) reads the served OpenAPI document
 # and sends generated requests to a running demo server (simulated panels only), as the admin and
 # as a reseller. It fails on any 5xx and on any response that breaks the documented schema.
+# A config change waits (bounded, 20 s) for its panel, which is rate-limited to 3 operations a
+# second, so under this burst a response may take that long: the client waits 40 s.
 # Panel create/update/test/choices are left out: their generated base URLs would make the server
 # contact arbitrary hosts; Rust tests cover them against the simulator.
 set -euo pipefail
@@ -39,6 +41,7 @@ for user in admin traffic-xui; do
         -H "Authorization: Bearer $(token "$user")" \
         --checks not_a_server_error,response_schema_conformance \
         --max-examples "$EXAMPLES" \
+        --request-timeout 40 \
         --exclude-operation-id create_panel --exclude-operation-id update_panel \
         --exclude-operation-id test_panel --exclude-operation-id panel_choices \
         --seed 42 >"$out" 2>&1
