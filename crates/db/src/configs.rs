@@ -167,16 +167,6 @@ pub async fn list_for_reseller(
     ))
 }
 
-/// Every config of a panel we still track there (all but those whose deletion the panel confirmed).
-pub async fn tracked_on_panel(conn: &mut Conn, panel_id: i64) -> DbResult<Vec<Config>> {
-    Ok(sqlx::query_as(
-        "SELECT * FROM configs WHERE panel_id = $1 AND NOT (status = 'deleted' AND remote_confirmed = 1) ORDER BY id",
-    )
-    .bind(panel_id)
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
 pub async fn of_reseller_with_status(
     conn: &mut Conn,
     reseller_id: i64,

@@ -54,16 +54,55 @@ pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Operation>> {
         .await?)
 }
 
-/// Due operations not leased by anyone (or whose lease ran out), oldest first.
+/// Due operations not leased by anyone (or whose lease ran out), oldest first, and only the
+/// oldest pending one of each config: a config's operations run strictly in order.
 pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> DbResult<Vec<Operation>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM operations WHERE status = 'pending' AND next_attempt_at <= $1 \
-         AND (lease_expires_at IS NULL OR lease_expires_at <= $1) ORDER BY next_attempt_at, id LIMIT $2",
+        "SELECT * FROM operations o WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND (lease_expires_at IS NULL OR lease_expires_at <= $1) \
+         AND NOT EXISTS (SELECT 1 FROM operations p WHERE p.config_id = o.config_id AND p.status = 'pending' AND p.id < o.id) \
+         ORDER BY next_attempt_at, id LIMIT $2",
     )
     .bind(now)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// Pending operations of the same config queued before `op`: (how many, how many already failed
+/// at least once).
+pub async fn earlier_pending(
+    conn: &mut Conn,
+    config_id: Option<i64>,
+    op_id: i64,
+) -> DbResult<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT), 0) \
+         FROM operations WHERE config_id = $1 AND status = 'pending' AND id < $2",
+    )
+    .bind(config_id)
+    .bind(op_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Cancels a config's pending, unclaimed operations of `kind` (a newer one supersedes them).
+pub async fn cancel_superseded(
+    conn: &mut Conn,
+    config_id: i64,
+    kind: &str,
+    now: i64,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE operations SET status = 'cancelled', last_error = 'superseded', updated_at = $1, completed_at = $1 \
+         WHERE config_id = $2 AND kind = $3 AND status = 'pending' AND lease_owner IS NULL",
+    )
+    .bind(now)
+    .bind(config_id)
+    .bind(kind)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Takes the lease on one operation; false when another worker got there first.
@@ -136,22 +175,6 @@ pub async fn reschedule(
     )
     .bind(error)
     .bind(next_at)
-    .bind(now)
-    .bind(id)
-    .bind(owner)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// A permanent failure (the panel refused it for good): kept as `failed` with its error.
-pub async fn fail(conn: &mut Conn, id: i64, owner: &str, error: &str, now: i64) -> DbResult<()> {
-    let error: String = error.chars().take(1000).collect();
-    sqlx::query(
-        "UPDATE operations SET status = 'failed', attempts = attempts + 1, last_error = $1, updated_at = $2, completed_at = $2, \
-         lease_owner = NULL, lease_expires_at = NULL WHERE id = $3 AND lease_owner = $4",
-    )
-    .bind(error)
     .bind(now)
     .bind(id)
     .bind(owner)

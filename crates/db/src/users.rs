@@ -69,13 +69,3 @@ pub async fn count_admins(conn: &mut Conn) -> DbResult<i64> {
             .await?,
     )
 }
-
-pub async fn set_password(conn: &mut Conn, id: i64, password_hash: &str) -> DbResult<()> {
-    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-        .bind(password_hash)
-        .bind(chrono::Utc::now().timestamp())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}

@@ -77,15 +77,7 @@ pub async fn enqueue(
     now: i64,
 ) -> EngineResult<i64> {
     for old in kind.supersedes() {
-        sqlx::query(
-            "UPDATE operations SET status = 'cancelled', last_error = 'superseded', updated_at = $1, completed_at = $1 \
-             WHERE config_id = $2 AND kind = $3 AND status = 'pending' AND lease_owner IS NULL",
-        )
-        .bind(now)
-        .bind(config_id)
-        .bind(*old)
-        .execute(&mut *conn)
-        .await?;
+        db::operations::cancel_superseded(conn, config_id, old, now).await?;
     }
     Ok(db::operations::insert(
         conn,
@@ -134,14 +126,8 @@ pub async fn run_now(ctx: &Ctx, op_id: i64, wait: Duration) -> EngineResult<Outc
         }
         // Strictly in order per config: an older pending operation goes first. When that one
         // has already failed, waiting for it would only hold the caller to the time limit.
-        let (blocked, blocked_failing): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT), 0) \
-             FROM operations WHERE config_id = $1 AND status = 'pending' AND id < $2",
-        )
-        .bind(op.config_id)
-        .bind(op.id)
-        .fetch_one(&mut *conn)
-        .await?;
+        let (blocked, blocked_failing) =
+            db::operations::earlier_pending(&mut conn, op.config_id, op.id).await?;
         if blocked_failing > 0 {
             return Ok(Outcome::Pending {
                 error: Some(
@@ -181,15 +167,7 @@ pub async fn run_now(ctx: &Ctx, op_id: i64, wait: Duration) -> EngineResult<Outc
 /// them concurrently; per-panel limits are applied inside `execute`.
 pub async fn run_due(ctx: &Ctx, now: i64) -> EngineResult<usize> {
     let mut conn = ctx.db.acquire().await?;
-    let due: Vec<Operation> = sqlx::query_as(
-        "SELECT * FROM operations o WHERE status = 'pending' AND next_attempt_at <= $1 \
-         AND (lease_expires_at IS NULL OR lease_expires_at <= $1) \
-         AND NOT EXISTS (SELECT 1 FROM operations p WHERE p.config_id = o.config_id AND p.status = 'pending' AND p.id < o.id) \
-         ORDER BY next_attempt_at, id LIMIT 200",
-    )
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
+    let due = db::operations::due(&mut conn, now, 200).await?;
     let mut claimed = Vec::new();
     for op in due {
         if db::operations::claim(&mut conn, op.id, &ctx.instance_id, now, LEASE_SECS).await? {

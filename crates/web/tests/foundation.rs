@@ -424,8 +424,7 @@ async fn malformed_api_input_answers_400_or_422_never_500() {
         "{}",
         res.status()
     );
-    let admin = app.create_admin("root", "correct-horse").await;
-    assert!(admin > 0);
+    app.create_admin("root", "correct-horse").await;
     let t = app.token("root", "correct-horse").await;
     let res = c
         .delete(app.url("/api/v1/tokens/abc"))
@@ -569,4 +568,112 @@ async fn signed_in_forms_embed_the_session_token() {
         .unwrap();
     let csrf = hidden_field(&page, "_csrf").unwrap();
     assert!(csrf.len() >= 32);
+}
+
+fn session_cookie(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("vm_session="))
+        .expect("a session cookie")
+}
+
+#[tokio::test]
+async fn behind_an_https_proxy_cookies_are_secure_and_the_forwarded_ip_is_limited() {
+    let app = TestApp::spawn_behind(web::WebOptions {
+        trust_proxy: true,
+        ..Default::default()
+    })
+    .await;
+    app.create_admin("root", "correct-horse").await;
+    let b = app.browser();
+    let page = b
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "_csrf").unwrap();
+    let res = b
+        .post(app.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "root"),
+            ("password", "correct-horse"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(
+        session_cookie(&res).contains("Secure"),
+        "https through the proxy"
+    );
+
+    // The proxy's X-Forwarded-For names the client: its failures count against that IP only.
+    let c = app.client();
+    let attempt = |ip: &'static str| {
+        c.post(app.url("/api/v1/auth/token"))
+            .header("x-forwarded-for", ip)
+            .json(&serde_json::json!({"username": format!("nobody-{ip}"), "password": "x"}))
+            .send()
+    };
+    for _ in 0..20 {
+        attempt("203.0.113.7").await.unwrap();
+    }
+    assert_eq!(attempt("203.0.113.7").await.unwrap().status(), 429);
+    assert_eq!(attempt("198.51.100.9").await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_headers_are_ignored() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    let b = app.browser();
+    let page = b
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "_csrf").unwrap();
+    let res = b
+        .post(app.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "root"),
+            ("password", "correct-horse"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !session_cookie(&res).contains("Secure"),
+        "a client cannot claim https"
+    );
+    // A spoofed X-Forwarded-For does not escape the per-IP limit: all attempts are this socket's.
+    let c = app.client();
+    for i in 0..20 {
+        c.post(app.url("/api/v1/auth/token"))
+            .header("x-forwarded-for", format!("10.9.9.{i}"))
+            .json(&serde_json::json!({"username": format!("nobody{i}"), "password": "x"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let res = c
+        .post(app.url("/api/v1/auth/token"))
+        .header("x-forwarded-for", "10.9.9.99")
+        .json(&serde_json::json!({"username": "someone-new", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
 }

@@ -151,6 +151,8 @@ pub async fn submit(
     let token = engine::secrets::random_token();
     let ttl = state.options.session_ttl.as_secs() as i64;
     let mut conn = state.db.acquire().await?;
+    // Sign-ins are rare enough to carry the clean-up of sessions that have run out.
+    db::tokens::delete_expired_sessions(&mut conn, chrono::Utc::now().timestamp()).await?;
     db::tokens::create_session(
         &mut conn,
         &state.keys.hash_token(&token),

@@ -18,19 +18,33 @@ pub struct TestApp {
     _tdb: TestDb,
 }
 
+/// Short waits and no panel rate limit, so tests run fast.
+pub fn quick_settings() -> engine::EngineSettings {
+    engine::EngineSettings {
+        wait_for_panel: std::time::Duration::from_secs(10),
+        panel_request_timeout: std::time::Duration::from_secs(2),
+        worker_tick: std::time::Duration::from_millis(100),
+        default_rate_per_sec: 1000,
+        ..Default::default()
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(engine::EngineSettings {
-            wait_for_panel: std::time::Duration::from_secs(10),
-            panel_request_timeout: std::time::Duration::from_secs(2),
-            worker_tick: std::time::Duration::from_millis(100),
-            default_rate_per_sec: 1000,
-            ..Default::default()
-        })
-        .await
+        Self::spawn_with(quick_settings()).await
     }
 
     pub async fn spawn_with(settings: engine::EngineSettings) -> TestApp {
+        Self::spawn_full(settings, web::WebOptions::default()).await
+    }
+
+    /// With web options of the test's choosing (a proxy in front, https cookies); the data
+    /// directory is always a fresh temporary one.
+    pub async fn spawn_behind(options: web::WebOptions) -> TestApp {
+        Self::spawn_full(quick_settings(), options).await
+    }
+
+    async fn spawn_full(settings: engine::EngineSettings, options: web::WebOptions) -> TestApp {
         let tdb = TestDb::new().await.expect("test database");
         let keys = engine::secrets::Keys::from_secret(SECRET).unwrap();
         let ctx = engine::Ctx::new(tdb.db.clone(), keys, settings);
@@ -38,7 +52,7 @@ impl TestApp {
         std::fs::create_dir_all(&data_dir).unwrap();
         let options = web::WebOptions {
             data_dir,
-            ..Default::default()
+            ..options
         };
         let state = web::AppState::new(ctx.clone(), options);
         let app = web::app(state.clone());
