@@ -4,6 +4,7 @@
 
 use crate::{observe, Ctx, EngineResult};
 use db::operations::Operation;
+use domain::status::ConfigStatus;
 use panels::{NewUser, PanelError, RemoteUser, UserLimits};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -390,12 +391,15 @@ async fn attempt(ctx: &Ctx, op: &Operation, started: &mut i64) -> Result<(), Fai
             };
             client.reset_usage(username).await?;
             let after = read_and_record(ctx, client, config_id, username).await?;
-            let after_used = after.map(|u| u.used_bytes).unwrap_or(i64::MAX);
+            let after_used = after.as_ref().map(|u| u.used_bytes).unwrap_or(i64::MAX);
             if before.used_bytes > 0 && after_used >= before.used_bytes {
                 return Err(Failure::Unconfirmed(format!(
                     "reset not confirmed: the panel answered success but the counter did not drop ({} → {})",
                     before.used_bytes, after_used
                 )));
+            }
+            if let Some(after) = &after {
+                reassert_disabled(ctx, client, config_id, after).await?;
             }
             mark_confirmed(ctx, config_id).await?;
         }
@@ -406,6 +410,47 @@ async fn attempt(ctx: &Ctx, op: &Operation, started: &mut i64) -> Result<(), Fai
             mark_confirmed(ctx, config_id).await?;
         }
     }
+    Ok(())
+}
+
+/// Marzban's reset turns a disabled user back on (spec/panels.md §9). Right after a confirmed
+/// reset, a config we want disabled that the panel shows enabled is disabled again in the same
+/// operation, so the window is one operation long and not one sync. A failure here fails the
+/// attempt: the retry resets nothing new (the counter is already down) and disables again.
+async fn reassert_disabled(
+    ctx: &Ctx,
+    client: &dyn panels::PanelClient,
+    config_id: i64,
+    after: &RemoteUser,
+) -> Result<(), Failure> {
+    // The desired state now, not at the start of the attempt: an enable queued meanwhile runs
+    // next and must not be undone first.
+    let mut conn = ctx.db.acquire().await?;
+    let config = db::configs::get(&mut conn, config_id)
+        .await?
+        .ok_or(db::DbError::NotFound)?;
+    drop(conn);
+    let wanted_active = config.status.parse::<ConfigStatus>().ok() == Some(ConfigStatus::Active);
+    if wanted_active || !after.enabled {
+        return Ok(());
+    }
+    client.disable_user(&config.username).await?;
+    let mut conn = ctx.db.acquire().await?;
+    db::configs::add_event(
+        &mut conn,
+        config_id,
+        "drift_corrected",
+        "system",
+        Some(true),
+        None,
+        serde_json::json!({
+            "found": "enabled on the panel after its usage reset",
+            "done": "disabled again",
+            "cause": OpKind::Reset.as_str(),
+            "config_status": config.status,
+        }),
+    )
+    .await?;
     Ok(())
 }
 

@@ -517,3 +517,104 @@ async fn check_aggregates_reports_a_tampered_counter() {
     assert!(found[0].contains(&format!("config {a}")));
     assert!(found[1].contains(&format!("reseller {r}")));
 }
+
+/// What the panel says about a config's user, over its own API.
+async fn panel_user(env: &Env, panel: i64, username: &str) -> panels::RemoteUser {
+    let handle = env.ctx.registry.handle(panel).await.unwrap();
+    handle
+        .client
+        .get_user(username)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{username} is not on the panel"))
+}
+
+/// Marzban's reset turns a disabled user back on (spec/panels.md §9). The reset operation must
+/// disable it again before it is done, so a disabled config is never served after its reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_config_is_disabled_on_the_panel_again_right_after_its_reset() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let a = env.config(r, panel, "rd_off").await;
+    sim.add_traffic("rd_off", 3 * MIB);
+    engine::configs::disable(
+        &env.ctx,
+        &admin(),
+        &Default::default(),
+        engine::configs::Scope::Admin,
+        a,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(!panel_user(&env, panel, "rd_off").await.enabled);
+
+    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(out.outcome, Outcome::Done);
+    let u = panel_user(&env, panel, "rd_off").await;
+    assert_eq!(u.used_bytes, 0, "the reset happened");
+    assert!(!u.enabled, "still disabled on the panel: {:?}", u.state);
+    assert_eq!(u.state, panels::RemoteState::Disabled);
+    let c = env.get(a).await;
+    assert_eq!(
+        (c.status.as_str(), c.settled_usage_bytes()),
+        ("disabled", 3 * MIB)
+    );
+    assert_exact(&env, &sim, a).await;
+    // What was found and done is on the config's history.
+    let mut conn = env.conn().await;
+    let events = db::configs::events(&mut conn, a).await.unwrap();
+    let fixed: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "drift_corrected")
+        .collect();
+    assert_eq!(fixed.len(), 1, "{events:?}");
+    assert_eq!(
+        sim.requests(panel_sim::SimOp::Disable),
+        2,
+        "the disable, then once more"
+    );
+}
+
+/// The same for a reseller-wide reset of a suspended reseller: every config of it is disabled
+/// on the panel when the job is done, and an active one stays active.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_resellers_wide_reset_leaves_every_config_disabled_on_the_panel() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let names = ["rw_a", "rw_b", "rw_c"];
+    for n in names {
+        env.config(r, panel, n).await;
+        sim.add_traffic(n, MIB);
+    }
+    engine::resellers::suspend(
+        &env.ctx,
+        &admin(),
+        &Default::default(),
+        r,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    env.retry_pending().await;
+    for n in names {
+        assert!(!panel_user(&env, panel, n).await.enabled, "{n} before");
+    }
+    let other = env.reseller(panel, 100 * GIB, None).await;
+    env.config(other, panel, "rw_live").await;
+
+    let job = reset::start_reseller_reset(&env.ctx, r, &admin(), &Default::default())
+        .await
+        .unwrap();
+    let j = wait_job(&env, job).await;
+    assert_eq!(j.status, "done", "job result: {}", j.result);
+    for n in names {
+        let u = panel_user(&env, panel, n).await;
+        assert_eq!((u.used_bytes, u.enabled), (0, false), "{n} after the reset");
+    }
+    assert!(panel_user(&env, panel, "rw_live").await.enabled);
+}

@@ -28,6 +28,7 @@ pub(crate) fn router() -> Router<Sim> {
         .route("/_sim/panel-delete/{username}", post(panel_delete))
         .route("/_sim/panel-recreate/{username}", post(panel_recreate))
         .route("/_sim/version", post(set_version))
+        .route("/_sim/review", post(review))
 }
 
 fn bad_request(msg: impl std::fmt::Display) -> Response {
@@ -183,4 +184,8 @@ struct VersionReq {
 async fn set_version(State(sim): State<Sim>, Json(req): Json<VersionReq>) -> Json<Value> {
     sim.set_version(&req.version);
     Json(json!({ "ok": true }))
+}
+
+async fn review(State(sim): State<Sim>) -> Json<Value> {
+    Json(json!({ "ran": sim.run_review() }))
 }

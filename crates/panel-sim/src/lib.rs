@@ -14,6 +14,7 @@ mod jsonw;
 mod marzban;
 mod marzneshin;
 mod panel_side;
+mod review;
 mod server;
 mod state;
 mod xui;
@@ -108,6 +109,10 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     /// Default 127.0.0.1:0 (a fresh loopback port).
     pub listen: SocketAddr,
+    /// How often the panel's review job runs (Marzban flags `limited`/`expired`, Marzneshin
+    /// clears `activated`); what it decides shows only after its next tick. Defaults to the
+    /// real panel's interval (10 s, 30 s); zero reviews at every request, i.e. at once.
+    pub review_interval: Duration,
 }
 
 impl SimConfig {
@@ -119,6 +124,7 @@ impl SimConfig {
             api_key: "sim-api-key".to_string(),
             token_ttl: Duration::from_secs(24 * 3600),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            review_interval: review::default_interval(kind),
         }
     }
 }
@@ -159,12 +165,18 @@ pub async fn spawn_with(config: SimConfig) -> anyhow::Result<Sim> {
         .with_context(|| format!("panel-sim: cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let down = Arc::new(AtomicBool::new(false));
+    let mut store = Store::default();
+    store.set_review(review::ReviewJob::new(
+        config.kind,
+        config.review_interval,
+        chrono::Utc::now(),
+    ));
     let sim = Sim {
         inner: Arc::new(Inner {
             version: Mutex::new(config.kind.default_version().to_string()),
             config,
             addr,
-            store: Mutex::default(),
+            store: Mutex::new(store),
             faults: Mutex::default(),
             tokens: Mutex::default(),
             counts: Default::default(),
@@ -306,15 +318,24 @@ impl Sim {
         panel_side::recreate(self, username)
     }
 
-    /// Someone flips the admin switch on the panel behind our back.
+    /// Someone flips the admin switch on the panel behind our back (in its dashboard, which
+    /// sets the status as the API's enable and disable do).
     pub fn panel_side_set_enabled(&self, username: &str, enabled: bool) -> bool {
         match self.store().get_mut(username) {
             Some(rec) => {
                 rec.enabled = enabled;
+                rec.flag = None;
+                rec.activated = rec.usable(chrono::Utc::now());
                 true
             }
             None => false,
         }
+    }
+
+    /// Runs the panel's review job now instead of waiting for its next tick; false for kinds
+    /// without one (3x-ui, Eylandoo).
+    pub fn run_review(&self) -> bool {
+        self.store().review_now(chrono::Utc::now())
     }
 
     /// `times`: None = until cleared, Some(n) = the next n matching requests.
@@ -368,8 +389,11 @@ impl Sim {
         }
     }
 
+    /// The store, with the review job caught up to now.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        lock(&self.inner.store)
+        let mut store = lock(&self.inner.store);
+        store.catch_up(chrono::Utc::now());
+        store
     }
 
     pub(crate) fn count_request(&self, op: SimOp) {

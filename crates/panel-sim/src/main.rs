@@ -39,6 +39,10 @@ struct Args {
     /// Token and session lifetime in seconds (0 = never expire).
     #[arg(long, default_value_t = 86_400)]
     token_ttl_secs: u64,
+    /// Seconds between runs of the panel's review job (Marzban `limited`, Marzneshin
+    /// `activated`); 0 = at once. Default: the real panel's interval (10 s, 30 s).
+    #[arg(long)]
+    review_interval_secs: Option<u64>,
     /// Users to create at start ("seed_0", "seed_1", ...).
     #[arg(long, default_value_t = 0)]
     seed: usize,
@@ -48,13 +52,17 @@ struct Args {
 }
 
 fn config(args: &Args, kind: SimKind, listen: SocketAddr) -> SimConfig {
+    let defaults = SimConfig::new(kind);
     SimConfig {
         admin_username: args.admin_username.clone(),
         admin_password: args.admin_password.clone(),
         api_key: args.api_key.clone(),
         token_ttl: Duration::from_secs(args.token_ttl_secs),
         listen,
-        ..SimConfig::new(kind)
+        review_interval: args
+            .review_interval_secs
+            .map_or(defaults.review_interval, Duration::from_secs),
+        ..defaults
     }
 }
 

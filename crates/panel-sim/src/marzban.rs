@@ -23,7 +23,7 @@ use crate::http::{
     Ctx, Pass,
 };
 use crate::jsonw::{self, Obj};
-use crate::state::{limit_from, UserRec};
+use crate::state::{limit_from, Flag, UserRec};
 use crate::Sim;
 
 /// (protocol, tag, network, port) of the inbounds in the simulated xray config.
@@ -89,18 +89,42 @@ fn not_found() -> Response {
     detail(StatusCode::NOT_FOUND, "User not found")
 }
 
-/// Marzban keeps `on_hold`/`limited`/`expired` as a stored status; here they are derived.
-fn status(rec: &UserRec, now: DateTime<Utc>) -> &'static str {
+/// Marzban stores the status: `disabled` is the admin switch, `limited` and `expired` are what
+/// the review job (or a modify) decided, so traffic past the limit reads `active` until then.
+fn status(rec: &UserRec) -> &'static str {
     if !rec.enabled {
         "disabled"
+    } else if let Some(flag) = rec.flag {
+        match flag {
+            Flag::Limited => "limited",
+            Flag::Expired => "expired",
+        }
     } else if rec.on_hold() {
         "on_hold"
-    } else if rec.limited() {
-        "limited"
-    } else if rec.expired(now) {
-        "expired"
     } else {
         "active"
+    }
+}
+
+/// `crud.update_user` after a new data limit: not expired or disabled, the status follows the
+/// counter at once (over the limit: `limited`, else `active` unless on hold).
+pub(crate) fn limit_changed(rec: &mut UserRec) {
+    if !rec.enabled || rec.flag == Some(Flag::Expired) {
+        return;
+    }
+    if rec.limited() {
+        rec.flag = Some(Flag::Limited);
+    } else if !rec.on_hold() {
+        rec.flag = None;
+    }
+}
+
+/// `crud.update_user` after a new expiry: an `active` or `expired` user follows the date at once.
+pub(crate) fn expiry_changed(rec: &mut UserRec, now: DateTime<Utc>) {
+    let active_or_expired =
+        rec.enabled && !rec.on_hold() && matches!(rec.flag, None | Some(Flag::Expired));
+    if active_or_expired {
+        rec.flag = rec.expired(now).then_some(Flag::Expired);
     }
 }
 
@@ -186,7 +210,7 @@ fn write_user(out: &mut String, sim: &Sim, rec: &UserRec, now: DateTime<Utc>) {
     );
     Obj::new(out)
         .str("username", &rec.username)
-        .str("status", status(rec, now))
+        .str("status", status(rec))
         .int("used_traffic", rec.used)
         .int("lifetime_used_traffic", rec.lifetime)
         .str("created_at", &jsonw::naive_iso(rec.created_at))
@@ -458,10 +482,9 @@ async fn current_admin(ctx: Ctx) -> Response {
 async fn system(ctx: Ctx) -> Response {
     gate!(ctx, SimOp::Choices);
     check!(bearer(&ctx));
-    let now = Utc::now();
     let (total, active, traffic) = {
         let store = ctx.sim.store();
-        let active = store.iter().filter(|r| status(r, now) == "active").count();
+        let active = store.iter().filter(|r| status(r) == "active").count();
         let traffic: i64 = store.iter().map(|r| r.lifetime).sum();
         (store.len(), active, traffic)
     };
@@ -651,27 +674,38 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
             Err(e) => return field_errors(&[("inbounds".into(), e)]),
         }
     }
-    if let Some(l) = limits.data_limit {
-        rec.limit = l;
-    }
-    if let Some(e) = limits.expire {
-        rec.expires_at = e;
-    }
     if let Some(s) = limits.on_hold_secs {
         rec.first_use_ms = Some(s * 1000);
     }
+    // Marzban's order: the status first, then the limit and the expiry, each of which may
+    // move the status again.
     match limits.status.as_deref() {
-        Some("disabled") => rec.enabled = false,
-        // Accepted even over the limit; the status then reads "limited" again at once.
-        Some("active") => rec.enabled = true,
+        Some("disabled") => {
+            rec.enabled = false;
+            rec.flag = None;
+        }
+        // Accepted even over the limit: `active` until the review job flips it back.
+        Some("active") => {
+            rec.enabled = true;
+            rec.flag = None;
+        }
         Some("on_hold") => {
             rec.enabled = true;
+            rec.flag = None;
             rec.expires_at = None;
             if rec.first_use_ms.is_none() {
                 rec.first_use_ms = Some(30 * 86_400_000);
             }
         }
         _ => {}
+    }
+    if let Some(l) = limits.data_limit {
+        rec.limit = l;
+        limit_changed(rec);
+    }
+    if let Some(e) = limits.expire {
+        rec.expires_at = e;
+        expiry_changed(rec, now);
     }
     if let Some(n) = m.get("note").and_then(Value::as_str) {
         rec.note = n.to_string();
@@ -689,12 +723,28 @@ async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
     check!(bearer(&ctx));
     let now = Utc::now();
     let mut store = ctx.sim.store();
-    if pass == Pass::Normal {
-        store.reset(&username, now);
+    if pass == Pass::Normal && store.reset(&username, now) {
+        if let Some(rec) = store.get_mut(&username) {
+            reset_status(rec);
+        }
     }
     match store.get(&username) {
         Some(rec) => user_response(&ctx.sim, rec, now),
         None => not_found(),
+    }
+}
+
+/// v0.8.4's reset tests `status not in (UserStatus.expired or UserStatus.disabled)`, which is a
+/// substring test against "expired": a disabled, limited or on-hold user comes back `active`
+/// (spec/panels.md §9). An on-hold user loses its pending start and never expires.
+fn reset_status(rec: &mut UserRec) {
+    if rec.enabled && rec.flag == Some(Flag::Expired) {
+        return;
+    }
+    rec.enabled = true;
+    rec.flag = None;
+    if rec.on_hold() {
+        rec.first_use_ms = None;
     }
 }
 
@@ -724,7 +774,11 @@ async fn list(ctx: Ctx) -> Response {
         .query_one("offset")
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
-    let limit = ctx.query_one("limit").and_then(|v| v.parse::<usize>().ok());
+    // `limit=0` and `limit=-1` return everything, as no limit does.
+    let limit = ctx
+        .query_one("limit")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|l| *l > 0);
     let names = ctx.query_all("username");
     let search = ctx.query_one("search").map(str::to_lowercase);
     let status_filter = ctx.query_one("status");
@@ -764,7 +818,7 @@ async fn list(ctx: Ctx) -> Response {
                     r.username.to_lowercase().contains(s) || r.note.to_lowercase().contains(s)
                 })
             })
-            .filter(|r| status_filter.is_none_or(|s| status(r, now) == s))
+            .filter(|r| status_filter.is_none_or(|s| status(r) == s))
             .collect();
         for (key, desc) in sort.iter().rev() {
             recs.sort_by(|a, b| {

@@ -112,8 +112,8 @@ fn write_user(out: &mut String, sim: &Sim, rec: &UserRec, now: DateTime<Utc>) {
         .null("sub_updated_at")
         .null("sub_last_user_agent")
         .null("online_at")
-        // The review job pushes active users to the nodes and pulls the rest.
-        .bool("activated", is_active)
+        // Stored: enable, reset and modify set it at once, only the review job clears it late.
+        .bool("activated", rec.activated)
         .bool("is_active", is_active)
         .bool("expired", expired)
         .bool("data_limit_reached", reached)
@@ -486,6 +486,13 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
     let Some(rec) = store.get_mut(&username) else {
         return not_found();
     };
+    // `usage_duration` defaults to the tuple `(None,)` in the model; only a given expire
+    // strategy (whose validator clears it) or an explicit value keeps it out of the UPDATE,
+    // which otherwise fails in the database driver.
+    if given(&m, "expire_strategy").is_none() && !m.contains_key("usage_duration") {
+        return internal_error();
+    }
+    let active_before = rec.usable(now);
     if let Some(l) = limit {
         rec.limit = l;
     }
@@ -502,9 +509,22 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
     if let Some(s) = m.get("data_limit_reset_strategy").and_then(Value::as_str) {
         rec.reset_strategy = s.to_string();
     }
+    if rec.usable(now) != active_before {
+        rec.activated = rec.usable(now);
+    }
     let rec = rec.clone();
     drop(store);
     user_response(&ctx.sim, &rec, now)
+}
+
+/// Starlette's answer to an exception in a route: a plain-text 500.
+fn internal_error() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Internal Server Error",
+    )
+        .into_response()
 }
 
 /// Not idempotent on purpose: a second enable or disable is a 409.
@@ -530,10 +550,13 @@ async fn set_enabled(ctx: Ctx, username: String, enable: bool) -> Response {
         };
         return detail(StatusCode::CONFLICT, msg);
     }
+    let now = Utc::now();
     rec.enabled = enable;
+    // Enable pushes an active user to the nodes at once; disable always pulls it.
+    rec.activated = enable && (rec.activated || rec.usable(now));
     let rec = rec.clone();
     drop(store);
-    user_response(&ctx.sim, &rec, Utc::now())
+    user_response(&ctx.sim, &rec, now)
 }
 
 async fn enable(ctx: Ctx, Path(username): Path<String>) -> Response {
@@ -549,8 +572,15 @@ async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
     check!(bearer(&ctx));
     let now = Utc::now();
     let mut store = ctx.sim.store();
-    if pass == Pass::Normal {
-        store.reset(&username, now);
+    let was_active = store.get(&username).is_some_and(|r| r.usable(now));
+    // The switch stays as it is: a disabled user stays disabled (spec/panels.md §9); one that
+    // becomes active again is pushed to the nodes at once.
+    if pass == Pass::Normal && store.reset(&username, now) {
+        if let Some(rec) = store.get_mut(&username) {
+            if rec.usable(now) && !was_active {
+                rec.activated = true;
+            }
+        }
     }
     match store.get(&username) {
         Some(rec) => user_response(&ctx.sim, rec, now),
@@ -561,7 +591,8 @@ async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
 async fn delete_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     gate!(ctx, SimOp::Delete);
     check!(bearer(&ctx));
-    // A soft delete on the real panel; either way the name is free again and gets a new id.
+    // A soft delete on the real panel (the row stays with its username nulled), which the API
+    // cannot tell from a hard one: the user is gone everywhere and the name is free again.
     match ctx.sim.store().remove(&username) {
         Some(_) => ok(json!({})),
         None => not_found(),
@@ -619,6 +650,7 @@ async fn list(ctx: Ctx) -> Response {
         "enabled" => r.enabled,
         "expired" => r.expired(now),
         "data_limit_reached" => r.limited(),
+        "activated" => r.activated,
         _ => r.usable(now),
     };
     let (total, recs): (usize, Vec<&UserRec>) =

@@ -7,6 +7,8 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::review::ReviewJob;
+
 /// A user as the panel currently holds it, normalised across panel kinds.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SimUser {
@@ -23,6 +25,14 @@ pub struct SimUser {
     pub inbound_tags: Vec<String>,
     pub node_ids: Vec<i64>,
     pub sub_id: String,
+}
+
+/// What a review job stored in the user's status (Marzban, PasarGuard): it stays until an
+/// admin action or a reset clears it, whatever the counters say by then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flag {
+    Limited,
+    Expired,
 }
 
 /// The full record behind a `SimUser`: the common fields plus whatever one panel kind needs to
@@ -43,6 +53,10 @@ pub(crate) struct UserRec {
     pub first_use_ms: Option<i64>,
     /// The admin switch; limited/expired are derived from counters and dates instead.
     pub enabled: bool,
+    /// Marzban/PasarGuard: `limited`/`expired` as the review job stored it, set late (spec §9).
+    pub flag: Option<Flag>,
+    /// Marzneshin: whether the user is pushed to the nodes; the review job clears it late.
+    pub activated: bool,
     pub max_clients: Option<i64>,
     pub service_ids: Vec<i64>,
     pub inbound_ids: Vec<i64>,
@@ -75,6 +89,8 @@ impl UserRec {
             expires_at: None,
             first_use_ms: None,
             enabled: true,
+            flag: None,
+            activated: true,
             max_clients: None,
             service_ids: Vec::new(),
             inbound_ids: Vec::new(),
@@ -141,9 +157,32 @@ pub(crate) struct Store {
     last_id: i64,
     /// Every byte ever added per username, surviving resets, deletes and re-creations.
     counted: HashMap<String, i64>,
+    review: Option<ReviewJob>,
 }
 
 impl Store {
+    pub fn set_review(&mut self, job: Option<ReviewJob>) {
+        self.review = job;
+    }
+
+    /// Runs the review job's pass if a tick of it has come since the last access.
+    pub fn catch_up(&mut self, now: DateTime<Utc>) {
+        if let Some((pass, at)) = self.review.as_mut().and_then(|j| j.due(now)) {
+            self.users.values_mut().for_each(|r| pass(r, at));
+        }
+    }
+
+    /// Runs the review job's pass now; false for kinds without one.
+    pub fn review_now(&mut self, now: DateTime<Utc>) -> bool {
+        match self.review.as_mut().map(|j| j.run_now(now)) {
+            Some((pass, at)) => {
+                self.users.values_mut().for_each(|r| pass(r, at));
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn next_id(&mut self) -> i64 {
         self.last_id += 1;
         self.last_id

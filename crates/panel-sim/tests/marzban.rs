@@ -238,9 +238,13 @@ async fn counters_limits_and_reset() {
             .bearer_auth(&tok)
             .send()
     };
+    // Over the limit, but `limited` only once the review job has run.
+    let (_, v) = json(get().await.unwrap()).await;
+    assert_eq!(v["status"], "active");
+    assert_eq!(v["used_traffic"], 1500);
+    assert!(sim.run_review());
     let (_, v) = json(get().await.unwrap()).await;
     assert_eq!(v["status"], "limited");
-    assert_eq!(v["used_traffic"], 1500);
 
     let (_, v) = json(
         c.post(format!("{base}/api/user/user_1/reset"))
@@ -342,4 +346,170 @@ async fn list_pages_and_subscription() {
     )
     .await;
     assert_eq!(v["version"], "0.8.5");
+}
+
+/// spec/panels.md §9: v0.8.4's reset puts every status but `expired` back to `active`.
+#[tokio::test]
+async fn reset_brings_disabled_limited_and_on_hold_users_back_active() {
+    let sim = spawn(SimKind::Marzban).await;
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let base = sim.base_url();
+    let create = |body: serde_json::Value| {
+        c.post(format!("{base}/api/user"))
+            .bearer_auth(&tok)
+            .json(&body)
+            .send()
+    };
+    let vless = json!({"vless": {}});
+    for name in ["r_dis", "r_lim", "r_exp"] {
+        let (st, _) = json(
+            create(json!({"username": name, "proxies": vless, "inbounds": {}, "data_limit": 100}))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(st, 200);
+    }
+    let (st, v) = json(
+        create(
+            json!({"username": "r_hold", "proxies": vless, "inbounds": {},
+            "status": "on_hold", "on_hold_expire_duration": 86400}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!((st, v["status"].as_str()), (200, Some("on_hold")));
+    let put = |name: &str, body: serde_json::Value| {
+        c.put(format!("{base}/api/user/{name}"))
+            .bearer_auth(&tok)
+            .json(&body)
+            .send()
+    };
+    // Disabling twice is 200 both times.
+    for _ in 0..2 {
+        let (st, v) = json(put("r_dis", json!({"status": "disabled"})).await.unwrap()).await;
+        assert_eq!((st, v["status"].as_str()), (200, Some("disabled")));
+    }
+    sim.add_traffic("r_lim", 150);
+    put("r_exp", json!({"expire": 1_000_000_000}))
+        .await
+        .unwrap();
+    sim.run_review();
+    let status = |name: &'static str| {
+        let c = c.clone();
+        let (base, tok) = (base.clone(), tok.clone());
+        async move {
+            let (_, v) = json(
+                c.get(format!("{base}/api/user/{name}"))
+                    .bearer_auth(&tok)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            v["status"].as_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(status("r_lim").await, "limited");
+    assert_eq!(status("r_exp").await, "expired");
+    for (name, after) in [
+        ("r_dis", "active"),
+        ("r_lim", "active"),
+        ("r_hold", "active"),
+        ("r_exp", "expired"),
+    ] {
+        let (st, v) = json(
+            c.post(format!("{base}/api/user/{name}/reset"))
+                .bearer_auth(&tok)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((st, v["status"].as_str()), (200, Some(after)), "{name}");
+    }
+    assert!(
+        sim.user("r_dis").unwrap().enabled,
+        "the reset re-enabled it"
+    );
+    // The former on-hold user lost its pending start: active and never expiring.
+    assert_eq!(sim.user("r_hold").unwrap().expires_at, None);
+    sim.run_review();
+    assert_eq!(status("r_hold").await, "active");
+}
+
+/// `limited` comes from the review job every `review_interval`; a new limit moves it at once.
+#[tokio::test]
+async fn limited_is_set_late_by_the_review_job_and_a_new_limit_lifts_it_at_once() {
+    let sim = spawn_with(SimConfig {
+        review_interval: Duration::from_millis(300),
+        ..SimConfig::new(SimKind::Marzban)
+    })
+    .await
+    .unwrap();
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let base = sim.base_url();
+    c.post(format!("{base}/api/user"))
+        .bearer_auth(&tok)
+        .json(&json!({"username": "late", "proxies": {"vless": {}}, "inbounds": {}, "data_limit": 100}))
+        .send()
+        .await
+        .unwrap();
+    sim.add_traffic("late", 100);
+    let get = || async {
+        let (_, v) = json(
+            c.get(format!("{base}/api/user/late"))
+                .bearer_auth(&tok)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        v["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(get().await, "active");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(get().await, "limited");
+    // Enabling an over-limit user is accepted; it reads active until the next review.
+    let put = |body: serde_json::Value| {
+        c.put(format!("{base}/api/user/late"))
+            .bearer_auth(&tok)
+            .json(&body)
+            .send()
+    };
+    let (_, v) = json(put(json!({"status": "active"})).await.unwrap()).await;
+    assert_eq!(v["status"], "active");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(get().await, "limited");
+    let (_, v) = json(put(json!({"data_limit": 1000})).await.unwrap()).await;
+    assert_eq!(
+        v["status"], "active",
+        "a higher limit lifts it in the same request"
+    );
+    let (_, v) = json(put(json!({"data_limit": 50})).await.unwrap()).await;
+    assert_eq!(v["status"], "limited", "and a lower one sets it");
+}
+
+#[tokio::test]
+async fn list_limit_zero_or_negative_is_everything_and_past_the_end_keeps_the_total() {
+    let sim = spawn(SimKind::Marzban).await;
+    sim.seed_users("lz", 3, 0);
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let base = sim.base_url();
+    for (q, n) in [("limit=0", 3), ("limit=-1", 3), ("offset=10&limit=5", 0)] {
+        let (_, v) = json(
+            c.get(format!("{base}/api/users?{q}"))
+                .bearer_auth(&tok)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(v["users"].as_array().unwrap().len(), n, "{q}");
+        assert_eq!(v["total"], 3, "{q}");
+    }
 }

@@ -1,10 +1,13 @@
 //! Marzneshin simulator over real sockets: username pattern, non-idempotent enable/disable,
-//! the page size cap, PUT needing `username`, services and counters.
+//! the page size cap, PUT needing `username` and an expire field, services, counters, the late
+//! `activated` flag.
 
 mod common;
 
 use common::{bearer, http, json};
-use panel_sim::{spawn, SimKind, SimOp};
+use std::time::Duration;
+
+use panel_sim::{spawn, spawn_with, SimConfig, SimKind, SimOp};
 use serde_json::json;
 
 #[tokio::test]
@@ -303,4 +306,100 @@ async fn limit_reached_reset_delete() {
     )
     .await;
     assert_ne!(v["id"].as_i64().unwrap(), first_id);
+}
+
+/// spec/panels.md §9: a PUT without `expire_strategy` or `usage_duration` fails with a 500 in
+/// the panel's database layer, after validation (so a missing `username` is still a 422).
+#[tokio::test]
+async fn put_without_an_expire_field_is_a_500() {
+    let sim = spawn(SimKind::Marzneshin).await;
+    sim.seed_users("mz", 1, 0);
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let url = format!("{}/api/users/mz0", sim.base_url());
+    let put = |body: serde_json::Value| c.put(&url).bearer_auth(&tok).json(&body).send();
+    let (st, v) = json(
+        put(json!({"username": "mz0", "data_limit": 5000}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, v), (500, json!("Internal Server Error")));
+    assert_eq!(
+        sim.user("mz0").unwrap().limit_bytes,
+        None,
+        "nothing written"
+    );
+    let (st, _) = json(put(json!({"data_limit": 5000})).await.unwrap()).await;
+    assert_eq!(st, 422);
+    for body in [
+        json!({"username": "mz0", "data_limit": 5000, "usage_duration": null}),
+        json!({"username": "mz0", "data_limit": 6000, "expire_strategy": "never"}),
+    ] {
+        let (st, v) = json(put(body.clone()).await.unwrap()).await;
+        assert_eq!(st, 200, "{body}: {v}");
+    }
+    assert_eq!(sim.user("mz0").unwrap().limit_bytes, Some(6000));
+}
+
+/// `data_limit_reached` and `is_active` follow the counter at once; `activated` only changes
+/// when the review job runs. A reset leaves a disabled user disabled.
+#[tokio::test]
+async fn activated_is_cleared_late_and_reset_keeps_the_switch() {
+    let sim = spawn_with(SimConfig {
+        review_interval: Duration::from_millis(300),
+        ..SimConfig::new(SimKind::Marzneshin)
+    })
+    .await
+    .unwrap();
+    let c = http();
+    let tok = bearer(&sim, &c).await;
+    let base = sim.base_url();
+    c.post(format!("{base}/api/users"))
+        .bearer_auth(&tok)
+        .json(&json!({"username": "act", "expire_strategy": "never", "data_limit": 100, "service_ids": [1]}))
+        .send()
+        .await
+        .unwrap();
+    sim.add_traffic("act", 100);
+    let get = || async {
+        json(
+            c.get(format!("{base}/api/users/act"))
+                .bearer_auth(&tok)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .1
+    };
+    let flags = |v: &serde_json::Value| {
+        (
+            v["data_limit_reached"].as_bool().unwrap(),
+            v["is_active"].as_bool().unwrap(),
+            v["activated"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(flags(&get().await), (true, false, true));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(flags(&get().await), (true, false, false));
+    let post = |action: &str| {
+        c.post(format!("{base}/api/users/act/{action}"))
+            .bearer_auth(&tok)
+            .send()
+    };
+    // A reset makes it active again and pushes it to the nodes at once.
+    let (_, v) = json(post("reset").await.unwrap()).await;
+    assert_eq!(flags(&v), (false, true, true));
+    let (_, v) = json(post("disable").await.unwrap()).await;
+    assert_eq!(
+        (v["enabled"].as_bool(), v["activated"].as_bool()),
+        (Some(false), Some(false))
+    );
+    sim.add_traffic("act", 5);
+    let (_, v) = json(post("reset").await.unwrap()).await;
+    assert_eq!(v["enabled"], false, "a reset does not enable");
+    assert_eq!(v["used_traffic"], 0);
+    let (st, _) = json(post("disable").await.unwrap()).await;
+    assert_eq!(st, 409);
 }

@@ -262,15 +262,20 @@ impl PanelClient for Marzneshin {
 
     async fn update_user(&self, username: &str, limits: &UserLimits) -> Result<(), PanelError> {
         // Marzneshin's API has no connection limit; max_clients is ignored here.
+        if limits.limit_bytes.is_none() && limits.expires_at.is_none() {
+            return Ok(());
+        }
         let mut body = Map::new();
         if let Some(l) = limits.limit_bytes {
             body.insert("data_limit".into(), json!(l.max(0)));
         }
-        if let Some(e) = limits.expires_at {
-            expiry_fields(&mut body, e);
-        }
-        if body.is_empty() {
-            return Ok(());
+        match limits.expires_at {
+            Some(e) => expiry_fields(&mut body, e),
+            // Without an expire strategy the model's default `usage_duration` (a tuple) reaches
+            // the database and the panel answers 500; an explicit null means "unchanged".
+            None => {
+                body.insert("usage_duration".into(), Value::Null);
+            }
         }
         // UserModify declares `username` required: without it every modify is a 422.
         body.insert("username".into(), json!(username));

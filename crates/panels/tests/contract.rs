@@ -212,8 +212,9 @@ async fn list_shows_usage(kind: SimKind) {
         SimKind::Eylandoo => assert_eq!(a.lifetime_used_bytes, None),
         _ => assert_eq!(a.lifetime_used_bytes, Some(5 * MIB)),
     }
-    // Usage past the limit shows as limited.
+    // Usage past the limit shows as limited, on Marzban once its review job has run.
     assert!(sim.add_traffic("ct_b", 10 * GIB));
+    sim.run_review();
     let users = c.list_users().await.unwrap();
     let b = users.iter().find(|u| u.username == "ct_b").unwrap();
     assert_eq!(b.state, RemoteState::Limited);
@@ -282,6 +283,25 @@ async fn update_limits(kind: SimKind) {
     assert!(matches!(err, PanelError::NotFound(_)), "{err:?}");
 }
 
+/// Only the limit, expiry untouched (Marzneshin answers 500 to a body without an expire field).
+async fn update_only_the_limit(kind: SimKind) {
+    let (sim, c) = start(kind).await;
+    create(&c, "ct_lim").await;
+    let limits = UserLimits {
+        limit_bytes: Some(5 * GIB),
+        ..UserLimits::default()
+    };
+    c.update_user("ct_lim", &limits).await.unwrap();
+    let u = sim_user(&sim, "ct_lim");
+    assert_eq!(u.limit_bytes, Some(5 * GIB));
+    assert_panel_expiry(kind, &u, Some(day_end(30)));
+    let r = remote(&c, "ct_lim").await;
+    assert_eq!(
+        (r.limit_bytes, r.expires_at),
+        (Some(5 * GIB), Some(day_end(30)))
+    );
+}
+
 async fn enable_disable_are_idempotent(kind: SimKind) {
     let (sim, c) = start(kind).await;
     create(&c, "ct_sw").await;
@@ -324,6 +344,25 @@ async fn reset_zeroes_the_counter(kind: SimKind) {
     }
     let err = c.reset_usage("ct_missing").await.unwrap_err();
     assert!(matches!(err, PanelError::NotFound(_)), "{err:?}");
+}
+
+/// What the panel does with the switch of a disabled user on reset (spec/panels.md §9): Marzban
+/// turns it back on, the others leave it off. The adapter reports it as it is; the engine
+/// disables it again (its reset test).
+async fn reset_of_a_disabled_user(kind: SimKind) {
+    let (sim, c) = start(kind).await;
+    create(&c, "ct_rdis").await;
+    sim.add_traffic("ct_rdis", 2 * MIB);
+    c.disable_user("ct_rdis").await.unwrap();
+    c.reset_usage("ct_rdis").await.unwrap();
+    let r = remote(&c, "ct_rdis").await;
+    assert_eq!(r.used_bytes, 0);
+    let re_enables = kind == SimKind::Marzban;
+    assert_eq!(r.enabled, re_enables, "{kind}");
+    assert_eq!(sim_user(&sim, "ct_rdis").enabled, re_enables);
+    if !re_enables {
+        assert_eq!(r.state, RemoteState::Disabled);
+    }
 }
 
 async fn delete_twice(kind: SimKind) {
@@ -610,8 +649,10 @@ contract!(
     get_reads_back,
     list_shows_usage,
     update_limits,
+    update_only_the_limit,
     enable_disable_are_idempotent,
     reset_zeroes_the_counter,
+    reset_of_a_disabled_user,
     delete_twice,
     subscription_url_is_absolute_and_serves,
     logs_in_again_after_tokens_expire,
