@@ -14,6 +14,7 @@ mod jsonw;
 mod marzban;
 mod marzneshin;
 mod panel_side;
+pub mod real;
 mod review;
 mod server;
 mod state;

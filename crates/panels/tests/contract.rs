@@ -1,10 +1,12 @@
-//! One contract, run against the simulator of every panel kind over real loopback sockets.
-//! Each case is a plain async fn taking the kind; `contract!` makes one #[tokio::test] per kind.
+//! One contract, run against the simulator of every panel kind over real loopback sockets, and its
+//! shared cases also against the real panels of `panels.env` (modules `real_<kind>`, skipped with a
+//! message when the `REAL_*` variables are absent). `contract!` makes one #[tokio::test] per kind.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use panel_sim::real::{RealKind, RealPanel};
 use panel_sim::{Fault, Sim, SimKind, SimOp, SimUser};
 use panels::{
     connect, NewUser, PanelClient, PanelConfig, PanelError, PanelKind, RemoteState, RemoteUser,
@@ -117,19 +119,107 @@ fn assert_panel_expiry(kind: SimKind, u: &SimUser, want: Option<DateTime<Utc>>) 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cases
+// The target of a shared case
 
-async fn create_places_the_user(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    let created = create(&c, "ct_create").await;
-    assert_eq!(created.username, "ct_create");
+/// What a shared case runs against: a simulator, whose own state the case also checks, or a real
+/// panel, read only through the adapter (and shared with other runs, so names are unique and
+/// other users may be listed).
+struct Target {
+    kind: PanelKind,
+    client: Arc<dyn PanelClient>,
+    sim: Option<Sim>,
+    real: Option<RealPanel>,
+}
+
+impl Target {
+    async fn sim(kind: SimKind) -> Target {
+        let (sim, client) = start(kind).await;
+        Target {
+            kind: panel_kind(kind),
+            client,
+            sim: Some(sim),
+            real: None,
+        }
+    }
+
+    /// None (after printing why) when the panel's variables are absent.
+    fn real(kind: RealKind) -> Option<Target> {
+        let real = RealPanel::from_env(kind)?;
+        Some(Target {
+            kind: kind.panel_kind(),
+            client: client(real.panel_config()),
+            sim: None,
+            real: Some(real),
+        })
+    }
+
+    fn config(&self) -> PanelConfig {
+        match (&self.sim, &self.real) {
+            (Some(sim), _) => config(sim, sim.kind()),
+            (_, Some(real)) => real.panel_config(),
+            _ => unreachable!(),
+        }
+    }
+
+    /// A user name for this case: fixed on a simulator, unique (and deleted afterwards) on a
+    /// real panel.
+    fn name(&self, stem: &str) -> String {
+        match &self.real {
+            Some(real) => real.username(stem),
+            None => format!("ct_{stem}"),
+        }
+    }
+
+    async fn add_traffic(&self, name: &str, bytes: i64) {
+        match (&self.sim, &self.real) {
+            (Some(sim), _) => assert!(sim.add_traffic(name, bytes), "{name} unknown"),
+            (_, Some(real)) => real.add_traffic(name, bytes).await,
+            _ => unreachable!(),
+        }
+    }
+
+    fn sim_user(&self, name: &str) -> Option<SimUser> {
+        self.sim.as_ref().map(|sim| sim_user(sim, name))
+    }
+
+    /// Waits for the panel's review job to mark `name` limited (the simulator's runs at once on
+    /// request; Marzban's real one every 10 s, Marzneshin reports it at once).
+    async fn limited(&self, name: &str) -> RemoteUser {
+        if let Some(sim) = &self.sim {
+            sim.run_review();
+        }
+        let deadline = Instant::now() + Duration::from_secs(45);
+        loop {
+            let users = self.client.list_users().await.unwrap();
+            let u = users.into_iter().find(|u| u.username == name).unwrap();
+            if u.state == RemoteState::Limited || Instant::now() > deadline {
+                return u;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared cases: the simulators and the real panels
+
+async fn create_places_the_user(t: &Target) {
+    let name = t.name("create");
+    let created = create(&t.client, &name).await;
+    assert_eq!(created.username, name);
     assert_eq!(created.limit_bytes, Some(10 * GIB));
     assert_eq!(created.expires_at, Some(day_end(30)));
     assert!(created.enabled);
     assert_eq!(created.state, RemoteState::Active);
     assert_eq!(created.used_bytes, 0);
+    let r = remote(&t.client, &name).await;
+    assert_eq!(
+        (r.limit_bytes, r.expires_at),
+        (Some(10 * GIB), Some(day_end(30)))
+    );
 
-    let u = sim_user(&sim, "ct_create");
+    let Some(u) = t.sim_user(&name) else { return };
+    let kind = t.sim.as_ref().unwrap().kind();
     assert_eq!(u.limit_bytes, Some(10 * GIB));
     assert_panel_expiry(kind, &u, Some(day_end(30)));
     assert!(u.enabled);
@@ -154,108 +244,121 @@ async fn create_places_the_user(kind: SimKind) {
     }
 }
 
-async fn create_twice_is_a_plain_rejection(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    create(&c, "ct_dup").await;
-    let err = c.create_user(&new_user("ct_dup")).await.unwrap_err();
+async fn create_twice_is_a_plain_rejection(t: &Target) {
+    let name = t.name("dup");
+    create(&t.client, &name).await;
+    let err = t.client.create_user(&new_user(&name)).await.unwrap_err();
     assert!(matches!(err, PanelError::Rejected { .. }), "{err:?}");
     assert!(!err.outcome_unknown(), "the panel clearly said no");
     assert!(!err.is_retryable());
-    assert_eq!(sim.users().len(), 1);
+    if let Some(sim) = &t.sim {
+        assert_eq!(sim.users().len(), 1);
+    }
 }
 
-async fn unlimited_and_never(kind: SimKind) {
-    let (sim, c) = start(kind).await;
+async fn unlimited_and_never(t: &Target) {
+    let name = t.name("free");
     let user = NewUser {
         limit_bytes: 0,
         expires_at: None,
-        ..new_user("ct_free")
+        ..new_user(&name)
     };
-    let created = c.create_user(&user).await.unwrap();
+    let created = t.client.create_user(&user).await.unwrap();
     assert_eq!((created.limit_bytes, created.expires_at), (None, None));
-    let u = sim_user(&sim, "ct_free");
-    assert_eq!(u.limit_bytes, None);
-    assert_panel_expiry(kind, &u, None);
-    let r = remote(&c, "ct_free").await;
+    if let (Some(u), Some(sim)) = (t.sim_user(&name), &t.sim) {
+        assert_eq!(u.limit_bytes, None);
+        assert_panel_expiry(sim.kind(), &u, None);
+    }
+    let r = remote(&t.client, &name).await;
     assert_eq!((r.limit_bytes, r.expires_at), (None, None));
 }
 
-async fn get_reads_back(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    create(&c, "ct_get").await;
-    let r = remote(&c, "ct_get").await;
-    assert_eq!(r.username, "ct_get");
+async fn get_reads_back(t: &Target) {
+    let name = t.name("get");
+    create(&t.client, &name).await;
+    let r = remote(&t.client, &name).await;
+    assert_eq!(r.username, name);
     assert_eq!(r.limit_bytes, Some(10 * GIB));
     assert_eq!(r.expires_at, Some(day_end(30)));
     assert!(r.enabled);
     assert_eq!(r.state, RemoteState::Active);
-    assert_eq!(c.get_user("ct_nobody").await.unwrap(), None);
+    assert_eq!(t.client.get_user(&t.name("nobody")).await.unwrap(), None);
     // A user the panel holds but we never created is read the same way.
-    sim.seed_users("ct_seed_", 1, 7 * MIB);
-    assert_eq!(remote(&c, "ct_seed_0").await.used_bytes, 7 * MIB);
+    if let Some(sim) = &t.sim {
+        sim.seed_users("ct_seed_", 1, 7 * MIB);
+        assert_eq!(remote(&t.client, "ct_seed_0").await.used_bytes, 7 * MIB);
+    }
 }
 
-async fn list_shows_usage(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    create(&c, "ct_a").await;
-    create(&c, "ct_b").await;
-    assert!(sim.add_traffic("ct_a", 5 * MIB));
-    let users = c.list_users().await.unwrap();
-    assert_eq!(users.len(), 2);
-    let a = users.iter().find(|u| u.username == "ct_a").unwrap();
-    let b = users.iter().find(|u| u.username == "ct_b").unwrap();
+async fn list_shows_usage(t: &Target) {
+    let (a_name, b_name) = (t.name("a"), t.name("b"));
+    let a0 = create(&t.client, &a_name).await;
+    create(&t.client, &b_name).await;
+    t.add_traffic(&a_name, 5 * MIB).await;
+    let users = t.client.list_users().await.unwrap();
+    if t.sim.is_some() {
+        assert_eq!(users.len(), 2);
+    }
+    let a = users.iter().find(|u| u.username == a_name).unwrap();
+    let b = users.iter().find(|u| u.username == b_name).unwrap();
     assert_eq!(a.used_bytes, 5 * MIB);
     assert_eq!(b.used_bytes, 0);
     assert_eq!(a.limit_bytes, Some(10 * GIB));
-    match kind {
+    match t.kind {
         // Eylandoo reports no counter that survives resets.
-        SimKind::Eylandoo => assert_eq!(a.lifetime_used_bytes, None),
-        _ => assert_eq!(a.lifetime_used_bytes, Some(5 * MIB)),
+        PanelKind::Eylandoo => assert_eq!(a.lifetime_used_bytes, None),
+        // Relative: a real panel on SQLite may give a new user a deleted one's id and history.
+        _ => assert_eq!(
+            a.lifetime_used_bytes.unwrap() - a0.lifetime_used_bytes.unwrap_or(0),
+            5 * MIB
+        ),
     }
     // Usage past the limit shows as limited, on Marzban once its review job has run.
-    assert!(sim.add_traffic("ct_b", 10 * GIB));
-    sim.run_review();
-    let users = c.list_users().await.unwrap();
-    let b = users.iter().find(|u| u.username == "ct_b").unwrap();
+    t.add_traffic(&b_name, 10 * GIB).await;
+    let b = t.limited(&b_name).await;
     assert_eq!(b.state, RemoteState::Limited);
     assert!(b.enabled, "limited is not the admin switch");
 }
 
-async fn update_limits(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    create(&c, "ct_upd").await;
-    sim.add_traffic("ct_upd", 3 * MIB);
-    let before = sim_user(&sim, "ct_upd");
-    let sub_before = c.subscription_url("ct_upd").await.unwrap();
+async fn update_limits(t: &Target) {
+    let name = t.name("upd");
+    create(&t.client, &name).await;
+    t.add_traffic(&name, 3 * MIB).await;
+    let before = t.sim_user(&name);
+    let sub_before = t.client.subscription_url(&name).await.unwrap();
 
     let limits = UserLimits {
         limit_bytes: Some(20 * GIB),
         expires_at: Some(Some(day_end(60))),
         max_clients: Some(3),
     };
-    c.update_user("ct_upd", &limits).await.unwrap();
-    let u = sim_user(&sim, "ct_upd");
-    assert_eq!(u.limit_bytes, Some(20 * GIB));
-    assert_panel_expiry(kind, &u, Some(day_end(60)));
-    match kind {
-        SimKind::Xui | SimKind::Eylandoo => assert_eq!(u.max_clients, Some(3)),
-        _ => assert_eq!(u.max_clients, None),
+    t.client.update_user(&name, &limits).await.unwrap();
+    if let (Some(u), Some(before), Some(sim)) = (t.sim_user(&name), &before, &t.sim) {
+        let kind = sim.kind();
+        assert_eq!(u.limit_bytes, Some(20 * GIB));
+        assert_panel_expiry(kind, &u, Some(day_end(60)));
+        match kind {
+            SimKind::Xui | SimKind::Eylandoo => assert_eq!(u.max_clients, Some(3)),
+            _ => assert_eq!(u.max_clients, None),
+        }
+        // Nothing else moved; on 3x-ui the whole client was written back.
+        assert!(u.enabled);
+        assert_eq!(u.used_bytes, 3 * MIB);
+        assert_eq!(u.sub_id, before.sub_id);
+        assert_eq!(u.inbound_ids, before.inbound_ids);
+        assert_eq!(u.service_ids, before.service_ids);
+        assert_eq!(u.node_ids, before.node_ids);
+        assert_eq!(u.inbound_tags, before.inbound_tags);
     }
-    // Nothing else moved; on 3x-ui the whole client was written back.
-    assert!(u.enabled);
-    assert_eq!(u.used_bytes, 3 * MIB);
-    assert_eq!(u.sub_id, before.sub_id);
-    assert_eq!(u.inbound_ids, before.inbound_ids);
-    assert_eq!(u.service_ids, before.service_ids);
-    assert_eq!(u.node_ids, before.node_ids);
-    assert_eq!(u.inbound_tags, before.inbound_tags);
-    if kind != SimKind::Marzban {
+    if t.kind != PanelKind::Marzban {
         // Marzban signs a fresh token into every URL; the others keep theirs.
-        assert_eq!(c.subscription_url("ct_upd").await.unwrap(), sub_before);
+        assert_eq!(t.client.subscription_url(&name).await.unwrap(), sub_before);
     }
-    let r = remote(&c, "ct_upd").await;
+    let r = remote(&t.client, &name).await;
     assert_eq!(r.limit_bytes, Some(20 * GIB));
     assert_eq!(r.expires_at, Some(day_end(60)));
+    assert_eq!(r.used_bytes, 3 * MIB);
+    assert!(r.enabled);
 
     // Unlimited and never.
     let limits = UserLimits {
@@ -263,16 +366,18 @@ async fn update_limits(kind: SimKind) {
         expires_at: Some(None),
         max_clients: None,
     };
-    c.update_user("ct_upd", &limits).await.unwrap();
-    let u = sim_user(&sim, "ct_upd");
-    assert_eq!(u.limit_bytes, None);
-    assert_panel_expiry(kind, &u, None);
-    let r = remote(&c, "ct_upd").await;
+    t.client.update_user(&name, &limits).await.unwrap();
+    if let (Some(u), Some(sim)) = (t.sim_user(&name), &t.sim) {
+        assert_eq!(u.limit_bytes, None);
+        assert_panel_expiry(sim.kind(), &u, None);
+    }
+    let r = remote(&t.client, &name).await;
     assert_eq!((r.limit_bytes, r.expires_at), (None, None));
 
-    let err = c
+    let err = t
+        .client
         .update_user(
-            "ct_missing",
+            &t.name("missing"),
             &UserLimits {
                 limit_bytes: Some(GIB),
                 ..UserLimits::default()
@@ -284,105 +389,128 @@ async fn update_limits(kind: SimKind) {
 }
 
 /// Only the limit, expiry untouched (Marzneshin answers 500 to a body without an expire field).
-async fn update_only_the_limit(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    create(&c, "ct_lim").await;
+async fn update_only_the_limit(t: &Target) {
+    let name = t.name("lim");
+    create(&t.client, &name).await;
     let limits = UserLimits {
         limit_bytes: Some(5 * GIB),
         ..UserLimits::default()
     };
-    c.update_user("ct_lim", &limits).await.unwrap();
-    let u = sim_user(&sim, "ct_lim");
-    assert_eq!(u.limit_bytes, Some(5 * GIB));
-    assert_panel_expiry(kind, &u, Some(day_end(30)));
-    let r = remote(&c, "ct_lim").await;
+    t.client.update_user(&name, &limits).await.unwrap();
+    if let (Some(u), Some(sim)) = (t.sim_user(&name), &t.sim) {
+        assert_eq!(u.limit_bytes, Some(5 * GIB));
+        assert_panel_expiry(sim.kind(), &u, Some(day_end(30)));
+    }
+    let r = remote(&t.client, &name).await;
     assert_eq!(
         (r.limit_bytes, r.expires_at),
         (Some(5 * GIB), Some(day_end(30)))
     );
 }
 
-async fn enable_disable_are_idempotent(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    create(&c, "ct_sw").await;
+async fn enable_disable_are_idempotent(t: &Target) {
+    let name = t.name("sw");
+    create(&t.client, &name).await;
     for _ in 0..2 {
-        c.disable_user("ct_sw").await.unwrap();
-        assert!(!sim_user(&sim, "ct_sw").enabled);
+        t.client.disable_user(&name).await.unwrap();
+        if let Some(u) = t.sim_user(&name) {
+            assert!(!u.enabled);
+        }
     }
-    let r = remote(&c, "ct_sw").await;
+    let r = remote(&t.client, &name).await;
     assert!(!r.enabled);
     assert_eq!(r.state, RemoteState::Disabled);
     for _ in 0..2 {
-        c.enable_user("ct_sw").await.unwrap();
-        assert!(sim_user(&sim, "ct_sw").enabled);
+        t.client.enable_user(&name).await.unwrap();
+        if let Some(u) = t.sim_user(&name) {
+            assert!(u.enabled);
+        }
     }
-    let r = remote(&c, "ct_sw").await;
+    let r = remote(&t.client, &name).await;
     assert!(r.enabled);
     assert_eq!(r.state, RemoteState::Active);
-    if matches!(kind, SimKind::Xui | SimKind::Eylandoo) {
+    if let Some(sim) = t
+        .sim
+        .as_ref()
+        .filter(|s| matches!(s.kind(), SimKind::Xui | SimKind::Eylandoo))
+    {
         // Read-then-write panels skip the write when the state is already right.
         assert_eq!(sim.requests(SimOp::Disable), 1);
         assert_eq!(sim.requests(SimOp::Enable), 1);
     }
-    let err = c.disable_user("ct_missing").await.unwrap_err();
+    let err = t.client.disable_user(&t.name("missing")).await.unwrap_err();
     assert!(matches!(err, PanelError::NotFound(_)), "{err:?}");
 }
 
-async fn reset_zeroes_the_counter(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    create(&c, "ct_reset").await;
-    sim.add_traffic("ct_reset", 9 * MIB);
-    assert_eq!(remote(&c, "ct_reset").await.used_bytes, 9 * MIB);
-    c.reset_usage("ct_reset").await.unwrap();
-    let u = sim_user(&sim, "ct_reset");
-    assert_eq!(u.used_bytes, 0);
-    assert_eq!(u.lifetime_bytes, 9 * MIB);
-    let r = remote(&c, "ct_reset").await;
-    assert_eq!(r.used_bytes, 0);
-    if kind != SimKind::Eylandoo {
-        assert_eq!(r.lifetime_used_bytes, Some(9 * MIB));
+async fn reset_zeroes_the_counter(t: &Target) {
+    let name = t.name("reset");
+    let created = create(&t.client, &name).await;
+    t.add_traffic(&name, 9 * MIB).await;
+    assert_eq!(remote(&t.client, &name).await.used_bytes, 9 * MIB);
+    t.client.reset_usage(&name).await.unwrap();
+    if let Some(u) = t.sim_user(&name) {
+        assert_eq!(u.used_bytes, 0);
+        assert_eq!(u.lifetime_bytes, 9 * MIB);
     }
-    let err = c.reset_usage("ct_missing").await.unwrap_err();
+    let r = remote(&t.client, &name).await;
+    assert_eq!(r.used_bytes, 0);
+    if t.kind != PanelKind::Eylandoo {
+        let since_create =
+            r.lifetime_used_bytes.unwrap() - created.lifetime_used_bytes.unwrap_or(0);
+        assert_eq!(
+            since_create,
+            9 * MIB,
+            "the lifetime counter keeps the reset usage"
+        );
+    }
+    let err = t.client.reset_usage(&t.name("missing")).await.unwrap_err();
     assert!(matches!(err, PanelError::NotFound(_)), "{err:?}");
 }
 
 /// What the panel does with the switch of a disabled user on reset (spec/panels.md §9): Marzban
 /// turns it back on, the others leave it off. The adapter reports it as it is; the engine
 /// disables it again (its reset test).
-async fn reset_of_a_disabled_user(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    create(&c, "ct_rdis").await;
-    sim.add_traffic("ct_rdis", 2 * MIB);
-    c.disable_user("ct_rdis").await.unwrap();
-    c.reset_usage("ct_rdis").await.unwrap();
-    let r = remote(&c, "ct_rdis").await;
+async fn reset_of_a_disabled_user(t: &Target) {
+    let name = t.name("rdis");
+    create(&t.client, &name).await;
+    t.add_traffic(&name, 2 * MIB).await;
+    t.client.disable_user(&name).await.unwrap();
+    t.client.reset_usage(&name).await.unwrap();
+    let r = remote(&t.client, &name).await;
     assert_eq!(r.used_bytes, 0);
-    let re_enables = kind == SimKind::Marzban;
-    assert_eq!(r.enabled, re_enables, "{kind}");
-    assert_eq!(sim_user(&sim, "ct_rdis").enabled, re_enables);
+    let re_enables = t.kind == PanelKind::Marzban;
+    assert_eq!(r.enabled, re_enables, "{}", t.kind);
+    if let Some(u) = t.sim_user(&name) {
+        assert_eq!(u.enabled, re_enables);
+    }
     if !re_enables {
         assert_eq!(r.state, RemoteState::Disabled);
     }
 }
 
-async fn delete_twice(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    create(&c, "ct_del").await;
-    create(&c, "ct_keep").await;
-    c.delete_user("ct_del").await.unwrap();
-    assert!(sim.user("ct_del").is_none());
-    c.delete_user("ct_del").await.unwrap();
-    assert_eq!(c.get_user("ct_del").await.unwrap(), None);
-    assert!(sim.user("ct_keep").is_some(), "only the named user goes");
-    // The name is free again.
-    create(&c, "ct_del").await;
-    assert!(sim.user("ct_del").is_some());
+async fn delete_twice(t: &Target) {
+    let (del, keep) = (t.name("del"), t.name("keep"));
+    create(&t.client, &del).await;
+    create(&t.client, &keep).await;
+    t.client.delete_user(&del).await.unwrap();
+    if let Some(sim) = &t.sim {
+        assert!(sim.user(&del).is_none());
+    }
+    t.client.delete_user(&del).await.unwrap();
+    assert_eq!(t.client.get_user(&del).await.unwrap(), None);
+    assert!(
+        t.client.get_user(&keep).await.unwrap().is_some(),
+        "only the named user goes"
+    );
+    // The name is free again (Marzneshin deletes softly, and still lets the name be reused).
+    create(&t.client, &del).await;
+    assert!(t.client.get_user(&del).await.unwrap().is_some());
 }
 
-async fn subscription_url_is_absolute_and_serves(kind: SimKind) {
-    let (sim, c) = start(kind).await;
-    let created = create(&c, "ct_sub").await;
-    let url = c.subscription_url("ct_sub").await.unwrap();
+async fn subscription_url_is_absolute_and_serves(t: &Target) {
+    let name = t.name("sub");
+    let created = create(&t.client, &name).await;
+    let url = t.client.subscription_url(&name).await.unwrap();
     let parsed = url::Url::parse(&url).expect("absolute URL");
     assert_eq!(parsed.scheme(), "http");
     assert_eq!(parsed.host_str(), Some("127.0.0.1"));
@@ -394,10 +522,58 @@ async fn subscription_url_is_absolute_and_serves(kind: SimKind) {
         assert!(resp.status().is_success(), "{u}: {}", resp.status());
         assert!(resp.headers().contains_key("subscription-userinfo"), "{u}");
     }
-    assert!(sim.requests(SimOp::Subscription) >= 2);
-    let err = c.subscription_url("ct_missing").await.unwrap_err();
+    if let Some(sim) = &t.sim {
+        assert!(sim.requests(SimOp::Subscription) >= 2);
+    }
+    let err = t
+        .client
+        .subscription_url(&t.name("missing"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, PanelError::NotFound(_)), "{err:?}");
 }
+
+async fn wrong_credentials_are_auth_errors(t: &Target) {
+    let mut cfg = t.config();
+    cfg.password = Some("wrong-password".into());
+    cfg.api_key = cfg.api_key.map(|_| "wrong".into());
+    let c = client(cfg);
+    let err = c.test_connection().await.unwrap_err();
+    assert!(matches!(err, PanelError::Auth(_)), "{err:?}");
+    assert!(!err.is_retryable());
+    let name = t.name("x");
+    let err = c.create_user(&new_user(&name)).await.unwrap_err();
+    assert!(matches!(err, PanelError::Auth(_)), "{err:?}");
+    assert_eq!(t.client.get_user(&name).await.unwrap(), None);
+}
+
+async fn test_connection_and_choices(t: &Target) {
+    let c = &t.client;
+    assert_eq!(c.kind(), t.kind);
+    let info = c.test_connection().await.unwrap();
+    if t.kind == PanelKind::Marzban {
+        assert_eq!(info.version.as_deref(), Some("0.8.4"));
+    }
+    let ch = c.list_choices().await.unwrap();
+    let ids = |v: &[panels::Choice]| v.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    match (t.kind, t.sim.is_some()) {
+        (PanelKind::Marzban, true) => assert!(ids(&ch.inbounds).contains(&"VMess WS".to_string())),
+        (PanelKind::Marzban, false) => {
+            assert!(
+                ids(&ch.inbounds).contains(&"VLESS TCP".to_string()),
+                "{ch:?}"
+            )
+        }
+        (PanelKind::Marzneshin, true) => assert_eq!(ids(&ch.services), ["1", "2"]),
+        // start.sh's one service; other runs may have added more.
+        (PanelKind::Marzneshin, false) => assert!(ids(&ch.services).contains(&"1".to_string())),
+        (PanelKind::Xui, _) => assert_eq!(ids(&ch.inbounds), ["1", "2", "3"]),
+        (PanelKind::Eylandoo, _) => assert_eq!(ids(&ch.nodes), ["1", "2"]),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simulator-only cases: they count requests, inject faults or read the simulator's state
 
 async fn logs_in_again_after_tokens_expire(kind: SimKind) {
     let (sim, c) = start(kind).await;
@@ -434,37 +610,6 @@ async fn concurrent_calls_share_one_login(kind: SimKind) {
     }
     let expected = if kind == SimKind::Eylandoo { 0 } else { 1 };
     assert_eq!(sim.requests(SimOp::Auth), expected);
-}
-
-async fn wrong_credentials_are_auth_errors(kind: SimKind) {
-    let sim = panel_sim::spawn(kind).await;
-    let mut cfg = config(&sim, kind);
-    cfg.password = Some("wrong".into());
-    cfg.api_key = cfg.api_key.map(|_| "wrong".into());
-    let c = client(cfg);
-    let err = c.test_connection().await.unwrap_err();
-    assert!(matches!(err, PanelError::Auth(_)), "{err:?}");
-    assert!(!err.is_retryable());
-    let err = c.create_user(&new_user("ct_x")).await.unwrap_err();
-    assert!(matches!(err, PanelError::Auth(_)), "{err:?}");
-    assert!(sim.users().is_empty());
-}
-
-async fn test_connection_and_choices(kind: SimKind) {
-    let (_sim, c) = start(kind).await;
-    assert_eq!(c.kind(), panel_kind(kind));
-    let info = c.test_connection().await.unwrap();
-    if kind == SimKind::Marzban {
-        assert_eq!(info.version.as_deref(), Some("0.8.4"));
-    }
-    let ch = c.list_choices().await.unwrap();
-    let ids = |v: &[panels::Choice]| v.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
-    match kind {
-        SimKind::Marzban => assert!(ids(&ch.inbounds).contains(&"VMess WS".to_string())),
-        SimKind::Marzneshin => assert_eq!(ids(&ch.services), ["1", "2"]),
-        SimKind::Xui => assert_eq!(ids(&ch.inbounds), ["1", "2", "3"]),
-        SimKind::Eylandoo => assert_eq!(ids(&ch.nodes), ["1", "2"]),
-    }
 }
 
 /// Bulk sync costs ceil(N / page) list requests, exact multiples included.
@@ -634,40 +779,64 @@ where
 }
 
 macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod marzban { $( #[tokio::test] async fn $case() { super::$case(panel_sim::SimKind::Marzban).await } )* }
-        mod marzneshin { $( #[tokio::test] async fn $case() { super::$case(panel_sim::SimKind::Marzneshin).await } )* }
-        mod xui { $( #[tokio::test] async fn $case() { super::$case(panel_sim::SimKind::Xui).await } )* }
-        mod eylandoo { $( #[tokio::test] async fn $case() { super::$case(panel_sim::SimKind::Eylandoo).await } )* }
+    (shared: [$($case:ident),* $(,)?], sim: [$($sim_case:ident),* $(,)?] $(,)?) => {
+        contract!(@sim marzban, Marzban, [$($case),*], [$($sim_case),*]);
+        contract!(@sim marzneshin, Marzneshin, [$($case),*], [$($sim_case),*]);
+        contract!(@sim xui, Xui, [$($case),*], [$($sim_case),*]);
+        contract!(@sim eylandoo, Eylandoo, [$($case),*], [$($sim_case),*]);
+        // CI counts these by the `real_<kind>` in their names.
+        contract!(@real real_marzban, Marzban, [$($case),*]);
+        contract!(@real real_marzneshin, Marzneshin, [$($case),*]);
+    };
+    (@sim $m:ident, $kind:ident, [$($case:ident),*], [$($sim_case:ident),*]) => {
+        mod $m {
+            $( #[tokio::test] async fn $case() {
+                super::$case(&super::Target::sim(panel_sim::SimKind::$kind).await).await
+            } )*
+            $( #[tokio::test] async fn $sim_case() { super::$sim_case(panel_sim::SimKind::$kind).await } )*
+        }
+    };
+    (@real $m:ident, $kind:ident, [$($case:ident),*]) => {
+        mod $m {
+            $( #[tokio::test] async fn $case() {
+                if let Some(t) = super::Target::real(panel_sim::real::RealKind::$kind) {
+                    super::$case(&t).await
+                }
+            } )*
+        }
     };
 }
 
 contract!(
-    create_places_the_user,
-    create_twice_is_a_plain_rejection,
-    unlimited_and_never,
-    get_reads_back,
-    list_shows_usage,
-    update_limits,
-    update_only_the_limit,
-    enable_disable_are_idempotent,
-    reset_zeroes_the_counter,
-    reset_of_a_disabled_user,
-    delete_twice,
-    subscription_url_is_absolute_and_serves,
-    logs_in_again_after_tokens_expire,
-    concurrent_calls_share_one_login,
-    wrong_credentials_are_auth_errors,
-    test_connection_and_choices,
-    bulk_listing_request_count,
-    fault_http500,
-    fault_timeout,
-    fault_garbage,
-    fault_drop,
-    fault_slow_but_in_time,
-    create_timeout_then_lookup,
-    fault_reset_noop,
-    unreachable_panel,
+    shared: [
+        create_places_the_user,
+        create_twice_is_a_plain_rejection,
+        unlimited_and_never,
+        get_reads_back,
+        list_shows_usage,
+        update_limits,
+        update_only_the_limit,
+        enable_disable_are_idempotent,
+        reset_zeroes_the_counter,
+        reset_of_a_disabled_user,
+        delete_twice,
+        subscription_url_is_absolute_and_serves,
+        wrong_credentials_are_auth_errors,
+        test_connection_and_choices,
+    ],
+    sim: [
+        logs_in_again_after_tokens_expire,
+        concurrent_calls_share_one_login,
+        bulk_listing_request_count,
+        fault_http500,
+        fault_timeout,
+        fault_garbage,
+        fault_drop,
+        fault_slow_but_in_time,
+        create_timeout_then_lookup,
+        fault_reset_noop,
+        unreachable_panel,
+    ],
 );
 
 // ---------------------------------------------------------------------------------------------
