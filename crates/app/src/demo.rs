@@ -8,6 +8,7 @@ use crate::serve::{open_engine, run_server, Announce};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use db::audit::{Actor, Origin};
+use domain::status::{ResellerKind, Role};
 use panel_sim::{Sim, SimKind};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,17 +47,17 @@ pub async fn run(mut config: Config, dir: Option<PathBuf>) -> Result<()> {
     }
     let admin_hash = web::password::hash_async(DEMO_PASSWORD.to_string()).await?;
     let mut conn = ctx.db.acquire().await?;
-    db::users::create(&mut conn, "admin", &admin_hash, "admin", None).await?;
+    db::users::create(&mut conn, "admin", &admin_hash, Role::Admin, None).await?;
     drop(conn);
 
     let system = Actor::system();
     let origin = Origin::default();
     let now = Utc::now();
     let plans = [
-        ("traffic-shop", "traffic", panel_ids[0], 4),
-        ("wallet-shop", "wallet", panel_ids[1], 3),
-        ("traffic-xui", "traffic", panel_ids[2], 2),
-        ("wallet-eylandoo", "wallet", panel_ids[3], 2),
+        ("traffic-shop", ResellerKind::Traffic, panel_ids[0], 4),
+        ("wallet-shop", ResellerKind::Wallet, panel_ids[1], 3),
+        ("traffic-xui", ResellerKind::Traffic, panel_ids[2], 2),
+        ("wallet-eylandoo", ResellerKind::Wallet, panel_ids[3], 2),
     ];
     for (name, kind, panel_id, configs) in plans {
         let hash = web::password::hash_async(DEMO_PASSWORD.to_string()).await?;
@@ -68,21 +69,22 @@ pub async fn run(mut config: Config, dir: Option<PathBuf>) -> Result<()> {
                 username: name.into(),
                 password_hash: hash,
                 display_name: Some(name.into()),
-                kind: kind.into(),
+                kind: kind.to_string(),
                 panel_id,
                 config_limit: Some(20),
                 // Small terms so enforcement and suspension show within a few minutes.
-                traffic_quota_bytes: (kind == "traffic").then_some(3 * domain::units::GIB),
-                window_days: (kind == "traffic").then_some(30),
-                wallet_balance: (kind == "wallet").then_some(20_000),
-                wallet_price_per_gb: (kind == "wallet").then_some(5_000),
+                traffic_quota_bytes: (kind == ResellerKind::Traffic)
+                    .then_some(3 * domain::units::GIB),
+                window_days: (kind == ResellerKind::Traffic).then_some(30),
+                wallet_balance: (kind == ResellerKind::Wallet).then_some(20_000),
+                wallet_price_per_gb: (kind == ResellerKind::Wallet).then_some(5_000),
                 ..Default::default()
             },
             now,
         )
         .await
         .map_err(|e| anyhow::anyhow!("creating demo reseller {name}: {e:?}"))?;
-        let actor = Actor::user("reseller", reseller.id, name);
+        let actor = Actor::user(Role::Reseller, reseller.id, name);
         for i in 0..configs {
             engine::configs::create(
                 &ctx,
@@ -145,7 +147,7 @@ async fn register_panel(ctx: &engine::Ctx, sim: &Sim) -> Result<i64> {
         &mut conn,
         db::panels::NewPanel {
             name: &format!("demo {}", kind.as_str()),
-            kind: kind.as_str(),
+            kind: kind.as_str().parse()?,
             base_url: &sim.base_url(),
             username: user.as_deref(),
             password_enc: pass.as_deref(),

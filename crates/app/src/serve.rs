@@ -4,6 +4,7 @@
 use crate::config::Config;
 use anyhow::{Context, Result};
 use db::audit::{Actor, NewAudit, Origin};
+use domain::status::{AuditAction, AuditTarget, Role};
 use std::net::SocketAddr;
 
 pub fn init_logging(json: bool) {
@@ -65,14 +66,14 @@ async fn insert_admin(db: &db::Db, username: &str, password: &str, actor: &Actor
     if db::users::by_username(&mut tx, username).await?.is_some() {
         anyhow::bail!("a user named `{username}` already exists");
     }
-    let id = db::users::create(&mut tx, username, &hash, "admin", None).await?;
+    let id = db::users::create(&mut tx, username, &hash, Role::Admin, None).await?;
     db::audit::record(
         &mut tx,
         NewAudit {
             actor,
             origin: &Origin::default(),
-            action: "admin_created",
-            target_type: Some("user"),
+            action: AuditAction::AdminCreated,
+            target_type: Some(AuditTarget::User),
             target_id: Some(id),
             reason: None,
             meta: serde_json::json!({ "username": username }),

@@ -1,15 +1,16 @@
 //! The append-only audit log (spec §10): one function every state change calls, and the
 //! filtered listing the admin reads. Rows are never updated or deleted.
 
+use crate::decode::MaybeText;
 use crate::{Conn, DbResult};
+use domain::status::{ActorType, AuditAction, AuditTarget, Role};
 use serde::Serialize;
 use sqlx::FromRow;
 
 /// Who did it: a signed-in user or the system itself (scheduler, workers).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Actor {
-    /// `admin`, `reseller` or `system`.
-    pub kind: String,
+    pub kind: ActorType,
     pub id: Option<i64>,
     pub name: String,
 }
@@ -17,15 +18,15 @@ pub struct Actor {
 impl Actor {
     pub fn system() -> Actor {
         Actor {
-            kind: "system".into(),
+            kind: ActorType::System,
             id: None,
-            name: "system".into(),
+            name: ActorType::System.as_str().into(),
         }
     }
 
-    pub fn user(role: &str, id: i64, name: &str) -> Actor {
+    pub fn user(role: Role, id: i64, name: &str) -> Actor {
         Actor {
-            kind: role.to_string(),
+            kind: role.into(),
             id: Some(id),
             name: name.to_string(),
         }
@@ -43,8 +44,8 @@ pub struct Origin {
 pub struct NewAudit<'a> {
     pub actor: &'a Actor,
     pub origin: &'a Origin,
-    pub action: &'a str,
-    pub target_type: Option<&'a str>,
+    pub action: AuditAction,
+    pub target_type: Option<AuditTarget>,
     pub target_id: Option<i64>,
     pub reason: Option<&'a str>,
     /// Before/after values and remote results.
@@ -55,11 +56,14 @@ pub struct NewAudit<'a> {
 pub struct AuditRow {
     pub id: i64,
     pub created_at: i64,
-    pub actor_type: String,
+    #[sqlx(try_from = "String")]
+    pub actor_type: ActorType,
     pub actor_id: Option<i64>,
     pub actor_name: String,
-    pub action: String,
-    pub target_type: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub action: AuditAction,
+    #[sqlx(try_from = "MaybeText")]
+    pub target_type: Option<AuditTarget>,
     pub target_id: Option<i64>,
     pub reason: Option<String>,
     pub request_id: Option<String>,
@@ -75,11 +79,11 @@ pub async fn record(conn: &mut Conn, entry: NewAudit<'_>) -> DbResult<i64> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(chrono::Utc::now().timestamp())
-    .bind(&entry.actor.kind)
+    .bind(entry.actor.kind.as_str())
     .bind(entry.actor.id)
     .bind(&entry.actor.name)
-    .bind(entry.action)
-    .bind(entry.target_type)
+    .bind(entry.action.as_str())
+    .bind(entry.target_type.map(|t| t.as_str()))
     .bind(entry.target_id)
     .bind(entry.reason)
     .bind(entry.origin.request_id.as_deref())
@@ -93,8 +97,8 @@ pub async fn record(conn: &mut Conn, entry: NewAudit<'_>) -> DbResult<i64> {
 
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
-    pub action: Option<String>,
-    pub target_type: Option<String>,
+    pub action: Option<AuditAction>,
+    pub target_type: Option<AuditTarget>,
     pub target_id: Option<i64>,
     pub actor_id: Option<i64>,
     pub from: Option<i64>,
@@ -115,11 +119,11 @@ fn filter_sql(f: &AuditFilter) -> (String, Vec<Bind>) {
         binds.push(b);
         sql.push_str(&format!(" AND {cond} ${}", binds.len()));
     };
-    if let Some(a) = &f.action {
-        add(&mut sql, "action =", Bind::Text(a.clone()));
+    if let Some(a) = f.action {
+        add(&mut sql, "action =", Bind::Text(a.as_str().into()));
     }
-    if let Some(t) = &f.target_type {
-        add(&mut sql, "target_type =", Bind::Text(t.clone()));
+    if let Some(t) = f.target_type {
+        add(&mut sql, "target_type =", Bind::Text(t.as_str().into()));
     }
     if let Some(t) = f.target_id {
         add(&mut sql, "target_id =", Bind::Int(t));

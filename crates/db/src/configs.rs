@@ -1,7 +1,9 @@
 //! Configs (end-customer VPN accounts) with their usage counters, and their event timeline.
 //! Every read that serves a reseller is scoped by `reseller_id`, so isolation is in the query.
 
+use crate::decode::{Flag, MaybeFlag, MaybeText};
 use crate::{Conn, DbResult};
+use domain::status::{ConfigEventKind, ConfigStatus, DisabledReason, RemoteState};
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -19,13 +21,17 @@ pub struct Config {
     pub node_ids: String,
     pub inbound_ids: String,
     pub subscription_url: Option<String>,
-    pub status: String,
-    pub disabled_reason: Option<String>,
-    pub remote_state: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub status: ConfigStatus,
+    #[sqlx(try_from = "MaybeText")]
+    pub disabled_reason: Option<DisabledReason>,
+    #[sqlx(try_from = "MaybeText")]
+    pub remote_state: Option<RemoteState>,
     pub usage_bytes: i64,
     pub lifetime_usage_bytes: i64,
     pub last_observed_at: Option<i64>,
-    pub remote_confirmed: i64,
+    #[sqlx(try_from = "Flag")]
+    pub remote_confirmed: bool,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
@@ -55,7 +61,7 @@ pub struct NewConfig<'a> {
     pub inbound_ids: &'a [i64],
 }
 
-/// Inserts a config in status `active`, unconfirmed. Without a username, the default
+/// Inserts a config active and unconfirmed. Without a username, the default
 /// `{prefix}_{reseller}_cfg_{id}` needs the id: `username_for_id` builds it after the insert.
 pub async fn create(
     conn: &mut Conn,
@@ -67,7 +73,7 @@ pub async fn create(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO configs (reseller_id, panel_id, username, comment, traffic_limit_bytes, expires_at, max_clients, \
          service_ids, node_ids, inbound_ids, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $11, $11) RETURNING id",
     )
     .bind(c.reseller_id)
     .bind(c.panel_id)
@@ -80,6 +86,7 @@ pub async fn create(
     .bind(serde_json::to_string(c.node_ids).expect("ids"))
     .bind(serde_json::to_string(c.inbound_ids).expect("ids"))
     .bind(now)
+    .bind(ConfigStatus::Active.as_str())
     .fetch_one(&mut *conn)
     .await?;
     if c.username.is_none() {
@@ -122,7 +129,7 @@ pub async fn username_taken(conn: &mut Conn, panel_id: i64, username: &str) -> D
 
 #[derive(Clone, Debug, Default)]
 pub struct ConfigFilter {
-    pub status: Option<String>,
+    pub status: Option<ConfigStatus>,
     pub q: Option<String>,
 }
 
@@ -135,8 +142,8 @@ pub async fn list_for_reseller(
 ) -> DbResult<(Vec<Config>, i64)> {
     let mut where_ = String::from(" WHERE reseller_id = $1");
     let mut binds: Vec<String> = Vec::new();
-    if let Some(s) = f.status.as_ref().filter(|s| !s.is_empty()) {
-        binds.push(s.clone());
+    if let Some(s) = f.status {
+        binds.push(s.as_str().to_string());
         where_.push_str(&format!(" AND status = ${}", binds.len() + 1));
     }
     if let Some(q) = f.q.as_ref().filter(|q| !q.is_empty()) {
@@ -170,12 +177,12 @@ pub async fn list_for_reseller(
 pub async fn of_reseller_with_status(
     conn: &mut Conn,
     reseller_id: i64,
-    status: &str,
+    status: ConfigStatus,
 ) -> DbResult<Vec<Config>> {
     Ok(
         sqlx::query_as("SELECT * FROM configs WHERE reseller_id = $1 AND status = $2 ORDER BY id")
             .bind(reseller_id)
-            .bind(status)
+            .bind(status.as_str())
             .fetch_all(&mut *conn)
             .await?,
     )
@@ -193,12 +200,12 @@ pub async fn all_of_reseller(conn: &mut Conn, reseller_id: i64) -> DbResult<Vec<
 pub async fn set_status(
     conn: &mut Conn,
     id: i64,
-    status: &str,
-    reason: Option<&str>,
+    status: ConfigStatus,
+    reason: Option<DisabledReason>,
 ) -> DbResult<()> {
     sqlx::query("UPDATE configs SET status = $1, disabled_reason = $2, remote_confirmed = 0, updated_at = $3 WHERE id = $4")
-        .bind(status)
-        .bind(reason)
+        .bind(status.as_str())
+        .bind(reason.map(|r| r.as_str()))
         .bind(chrono::Utc::now().timestamp())
         .bind(id)
         .execute(&mut *conn)
@@ -207,9 +214,10 @@ pub async fn set_status(
 }
 
 pub async fn mark_deleted(conn: &mut Conn, id: i64, now: i64) -> DbResult<()> {
-    sqlx::query("UPDATE configs SET status = 'deleted', remote_confirmed = 0, deleted_at = $1, updated_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE configs SET status = $3, remote_confirmed = 0, deleted_at = $1, updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
+        .bind(ConfigStatus::Deleted.as_str())
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -260,7 +268,7 @@ pub async fn store_observation(
     id: i64,
     prev: domain::usage::UsageCounters,
     next: domain::usage::UsageCounters,
-    remote_state: Option<&str>,
+    remote_state: Option<RemoteState>,
     now: i64,
 ) -> DbResult<bool> {
     Ok(sqlx::query(
@@ -269,7 +277,7 @@ pub async fn store_observation(
     )
     .bind(next.usage_bytes)
     .bind(next.lifetime_usage_bytes)
-    .bind(remote_state)
+    .bind(remote_state.map(|s| s.as_str()))
     .bind(now)
     .bind(id)
     .bind(prev.usage_bytes)
@@ -284,9 +292,11 @@ pub async fn store_observation(
 pub struct ConfigEvent {
     pub id: i64,
     pub config_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: ConfigEventKind,
     pub actor_name: String,
-    pub remote_ok: Option<i64>,
+    #[sqlx(try_from = "MaybeFlag")]
+    pub remote_ok: Option<bool>,
     pub remote_error: Option<String>,
     pub meta: String,
     pub created_at: i64,
@@ -295,7 +305,7 @@ pub struct ConfigEvent {
 pub async fn add_event(
     conn: &mut Conn,
     config_id: i64,
-    kind: &str,
+    kind: ConfigEventKind,
     actor_name: &str,
     remote_ok: Option<bool>,
     remote_error: Option<&str>,
@@ -306,7 +316,7 @@ pub async fn add_event(
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(config_id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(actor_name)
     .bind(remote_ok.map(|b| b as i64))
     .bind(remote_error)

@@ -1,15 +1,18 @@
 //! Background jobs an admin starts (a reseller-wide usage reset), with progress and result.
 
 use crate::{Conn, DbResult};
+use domain::status::{JobKind, JobStatus};
 use serde::Serialize;
 use sqlx::FromRow;
 
 #[derive(Clone, Debug, FromRow, Serialize)]
 pub struct Job {
     pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: JobKind,
     pub target_id: Option<i64>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: JobStatus,
     pub total: i64,
     pub done: i64,
     pub result: String,
@@ -21,18 +24,19 @@ pub struct Job {
 
 pub async fn create(
     conn: &mut Conn,
-    kind: &str,
+    kind: JobKind,
     target_id: Option<i64>,
     created_by: Option<i64>,
     now: i64,
 ) -> DbResult<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO jobs (kind, target_id, status, created_by, created_at) VALUES ($1, $2, 'queued', $3, $4) RETURNING id",
+        "INSERT INTO jobs (kind, target_id, status, created_by, created_at) VALUES ($1, $2, $5, $3, $4) RETURNING id",
     )
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(target_id)
     .bind(created_by)
     .bind(now)
+    .bind(JobStatus::Queued.as_str())
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -46,17 +50,20 @@ pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Job>> {
 
 pub async fn queued(conn: &mut Conn) -> DbResult<Vec<Job>> {
     Ok(
-        sqlx::query_as("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")
+        sqlx::query_as("SELECT * FROM jobs WHERE status IN ($1, $2) ORDER BY id")
+            .bind(JobStatus::Queued.as_str())
+            .bind(JobStatus::Running.as_str())
             .fetch_all(&mut *conn)
             .await?,
     )
 }
 
 pub async fn start(conn: &mut Conn, id: i64, total: i64, now: i64) -> DbResult<()> {
-    sqlx::query("UPDATE jobs SET status = 'running', total = $1, started_at = COALESCE(started_at, $2) WHERE id = $3")
+    sqlx::query("UPDATE jobs SET status = $4, total = $1, started_at = COALESCE(started_at, $2) WHERE id = $3")
         .bind(total)
         .bind(now)
         .bind(id)
+        .bind(JobStatus::Running.as_str())
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -80,12 +87,12 @@ pub async fn progress(
 pub async fn finish(
     conn: &mut Conn,
     id: i64,
-    status: &str,
+    status: JobStatus,
     result: &serde_json::Value,
     now: i64,
 ) -> DbResult<()> {
     sqlx::query("UPDATE jobs SET status = $1, result = $2, finished_at = $3 WHERE id = $4")
-        .bind(status)
+        .bind(status.as_str())
         .bind(result.to_string())
         .bind(now)
         .bind(id)
@@ -101,11 +108,15 @@ pub async fn fail_unless_done(
     result: &serde_json::Value,
     now: i64,
 ) -> DbResult<()> {
-    sqlx::query("UPDATE jobs SET status = 'failed', result = $1, finished_at = $2 WHERE id = $3 AND status <> 'done'")
-        .bind(result.to_string())
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE jobs SET status = $4, result = $1, finished_at = $2 WHERE id = $3 AND status <> $5",
+    )
+    .bind(result.to_string())
+    .bind(now)
+    .bind(id)
+    .bind(JobStatus::Failed.as_str())
+    .bind(JobStatus::Done.as_str())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod configs;
+pub mod decode;
 pub mod error;
 pub mod jobs;
 pub mod leases;

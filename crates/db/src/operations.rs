@@ -1,7 +1,9 @@
 //! The durable remote-operations table: every panel mutation is a row before it is attempted,
 //! claimed by one worker at a time with a lease, retried on a schedule, and kept with its attempts.
 
+use crate::decode::Flag;
 use crate::{Conn, DbResult};
+use domain::status::{OpKind, OpStatus};
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -11,9 +13,11 @@ pub struct Operation {
     pub panel_id: i64,
     pub config_id: Option<i64>,
     pub job_id: Option<i64>,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: OpKind,
     pub payload: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OpStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub next_attempt_at: i64,
@@ -29,20 +33,21 @@ pub async fn insert(
     panel_id: i64,
     config_id: Option<i64>,
     job_id: Option<i64>,
-    kind: &str,
+    kind: OpKind,
     payload: &serde_json::Value,
     now: i64,
 ) -> DbResult<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO operations (panel_id, config_id, job_id, kind, payload, status, attempts, next_attempt_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6, $6) RETURNING id",
     )
     .bind(panel_id)
     .bind(config_id)
     .bind(job_id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(payload.to_string())
     .bind(now)
+    .bind(OpStatus::Pending.as_str())
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -58,13 +63,14 @@ pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Operation>> {
 /// oldest pending one of each config: a config's operations run strictly in order.
 pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> DbResult<Vec<Operation>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM operations o WHERE status = 'pending' AND next_attempt_at <= $1 \
+        "SELECT * FROM operations o WHERE status = $3 AND next_attempt_at <= $1 \
          AND (lease_expires_at IS NULL OR lease_expires_at <= $1) \
-         AND NOT EXISTS (SELECT 1 FROM operations p WHERE p.config_id = o.config_id AND p.status = 'pending' AND p.id < o.id) \
+         AND NOT EXISTS (SELECT 1 FROM operations p WHERE p.config_id = o.config_id AND p.status = $3 AND p.id < o.id) \
          ORDER BY next_attempt_at, id LIMIT $2",
     )
     .bind(now)
     .bind(limit)
+    .bind(OpStatus::Pending.as_str())
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -78,10 +84,11 @@ pub async fn earlier_pending(
 ) -> DbResult<(i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT COUNT(*), COALESCE(CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT), 0) \
-         FROM operations WHERE config_id = $1 AND status = 'pending' AND id < $2",
+         FROM operations WHERE config_id = $1 AND status = $3 AND id < $2",
     )
     .bind(config_id)
     .bind(op_id)
+    .bind(OpStatus::Pending.as_str())
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -90,16 +97,18 @@ pub async fn earlier_pending(
 pub async fn cancel_superseded(
     conn: &mut Conn,
     config_id: i64,
-    kind: &str,
+    kind: OpKind,
     now: i64,
 ) -> DbResult<()> {
     sqlx::query(
-        "UPDATE operations SET status = 'cancelled', last_error = 'superseded', updated_at = $1, completed_at = $1 \
-         WHERE config_id = $2 AND kind = $3 AND status = 'pending' AND lease_owner IS NULL",
+        "UPDATE operations SET status = $4, last_error = 'superseded', updated_at = $1, completed_at = $1 \
+         WHERE config_id = $2 AND kind = $3 AND status = $5 AND lease_owner IS NULL",
     )
     .bind(now)
     .bind(config_id)
-    .bind(kind)
+    .bind(kind.as_str())
+    .bind(OpStatus::Cancelled.as_str())
+    .bind(OpStatus::Pending.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -114,13 +123,14 @@ pub async fn claim(
     lease_secs: i64,
 ) -> DbResult<bool> {
     Ok(sqlx::query(
-        "UPDATE operations SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3 AND status = 'pending' \
+        "UPDATE operations SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3 AND status = $5 \
          AND (lease_expires_at IS NULL OR lease_expires_at <= $4)",
     )
     .bind(owner)
     .bind(now + lease_secs)
     .bind(id)
     .bind(now)
+    .bind(OpStatus::Pending.as_str())
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -148,12 +158,14 @@ pub async fn record_attempt(
 /// Marks done, only while we still hold the lease and nobody cancelled it meanwhile.
 pub async fn complete(conn: &mut Conn, id: i64, owner: &str, now: i64) -> DbResult<bool> {
     Ok(sqlx::query(
-        "UPDATE operations SET status = 'done', attempts = attempts + 1, last_error = NULL, completed_at = $1, updated_at = $1, \
-         lease_owner = NULL, lease_expires_at = NULL WHERE id = $2 AND lease_owner = $3 AND status = 'pending'",
+        "UPDATE operations SET status = $4, attempts = attempts + 1, last_error = NULL, completed_at = $1, updated_at = $1, \
+         lease_owner = NULL, lease_expires_at = NULL WHERE id = $2 AND lease_owner = $3 AND status = $5",
     )
     .bind(now)
     .bind(id)
     .bind(owner)
+    .bind(OpStatus::Done.as_str())
+    .bind(OpStatus::Pending.as_str())
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -185,10 +197,12 @@ pub async fn reschedule(
 
 pub async fn cancel(conn: &mut Conn, id: i64, now: i64) -> DbResult<bool> {
     Ok(sqlx::query(
-        "UPDATE operations SET status = 'cancelled', updated_at = $1, completed_at = $1 WHERE id = $2 AND status = 'pending'",
+        "UPDATE operations SET status = $3, updated_at = $1, completed_at = $1 WHERE id = $2 AND status = $4",
     )
     .bind(now)
     .bind(id)
+    .bind(OpStatus::Cancelled.as_str())
+    .bind(OpStatus::Pending.as_str())
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -197,11 +211,13 @@ pub async fn cancel(conn: &mut Conn, id: i64, now: i64) -> DbResult<bool> {
 
 pub async fn retry_now(conn: &mut Conn, id: i64, now: i64) -> DbResult<bool> {
     Ok(sqlx::query(
-        "UPDATE operations SET status = 'pending', next_attempt_at = $1, updated_at = $1, completed_at = NULL \
-         WHERE id = $2 AND status IN ('pending', 'failed')",
+        "UPDATE operations SET status = $3, next_attempt_at = $1, updated_at = $1, completed_at = NULL \
+         WHERE id = $2 AND status IN ($3, $4)",
     )
     .bind(now)
     .bind(id)
+    .bind(OpStatus::Pending.as_str())
+    .bind(OpStatus::Failed.as_str())
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -210,18 +226,18 @@ pub async fn retry_now(conn: &mut Conn, id: i64, now: i64) -> DbResult<bool> {
 
 pub async fn list(
     conn: &mut Conn,
-    status: Option<&str>,
+    status: Option<OpStatus>,
     limit: i64,
     offset: i64,
 ) -> DbResult<(Vec<Operation>, i64)> {
     let (where_, bind) = match status {
-        Some(s) if !s.is_empty() => (" WHERE status = $1", Some(s.to_string())),
-        _ => ("", None),
+        Some(s) => (" WHERE status = $1", Some(s.as_str())),
+        None => ("", None),
     };
     let count_sql = format!("SELECT COUNT(*) FROM operations{where_}");
     let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
     if let Some(b) = &bind {
-        count = count.bind(b.clone());
+        count = count.bind(*b);
     }
     let total = count.fetch_one(&mut *conn).await?;
     let n = if bind.is_some() { 2 } else { 1 };
@@ -231,7 +247,7 @@ pub async fn list(
     );
     let mut q = sqlx::query_as::<_, Operation>(&sql);
     if let Some(b) = &bind {
-        q = q.bind(b.clone());
+        q = q.bind(*b);
     }
     Ok((
         q.bind(limit).bind(offset).fetch_all(&mut *conn).await?,
@@ -242,16 +258,19 @@ pub async fn list(
 /// The newest unfinished operation of a config (what "pending_operation" shows).
 pub async fn pending_for_config(conn: &mut Conn, config_id: i64) -> DbResult<Option<Operation>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM operations WHERE config_id = $1 AND status IN ('pending', 'failed') ORDER BY id DESC LIMIT 1",
+        "SELECT * FROM operations WHERE config_id = $1 AND status IN ($2, $3) ORDER BY id DESC LIMIT 1",
     )
     .bind(config_id)
+    .bind(OpStatus::Pending.as_str())
+    .bind(OpStatus::Failed.as_str())
     .fetch_optional(&mut *conn)
     .await?)
 }
 
 pub async fn count_pending(conn: &mut Conn) -> DbResult<i64> {
     Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE status = 'pending'")
+        sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE status = $1")
+            .bind(OpStatus::Pending.as_str())
             .fetch_one(&mut *conn)
             .await?,
     )
@@ -263,7 +282,8 @@ pub struct Attempt {
     pub operation_id: i64,
     pub started_at: i64,
     pub finished_at: i64,
-    pub ok: i64,
+    #[sqlx(try_from = "Flag")]
+    pub ok: bool,
     pub error: Option<String>,
 }
 

@@ -1,7 +1,9 @@
 //! Panel rows: connection details (secrets stored encrypted by the caller), kind-specific
 //! settings as JSON, and health from the last contacts.
 
+use crate::decode::Flag;
 use crate::{Conn, DbResult};
+use domain::status::PanelKind;
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -9,7 +11,8 @@ use sqlx::FromRow;
 pub struct Panel {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: PanelKind,
     pub base_url: String,
     pub username: Option<String>,
     #[serde(skip)]
@@ -17,7 +20,8 @@ pub struct Panel {
     #[serde(skip)]
     pub api_key_enc: Option<String>,
     pub settings: String,
-    pub is_active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub is_active: bool,
     pub last_success_at: Option<i64>,
     pub consecutive_failures: i64,
     pub last_error: Option<String>,
@@ -28,7 +32,7 @@ pub struct Panel {
 
 pub struct NewPanel<'a> {
     pub name: &'a str,
-    pub kind: &'a str,
+    pub kind: PanelKind,
     pub base_url: &'a str,
     pub username: Option<&'a str>,
     pub password_enc: Option<&'a str>,
@@ -43,7 +47,7 @@ pub async fn create(conn: &mut Conn, p: NewPanel<'_>) -> DbResult<i64> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) RETURNING id",
     )
     .bind(p.name)
-    .bind(p.kind)
+    .bind(p.kind.as_str())
     .bind(p.base_url)
     .bind(p.username)
     .bind(p.password_enc)
@@ -82,7 +86,7 @@ pub async fn update(conn: &mut Conn, id: i64, p: NewPanel<'_>, is_active: bool) 
          settings = $7, is_active = $8, updated_at = $9 WHERE id = $10",
     )
     .bind(p.name)
-    .bind(p.kind)
+    .bind(p.kind.as_str())
     .bind(p.base_url)
     .bind(p.username)
     .bind(p.password_enc)

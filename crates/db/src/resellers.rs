@@ -1,7 +1,9 @@
 //! Reseller accounts: terms (traffic quota and window, or wallet), status, and the aggregates
 //! computed from their configs. Balance changes live in `wallet`, never here.
 
+use crate::decode::{Flag, MaybeText};
 use crate::{Conn, DbResult};
+use domain::status::{ConfigStatus, ResellerKind, ResellerStatus, SuspendedBy};
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -9,12 +11,16 @@ use sqlx::FromRow;
 pub struct Reseller {
     pub id: i64,
     pub display_name: String,
-    pub kind: String,
-    pub status: String,
-    pub suspended_by: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub kind: ResellerKind,
+    #[sqlx(try_from = "String")]
+    pub status: ResellerStatus,
+    #[sqlx(try_from = "MaybeText")]
+    pub suspended_by: Option<SuspendedBy>,
     pub panel_id: i64,
     pub username_prefix: Option<String>,
-    pub allow_custom_names: i64,
+    #[sqlx(try_from = "Flag")]
+    pub allow_custom_names: bool,
     pub config_limit: Option<i64>,
     pub service_whitelist: String,
     pub node_whitelist: String,
@@ -41,7 +47,7 @@ impl Reseller {
 
 pub struct NewReseller<'a> {
     pub display_name: &'a str,
-    pub kind: &'a str,
+    pub kind: ResellerKind,
     pub panel_id: i64,
     pub username_prefix: Option<&'a str>,
     pub allow_custom_names: bool,
@@ -55,15 +61,15 @@ pub struct NewReseller<'a> {
 }
 
 pub async fn create(conn: &mut Conn, r: NewReseller<'_>, now: i64) -> DbResult<i64> {
-    let wallet_since = (r.kind == "wallet").then_some(now);
+    let wallet_since = (r.kind == ResellerKind::Wallet).then_some(now);
     Ok(sqlx::query_scalar(
         "INSERT INTO resellers (display_name, kind, status, panel_id, username_prefix, allow_custom_names, config_limit, \
          service_whitelist, node_whitelist, traffic_quota_bytes, window_starts_at, window_ends_at, quota_baseline_bytes, \
          wallet_balance, wallet_price_per_gb, wallet_since, created_at, updated_at) \
-         VALUES ($1, $2, 'active', $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, $12, $13, $14, $14) RETURNING id",
+         VALUES ($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, $12, $13, $14, $14) RETURNING id",
     )
     .bind(r.display_name)
-    .bind(r.kind)
+    .bind(r.kind.as_str())
     .bind(r.panel_id)
     .bind(r.username_prefix)
     .bind(r.allow_custom_names as i64)
@@ -76,6 +82,7 @@ pub async fn create(conn: &mut Conn, r: NewReseller<'_>, now: i64) -> DbResult<i
     .bind(r.wallet_price_per_gb)
     .bind(wallet_since)
     .bind(now)
+    .bind(ResellerStatus::Active.as_str())
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -107,8 +114,8 @@ pub async fn get_for_update(
 #[derive(Clone, Debug, Default)]
 pub struct ResellerFilter {
     pub q: Option<String>,
-    pub kind: Option<String>,
-    pub status: Option<String>,
+    pub kind: Option<ResellerKind>,
+    pub status: Option<ResellerStatus>,
 }
 
 pub async fn list(
@@ -126,12 +133,12 @@ pub async fn list(
             n = binds.len()
         ));
     }
-    if let Some(k) = f.kind.as_ref().filter(|k| !k.is_empty()) {
-        binds.push(k.clone());
+    if let Some(k) = f.kind {
+        binds.push(k.as_str().to_string());
         where_.push_str(&format!(" AND kind = ${}", binds.len()));
     }
-    if let Some(s) = f.status.as_ref().filter(|s| !s.is_empty()) {
-        binds.push(s.clone());
+    if let Some(s) = f.status {
+        binds.push(s.as_str().to_string());
         where_.push_str(&format!(" AND status = ${}", binds.len()));
     }
     let count_sql = format!("SELECT COUNT(*) FROM resellers{where_}");
@@ -153,10 +160,10 @@ pub async fn list(
     Ok((rows, total))
 }
 
-pub async fn all_ids_of_kind(conn: &mut Conn, kind: &str) -> DbResult<Vec<i64>> {
+pub async fn all_ids_of_kind(conn: &mut Conn, kind: ResellerKind) -> DbResult<Vec<i64>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM resellers WHERE kind = $1 ORDER BY id")
-            .bind(kind)
+            .bind(kind.as_str())
             .fetch_all(&mut *conn)
             .await?,
     )
@@ -165,14 +172,14 @@ pub async fn all_ids_of_kind(conn: &mut Conn, kind: &str) -> DbResult<Vec<i64>> 
 pub async fn set_status(
     conn: &mut Conn,
     id: i64,
-    status: &str,
-    suspended_by: Option<&str>,
+    status: ResellerStatus,
+    suspended_by: Option<SuspendedBy>,
 ) -> DbResult<()> {
     sqlx::query(
         "UPDATE resellers SET status = $1, suspended_by = $2, updated_at = $3 WHERE id = $4",
     )
-    .bind(status)
-    .bind(suspended_by)
+    .bind(status.as_str())
+    .bind(suspended_by.map(|s| s.as_str()))
     .bind(chrono::Utc::now().timestamp())
     .bind(id)
     .execute(&mut *conn)
@@ -192,12 +199,13 @@ pub async fn lifetime_total(conn: &mut Conn, id: i64) -> DbResult<i64> {
 
 /// Configs that count against the config limit (all but deleted).
 pub async fn live_config_count(conn: &mut Conn, id: i64) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM configs WHERE reseller_id = $1 AND status <> 'deleted'",
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM configs WHERE reseller_id = $1 AND status <> $2")
+            .bind(id)
+            .bind(ConfigStatus::Deleted.as_str())
+            .fetch_one(&mut *conn)
+            .await?,
     )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?)
 }
 
 /// Runs an UPDATE on one reseller's editable columns; callers build the SET list.

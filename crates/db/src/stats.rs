@@ -1,6 +1,7 @@
 //! Aggregates for monitoring (`/metrics`, `/healthz`): each panel's latest sync run and the
 //! billing totals. Read-only.
 
+use crate::decode::Flag;
 use crate::{Conn, DbResult};
 use sqlx::FromRow;
 
@@ -9,7 +10,8 @@ pub struct LatestSync {
     pub panel_id: i64,
     pub started_at: i64,
     pub duration_ms: i64,
-    pub ok: i64,
+    #[sqlx(try_from = "Flag")]
+    pub ok: bool,
     pub users_seen: i64,
     pub configs_updated: i64,
 }

@@ -1,7 +1,9 @@
 //! Sign-in accounts: admins and the logins of resellers. Password hashing happens in the
 //! caller (web); this module stores and finds rows.
 
+use crate::decode::Flag;
 use crate::{Conn, DbResult};
+use domain::status::Role;
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -11,9 +13,11 @@ pub struct User {
     pub username: String,
     #[serde(skip)]
     pub password_hash: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub reseller_id: Option<i64>,
-    pub is_active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub is_active: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -22,7 +26,7 @@ pub async fn create(
     conn: &mut Conn,
     username: &str,
     password_hash: &str,
-    role: &str,
+    role: Role,
     reseller_id: Option<i64>,
 ) -> DbResult<i64> {
     let now = chrono::Utc::now().timestamp();
@@ -32,7 +36,7 @@ pub async fn create(
     )
     .bind(username)
     .bind(password_hash)
-    .bind(role)
+    .bind(role.as_str())
     .bind(reseller_id)
     .bind(now)
     .fetch_one(&mut *conn)
@@ -64,7 +68,8 @@ pub async fn by_reseller(conn: &mut Conn, reseller_id: i64) -> DbResult<Option<U
 
 pub async fn count_admins(conn: &mut Conn) -> DbResult<i64> {
     Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1")
+            .bind(Role::Admin.as_str())
             .fetch_one(&mut *conn)
             .await?,
     )

@@ -52,6 +52,22 @@ macro_rules! string_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        // What `db` decodes a TEXT column through (`#[sqlx(try_from = "String")]`), so an
+        // unknown stored value is an error naming the enum, never a silent default.
+        impl TryFrom<String> for $name {
+            type Error = ParseStatusError;
+
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_string()
+            }
+        }
     };
 }
 
@@ -118,6 +134,216 @@ string_enum! {
         /// 3x-ui.
         Xui => "xui",
         Eylandoo => "eylandoo",
+    }
+}
+
+impl PanelKind {
+    /// Whether the panel limits how many devices a user may connect at once.
+    pub fn has_max_clients(self) -> bool {
+        matches!(self, PanelKind::Eylandoo | PanelKind::Xui)
+    }
+}
+
+string_enum! {
+    /// Who suspended a reseller: the system (quota, window, wallet) may undo its own
+    /// suspension; an admin's only an admin lifts.
+    SuspendedBy, "suspended by" {
+        System => "system",
+        Admin => "admin",
+    }
+}
+
+string_enum! {
+    /// What the panel last reported for a user, beside our own status (spec §6).
+    RemoteState, "remote state" {
+        Active => "active",
+        Disabled => "disabled",
+        Limited => "limited",
+        Expired => "expired",
+        /// Expiry starts on first use and has not started yet.
+        OnHold => "on_hold",
+    }
+}
+
+string_enum! {
+    /// What a durable remote operation asks the panel to do (spec §4).
+    OpKind, "operation kind" {
+        Create => "create",
+        Update => "update",
+        Enable => "enable",
+        Disable => "disable",
+        Reset => "reset",
+        Delete => "delete",
+    }
+}
+
+impl OpKind {
+    /// Kinds a new operation of this kind makes pointless while they are still pending.
+    pub fn supersedes(self) -> &'static [OpKind] {
+        match self {
+            OpKind::Enable | OpKind::Disable => &[OpKind::Enable, OpKind::Disable],
+            OpKind::Update => &[OpKind::Update],
+            OpKind::Delete => &[
+                OpKind::Enable,
+                OpKind::Disable,
+                OpKind::Update,
+                OpKind::Reset,
+            ],
+            OpKind::Create | OpKind::Reset => &[],
+        }
+    }
+}
+
+string_enum! {
+    OpStatus, "operation status" {
+        /// Waiting for its next attempt (or being attempted under a lease).
+        Pending => "pending",
+        /// The panel confirmed it.
+        Done => "done",
+        /// Gave up after its attempts; an admin may retry it.
+        Failed => "failed",
+        /// Superseded by a later operation or cancelled by an admin.
+        Cancelled => "cancelled",
+    }
+}
+
+string_enum! {
+    /// Background jobs an admin starts.
+    JobKind, "job kind" {
+        ResellerUsageReset => "reseller_usage_reset",
+    }
+}
+
+string_enum! {
+    JobStatus, "job status" {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+    }
+}
+
+impl JobStatus {
+    /// Still queued or running: a second job of the same kind and target must wait.
+    pub fn is_open(self) -> bool {
+        matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+}
+
+string_enum! {
+    TopupStatus, "top-up status" {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+    }
+}
+
+string_enum! {
+    /// Why a wallet balance changed (spec §9); every change is one ledger row.
+    LedgerKind, "ledger kind" {
+        UsageCharge => "usage_charge",
+        Topup => "topup",
+        AdminAdjustment => "admin_adjustment",
+        /// What an admin gave a new wallet reseller to start with.
+        OpeningBalance => "opening_balance",
+    }
+}
+
+string_enum! {
+    /// What a ledger row points at.
+    LedgerRef, "ledger reference" {
+        Topup => "topup",
+        UsageSnapshot => "usage_snapshot",
+    }
+}
+
+string_enum! {
+    /// The entries of a config's timeline (spec §6).
+    ConfigEventKind, "config event kind" {
+        Created => "created",
+        Edited => "edited",
+        ManualDisabled => "manual_disabled",
+        ManualEnabled => "manual_enabled",
+        AutoDisabled => "auto_disabled",
+        AutoEnabled => "auto_enabled",
+        UsageReset => "usage_reset",
+        Deleted => "deleted",
+        /// The panel confirmed an operation that had failed before.
+        PanelConfirmed => "panel_confirmed",
+        OperationRetried => "operation_retried",
+        OperationCancelled => "operation_cancelled",
+    }
+}
+
+string_enum! {
+    /// Who an audit row names as actor (spec §10).
+    ActorType, "actor type" {
+        Admin => "admin",
+        Reseller => "reseller",
+        System => "system",
+        /// A failed sign-in: nobody is signed in yet.
+        Anonymous => "anonymous",
+    }
+}
+
+impl From<Role> for ActorType {
+    fn from(r: Role) -> ActorType {
+        match r {
+            Role::Admin => ActorType::Admin,
+            Role::Reseller => ActorType::Reseller,
+        }
+    }
+}
+
+string_enum! {
+    /// What an audit row is about.
+    AuditTarget, "audit target" {
+        Config => "config",
+        Reseller => "reseller",
+        Panel => "panel",
+        Topup => "topup",
+        ApiToken => "api_token",
+        Operation => "operation",
+        User => "user",
+        Settings => "settings",
+    }
+}
+
+string_enum! {
+    /// Every audited action (spec §10), one name per kind of change.
+    AuditAction, "audit action" {
+        ApiTokenCreated => "api_token_created",
+        ApiTokenRevoked => "api_token_revoked",
+        LoginFailed => "login_failed",
+        AdminCreated => "admin_created",
+        SettingsUpdated => "settings_updated",
+        PanelCreated => "panel_created",
+        PanelUpdated => "panel_updated",
+        PanelTested => "panel_tested",
+        ResellerCreated => "reseller_created",
+        ResellerUpdated => "reseller_updated",
+        ResellerSuspended => "reseller_suspended",
+        ResellerSuspendedWallet => "reseller_suspended_wallet",
+        ResellerActivated => "reseller_activated",
+        ResellerReactivated => "reseller_reactivated",
+        ResellerTrafficAdded => "reseller_traffic_added",
+        ResellerWindowExtended => "reseller_window_extended",
+        ResellerUsageReset => "reseller_usage_reset",
+        ConfigCreated => "config_created",
+        ConfigEdited => "config_edited",
+        ConfigDeleted => "config_deleted",
+        ConfigManualDisabled => "config_manual_disabled",
+        ConfigManualEnabled => "config_manual_enabled",
+        ConfigAutoDisabled => "config_auto_disabled",
+        ConfigAutoEnabled => "config_auto_enabled",
+        ConfigUsageReset => "config_usage_reset",
+        OperationRetried => "operation_retried",
+        OperationCancelled => "operation_cancelled",
+        WalletAdjusted => "wallet_adjusted",
+        WalletBillingRun => "wallet_billing_run",
+        WalletTopupSubmitted => "wallet_topup_submitted",
+        WalletTopupApproved => "wallet_topup_approved",
+        WalletTopupRejected => "wallet_topup_rejected",
     }
 }
 

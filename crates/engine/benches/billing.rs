@@ -3,6 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use db::testing::TestDb;
+use domain::status::PanelKind;
 use std::time::Instant;
 
 const RESELLERS: i64 = 10_000;
@@ -105,7 +106,7 @@ async fn seed(db: &db::Db, now: i64) {
         &mut tx,
         db::panels::NewPanel {
             name: "bench",
-            kind: "marzban",
+            kind: PanelKind::Marzban,
             base_url: "http://127.0.0.1:9",
             username: None,
             password_enc: None,

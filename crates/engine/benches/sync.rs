@@ -215,7 +215,7 @@ async fn register(env: &support::Env, s: &[String]) -> (SimKind, i64) {
         &mut conn,
         db::panels::NewPanel {
             name: &format!("bench-{}", s[0]),
-            kind: &s[0],
+            kind: s[0].parse().unwrap(),
             base_url: &s[1],
             username: user.as_deref(),
             password_enc: pass.as_deref(),

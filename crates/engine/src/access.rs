@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::status::{ResellerKind, ResellerStatus};
+use domain::status::{ResellerKind, ResellerStatus, SuspendedBy};
 
 /// The parts of the reseller panel the matrix speaks about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,18 +25,23 @@ pub enum Access {
     RedirectToWallet,
 }
 
-pub const RESELLER_SUSPENDED: &str = "reseller_suspended";
+// API error codes (spec/api.md), not audit actions, though one is spelled alike.
+pub const RESELLER_SUSPENDED: &str = "reseller_suspended"; // an error code, not a state
 pub const WALLET_SUSPENDED: &str = "wallet_suspended";
+pub const CONFIG_LIMIT_REACHED: &str = "config_limit_reached";
+pub const CONFIG_DELETED: &str = "config_deleted"; // an error code, not a state
+pub const CONFIG_NOT_ACTIVE: &str = "config_not_active";
+pub const CONFIG_NOT_ENABLEABLE: &str = "config_not_enableable";
 
 /// The one matrix. `suspended_by` is `admin` when a person suspended the reseller: then even the
 /// dashboard is blocked, but a wallet reseller can still reach its wallet.
 pub fn check(
     kind: ResellerKind,
     status: ResellerStatus,
-    suspended_by: Option<&str>,
+    suspended_by: Option<SuspendedBy>,
     area: Area,
 ) -> Access {
-    let by_admin = suspended_by == Some("admin");
+    let by_admin = suspended_by == Some(SuspendedBy::Admin);
     match (status, area) {
         (ResellerStatus::Active, _) => Access::Allowed,
         (ResellerStatus::SuspendedWallet, Area::Wallet) if !by_admin => Access::Allowed,
@@ -53,11 +58,9 @@ pub fn check(
     }
 }
 
-/// The matrix for a stored reseller row (unknown strings count as suspended: fail closed).
+/// The matrix for a stored reseller row.
 pub fn check_row(r: &db::resellers::Reseller, area: Area) -> Access {
-    let kind = r.kind.parse().unwrap_or(ResellerKind::Traffic);
-    let status = r.status.parse().unwrap_or(ResellerStatus::Suspended);
-    check(kind, status, r.suspended_by.as_deref(), area)
+    check(r.kind, r.status, r.suspended_by, area)
 }
 
 /// Why a reseller or config action was refused. Field errors carry message keys of the web
@@ -144,37 +147,55 @@ mod tests {
         for area in [Area::Dashboard, Area::Configs, Area::Wallet] {
             assert_eq!(check(Traffic, Active, None, area), Access::Allowed);
             assert_eq!(check(Wallet, Active, None, area), Access::Allowed);
-            assert_eq!(check(Traffic, Suspended, Some("system"), area), blocked);
+            assert_eq!(
+                check(Traffic, Suspended, Some(SuspendedBy::System), area),
+                blocked
+            );
         }
         assert_eq!(
-            check(Wallet, SuspendedWallet, Some("system"), Area::Dashboard),
+            check(
+                Wallet,
+                SuspendedWallet,
+                Some(SuspendedBy::System),
+                Area::Dashboard
+            ),
             Access::RedirectToWallet
         );
         assert_eq!(
-            check(Wallet, SuspendedWallet, Some("system"), Area::Configs),
+            check(
+                Wallet,
+                SuspendedWallet,
+                Some(SuspendedBy::System),
+                Area::Configs
+            ),
             Access::Blocked {
                 code: WALLET_SUSPENDED
             }
         );
         assert_eq!(
-            check(Wallet, SuspendedWallet, Some("system"), Area::Wallet),
+            check(
+                Wallet,
+                SuspendedWallet,
+                Some(SuspendedBy::System),
+                Area::Wallet
+            ),
             Access::Allowed
         );
         // Suspended by an admin: blocked with a reason, but a wallet reseller may still pay.
         assert_eq!(
-            check(Wallet, Suspended, Some("admin"), Area::Dashboard),
+            check(Wallet, Suspended, Some(SuspendedBy::Admin), Area::Dashboard),
             blocked
         );
         assert_eq!(
-            check(Wallet, Suspended, Some("admin"), Area::Configs),
+            check(Wallet, Suspended, Some(SuspendedBy::Admin), Area::Configs),
             blocked
         );
         assert_eq!(
-            check(Wallet, Suspended, Some("admin"), Area::Wallet),
+            check(Wallet, Suspended, Some(SuspendedBy::Admin), Area::Wallet),
             Access::Allowed
         );
         assert_eq!(
-            check(Traffic, Suspended, Some("admin"), Area::Wallet),
+            check(Traffic, Suspended, Some(SuspendedBy::Admin), Area::Wallet),
             blocked
         );
     }

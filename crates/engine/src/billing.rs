@@ -14,6 +14,7 @@ use crate::wallet::{self, Entry};
 use crate::{Ctx, EngineError, EngineResult};
 use chrono::{DateTime, Utc};
 use db::audit::{Actor, NewAudit, Origin};
+use domain::status::{AuditAction, LedgerKind, LedgerRef, ResellerKind, ResellerStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -111,7 +112,8 @@ async fn bill(
 #[derive(sqlx::FromRow)]
 struct WalletRow {
     id: i64,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: ResellerStatus,
     wallet_balance: i64,
     wallet_price_per_gb: Option<i64>,
     wallet_since: Option<i64>,
@@ -140,12 +142,13 @@ async fn bill_chunk(
     let mut tx = ctx.db.begin_write().await?;
     let sql = format!(
         "SELECT id, status, wallet_balance, wallet_price_per_gb, wallet_since, created_at FROM resellers \
-         WHERE kind = 'wallet' AND id > $1 ORDER BY id LIMIT $2{}",
+         WHERE kind = $3 AND id > $1 ORDER BY id LIMIT $2{}",
         ctx.db.backend().for_update()
     );
     let rows: Vec<WalletRow> = sqlx::query_as(&sql)
         .bind(after_id)
         .bind(CHUNK)
+        .bind(ResellerKind::Wallet.as_str())
         .fetch_all(&mut *tx)
         .await?;
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
@@ -258,11 +261,11 @@ async fn bill_chunk(
             Some((
                 Entry {
                     reseller_id: r.id,
-                    kind: "usage_charge",
+                    kind: LedgerKind::UsageCharge,
                     amount: -p.cost,
                     idempotency_key: key.clone(),
                     note: None,
-                    reference: Some(("usage_snapshot", sid)),
+                    reference: Some((LedgerRef::UsageSnapshot, sid)),
                     actor_id: None,
                 },
                 r.wallet_balance,
@@ -286,7 +289,9 @@ async fn bill_chunk(
     let origin = Origin::default();
     for r in &rows {
         let b = balance[&r.id];
-        if r.status == "active" && domain::billing::should_suspend_wallet(b, d.threshold) {
+        if r.status == ResellerStatus::Active
+            && domain::billing::should_suspend_wallet(b, d.threshold)
+        {
             let done =
                 wallet::suspend_if_depleted(&mut tx, r.id, b, d.threshold, &system, &origin, now)
                     .await?;
@@ -304,7 +309,7 @@ async fn bill_chunk(
             NewAudit {
                 actor: &system,
                 origin: &origin,
-                action: "wallet_billing_run",
+                action: AuditAction::WalletBillingRun,
                 target_type: None,
                 target_id: None,
                 reason: None,

@@ -7,6 +7,7 @@ use crate::Ctx;
 use chrono::{DateTime, Utc};
 use db::audit::{Actor, NewAudit, Origin};
 use db::configs::Config;
+use domain::status::{AuditAction, AuditTarget, ConfigEventKind, ConfigStatus, DisabledReason};
 
 type Result<T> = std::result::Result<T, ActionError>;
 
@@ -105,8 +106,8 @@ async fn record(
     actor: &Actor,
     origin: &Origin,
     config_id: i64,
-    event: &str,
-    action: &str,
+    event: ConfigEventKind,
+    action: AuditAction,
     meta: serde_json::Value,
 ) -> Result<()> {
     db::configs::add_event(
@@ -125,7 +126,7 @@ async fn record(
             actor,
             origin,
             action,
-            target_type: Some("config"),
+            target_type: Some(AuditTarget::Config),
             target_id: Some(config_id),
             reason: None,
             meta,
@@ -195,7 +196,7 @@ pub async fn create(
     }
     let prefix = input.prefix.filter(|p| !p.is_empty());
     let custom = input.custom_name.filter(|p| !p.is_empty());
-    if reseller.allow_custom_names == 0 {
+    if !reseller.allow_custom_names {
         if prefix.is_some() {
             f.add("prefix", "configs.err.names_not_allowed");
         }
@@ -228,7 +229,7 @@ pub async fn create(
         .unwrap_or_default();
     check_ids(&mut f, "inbound_ids", &input.inbound_ids, &panel_inbounds);
     if let Some(m) = input.max_clients {
-        if panel.kind != "eylandoo" && panel.kind != "xui" {
+        if !panel.kind.has_max_clients() {
             f.add("max_clients", "configs.err.max_clients_kind");
         } else if !(1..=1000).contains(&m) {
             f.add("max_clients", "configs.err.max_clients");
@@ -282,7 +283,7 @@ pub async fn create(
     if let Some(limit) = reseller.config_limit.filter(|l| *l > 0) {
         if db::resellers::live_config_count(&mut tx, reseller_id).await? >= limit {
             return Err(ActionError::Conflict {
-                code: "config_limit_reached",
+                code: access::CONFIG_LIMIT_REACHED,
                 message: format!("the config limit of {limit} is reached"),
             });
         }
@@ -335,8 +336,8 @@ pub async fn create(
         actor,
         origin,
         id,
-        "created",
-        "config_created",
+        ConfigEventKind::Created,
+        AuditAction::ConfigCreated,
         meta,
     )
     .await?;
@@ -354,9 +355,9 @@ pub async fn edit(
     now: DateTime<Utc>,
 ) -> Result<Done> {
     let (mut tx, before) = begin_change(ctx, scope, id).await?;
-    if before.status == "deleted" {
+    if before.status == ConfigStatus::Deleted {
         return Err(ActionError::Conflict {
-            code: "config_deleted",
+            code: access::CONFIG_DELETED,
             message: "the config is deleted".into(),
         });
     }
@@ -410,7 +411,16 @@ pub async fn edit(
     )
     .await?;
     let meta = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after), "operation_id": op });
-    record(&mut tx, actor, origin, id, "edited", "config_edited", meta).await?;
+    record(
+        &mut tx,
+        actor,
+        origin,
+        id,
+        ConfigEventKind::Edited,
+        AuditAction::ConfigEdited,
+        meta,
+    )
+    .await?;
     tx.commit().await?;
     finish(ctx, id, op).await
 }
@@ -425,19 +435,28 @@ pub async fn disable(
     now: DateTime<Utc>,
 ) -> Result<Done> {
     let (mut tx, before) = begin_change(ctx, scope, id).await?;
-    if before.status != "active" {
+    if before.status != ConfigStatus::Active {
         return Err(ActionError::Conflict {
-            code: "config_not_active",
+            code: access::CONFIG_NOT_ACTIVE,
             message: format!("the config is {}", before.status),
         });
     }
-    db::configs::set_status(&mut tx, id, "disabled", Some("manual")).await?;
+    db::configs::set_status(
+        &mut tx,
+        id,
+        ConfigStatus::Disabled,
+        Some(DisabledReason::Manual),
+    )
+    .await?;
     commit_change(
         ctx,
         tx,
         &before,
         OpKind::Disable,
-        ("manual_disabled", "config_manual_disabled"),
+        (
+            ConfigEventKind::ManualDisabled,
+            AuditAction::ConfigManualDisabled,
+        ),
         actor,
         origin,
         now,
@@ -456,29 +475,32 @@ pub async fn enable(
     now: DateTime<Utc>,
 ) -> Result<Done> {
     let (mut tx, before) = begin_change(ctx, scope, id).await?;
-    let allowed = before.status == "disabled"
+    let allowed = before.status == ConfigStatus::Disabled
         && match scope {
-            Scope::Reseller(_) => before.disabled_reason.as_deref() == Some("manual"),
+            Scope::Reseller(_) => before.disabled_reason == Some(DisabledReason::Manual),
             Scope::Admin => true,
         };
     if !allowed {
         return Err(ActionError::Conflict {
-            code: "config_not_enableable",
-            message: match before.disabled_reason.as_deref() {
-                Some(r) if before.status == "disabled" => {
+            code: access::CONFIG_NOT_ENABLEABLE,
+            message: match before.disabled_reason {
+                Some(r) if before.status == ConfigStatus::Disabled => {
                     format!("the config was disabled for {r}; it cannot be enabled by hand")
                 }
                 _ => format!("the config is {}", before.status),
             },
         });
     }
-    db::configs::set_status(&mut tx, id, "active", None).await?;
+    db::configs::set_status(&mut tx, id, ConfigStatus::Active, None).await?;
     commit_change(
         ctx,
         tx,
         &before,
         OpKind::Enable,
-        ("manual_enabled", "config_manual_enabled"),
+        (
+            ConfigEventKind::ManualEnabled,
+            AuditAction::ConfigManualEnabled,
+        ),
         actor,
         origin,
         now,
@@ -496,9 +518,9 @@ pub async fn delete(
     now: DateTime<Utc>,
 ) -> Result<Done> {
     let (mut tx, before) = begin_change(ctx, scope, id).await?;
-    if before.status == "deleted" {
+    if before.status == ConfigStatus::Deleted {
         return Err(ActionError::Conflict {
-            code: "config_deleted",
+            code: access::CONFIG_DELETED,
             message: "the config is already deleted".into(),
         });
     }
@@ -508,7 +530,7 @@ pub async fn delete(
         tx,
         &before,
         OpKind::Delete,
-        ("deleted", "config_deleted"),
+        (ConfigEventKind::Deleted, AuditAction::ConfigDeleted),
         actor,
         origin,
         now,
@@ -525,7 +547,7 @@ async fn commit_change(
     mut tx: db::Tx,
     before: &Config,
     kind: OpKind,
-    (event, action): (&str, &str),
+    (event, action): (ConfigEventKind, AuditAction),
     actor: &Actor,
     origin: &Origin,
     now: DateTime<Utc>,

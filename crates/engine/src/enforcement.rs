@@ -5,10 +5,17 @@ use crate::ops::{self, OpKind};
 use crate::{Ctx, EngineResult};
 use db::audit::{Actor, NewAudit, Origin};
 use domain::enforcement::{evaluate_traffic, grace_bytes, quota_used, GraceSettings};
+use domain::status::{
+    AuditAction, AuditTarget, ConfigEventKind, ConfigStatus, DisabledReason, ResellerKind,
+    ResellerStatus, SuspendedBy,
+};
 use serde_json::json;
 
-/// Reasons the system itself sets; only configs disabled for one of these are enabled again.
-const SYSTEM_REASONS: [&str; 2] = ["reseller_quota", "reseller_window"];
+/// Reasons this module sets; only configs disabled for one of these are enabled again here.
+const QUOTA_REASONS: [DisabledReason; 2] = [
+    DisabledReason::ResellerQuota,
+    DisabledReason::ResellerWindow,
+];
 
 /// The admin's grace settings (`grace_percent`, `grace_min_bytes`), defaults 2 % and 50 MiB.
 pub async fn grace_settings(conn: &mut db::Conn) -> EngineResult<GraceSettings> {
@@ -65,7 +72,7 @@ pub async fn enforce_reseller(
         return Ok(());
     };
     // Wallet resellers are billed, not metered against a quota (issue 6).
-    if r.kind != "traffic" {
+    if r.kind != ResellerKind::Traffic {
         return Ok(());
     }
     let fig = quota_figures(&mut tx, &r).await?;
@@ -79,21 +86,26 @@ pub async fn enforce_reseller(
     let ts = now.timestamp();
     let mut queued = 0;
     if let Some(reason) = verdict.disabled_reason() {
-        let reason = reason.as_str();
-        if r.status == "active" {
-            db::resellers::set_status(&mut tx, r.id, "suspended", Some("system")).await?;
+        if r.status == ResellerStatus::Active {
+            db::resellers::set_status(
+                &mut tx,
+                r.id,
+                ResellerStatus::Suspended,
+                Some(SuspendedBy::System),
+            )
+            .await?;
             db::audit::record(
                 &mut tx,
                 NewAudit {
                     actor: &system,
                     origin,
-                    action: "reseller_suspended",
-                    target_type: Some("reseller"),
+                    action: AuditAction::ResellerSuspended,
+                    target_type: Some(AuditTarget::Reseller),
                     target_id: Some(r.id),
-                    reason: Some(reason),
+                    reason: Some(reason.as_str()),
                     meta: json!({
                         "before": {"status": r.status, "suspended_by": r.suspended_by},
-                        "after": {"status": "suspended", "suspended_by": "system"},
+                        "after": {"status": ResellerStatus::Suspended, "suspended_by": SuspendedBy::System},
                         "quota": fig,
                     }),
                 },
@@ -101,8 +113,8 @@ pub async fn enforce_reseller(
             .await?;
         }
         // Whoever suspended the reseller, none of its configs may keep running past the terms.
-        for c in db::configs::of_reseller_with_status(&mut tx, r.id, "active").await? {
-            db::configs::set_status(&mut tx, c.id, "disabled", Some(reason)).await?;
+        for c in db::configs::of_reseller_with_status(&mut tx, r.id, ConfigStatus::Active).await? {
+            db::configs::set_status(&mut tx, c.id, ConfigStatus::Disabled, Some(reason)).await?;
             let op = ops::enqueue(
                 &mut tx,
                 c.panel_id,
@@ -116,8 +128,8 @@ pub async fn enforce_reseller(
             db::configs::add_event(
                 &mut tx,
                 c.id,
-                "auto_disabled",
-                "system",
+                ConfigEventKind::AutoDisabled,
+                &system.name,
                 None,
                 None,
                 json!({"reason": reason, "operation_id": op}),
@@ -126,43 +138,49 @@ pub async fn enforce_reseller(
             config_audit(
                 &mut tx,
                 origin,
-                "config_auto_disabled",
+                AuditAction::ConfigAutoDisabled,
                 &c,
-                "disabled",
+                ConfigStatus::Disabled,
                 Some(reason),
             )
             .await?;
             queued += 1;
         }
     } else {
-        let recovering = r.status == "suspended" && r.suspended_by.as_deref() == Some("system");
+        let recovering =
+            r.status == ResellerStatus::Suspended && r.suspended_by == Some(SuspendedBy::System);
         if recovering {
-            db::resellers::set_status(&mut tx, r.id, "active", None).await?;
+            db::resellers::set_status(&mut tx, r.id, ResellerStatus::Active, None).await?;
             db::audit::record(
                 &mut tx,
                 NewAudit {
                     actor: &system,
                     origin,
-                    action: "reseller_reactivated",
-                    target_type: Some("reseller"),
+                    action: AuditAction::ResellerReactivated,
+                    target_type: Some(AuditTarget::Reseller),
                     target_id: Some(r.id),
                     reason: Some("within_terms"),
                     meta: json!({
                         "before": {"status": r.status, "suspended_by": r.suspended_by},
-                        "after": {"status": "active", "suspended_by": null},
+                        "after": {"status": ResellerStatus::Active, "suspended_by": null},
                         "quota": fig,
                     }),
                 },
             )
             .await?;
         }
-        if recovering || r.status == "active" {
-            for c in db::configs::of_reseller_with_status(&mut tx, r.id, "disabled").await? {
+        if recovering || r.status == ResellerStatus::Active {
+            for c in
+                db::configs::of_reseller_with_status(&mut tx, r.id, ConfigStatus::Disabled).await?
+            {
                 // Disabled by hand or by an admin: never the system's to undo.
-                if !SYSTEM_REASONS.contains(&c.disabled_reason.as_deref().unwrap_or("")) {
+                if !c
+                    .disabled_reason
+                    .is_some_and(|r| QUOTA_REASONS.contains(&r))
+                {
                     continue;
                 }
-                db::configs::set_status(&mut tx, c.id, "active", None).await?;
+                db::configs::set_status(&mut tx, c.id, ConfigStatus::Active, None).await?;
                 let op = ops::enqueue(
                     &mut tx,
                     c.panel_id,
@@ -176,14 +194,22 @@ pub async fn enforce_reseller(
                 db::configs::add_event(
                     &mut tx,
                     c.id,
-                    "auto_enabled",
-                    "system",
+                    ConfigEventKind::AutoEnabled,
+                    &system.name,
                     None,
                     None,
                     json!({"previous_reason": c.disabled_reason, "operation_id": op}),
                 )
                 .await?;
-                config_audit(&mut tx, origin, "config_auto_enabled", &c, "active", None).await?;
+                config_audit(
+                    &mut tx,
+                    origin,
+                    AuditAction::ConfigAutoEnabled,
+                    &c,
+                    ConfigStatus::Active,
+                    None,
+                )
+                .await?;
                 queued += 1;
             }
         }
@@ -198,10 +224,10 @@ pub async fn enforce_reseller(
 async fn config_audit(
     conn: &mut db::Conn,
     origin: &Origin,
-    action: &str,
+    action: AuditAction,
     c: &db::configs::Config,
-    status: &str,
-    reason: Option<&str>,
+    status: ConfigStatus,
+    reason: Option<DisabledReason>,
 ) -> EngineResult<()> {
     db::audit::record(
         conn,
@@ -209,9 +235,9 @@ async fn config_audit(
             actor: &Actor::system(),
             origin,
             action,
-            target_type: Some("config"),
+            target_type: Some(AuditTarget::Config),
             target_id: Some(c.id),
-            reason,
+            reason: reason.map(|r| r.as_str()),
             meta: json!({
                 "reseller_id": c.reseller_id,
                 "before": {"status": c.status, "disabled_reason": c.disabled_reason},

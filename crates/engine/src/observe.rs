@@ -2,7 +2,20 @@
 //! conditional update, so concurrent readers (sync, a reset) never lose or double a byte.
 
 use crate::EngineResult;
+use domain::status::RemoteState;
 use domain::usage::{observe, UsageCounters};
+
+/// What the panel reported, in the domain's terms (the one mapping from the adapters' type;
+/// a state added to `panels` fails to compile here until it is given its stored name).
+pub fn remote_state(u: &panels::RemoteUser) -> RemoteState {
+    match u.state {
+        panels::RemoteState::Active => RemoteState::Active,
+        panels::RemoteState::Disabled => RemoteState::Disabled,
+        panels::RemoteState::Limited => RemoteState::Limited,
+        panels::RemoteState::Expired => RemoteState::Expired,
+        panels::RemoteState::OnHold => RemoteState::OnHold,
+    }
+}
 
 fn counters(c: &db::configs::Config) -> UsageCounters {
     UsageCounters {
@@ -20,7 +33,7 @@ pub async fn record_since(
     db: &db::Db,
     before: &db::configs::Config,
     observed: i64,
-    remote_state: Option<&str>,
+    remote_state: Option<RemoteState>,
     now: i64,
 ) -> EngineResult<Option<i64>> {
     let prev = counters(before);
@@ -44,7 +57,7 @@ pub async fn record(
     db: &db::Db,
     config_id: i64,
     observed: i64,
-    remote_state: Option<&str>,
+    remote_state: Option<RemoteState>,
     now: i64,
 ) -> EngineResult<i64> {
     for _ in 0..20 {

@@ -4,57 +4,10 @@
 
 use crate::{observe, Ctx, EngineResult};
 use db::operations::Operation;
-use domain::status::ConfigStatus;
+pub use domain::status::OpKind;
+use domain::status::{ActorType, ConfigEventKind, ConfigStatus, OpStatus};
 use panels::{NewUser, PanelError, RemoteUser, UserLimits};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpKind {
-    Create,
-    Update,
-    Enable,
-    Disable,
-    Reset,
-    Delete,
-}
-
-impl OpKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpKind::Create => "create",
-            OpKind::Update => "update",
-            OpKind::Enable => "enable",
-            OpKind::Disable => "disable",
-            OpKind::Reset => "reset",
-            OpKind::Delete => "delete",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OpKind> {
-        [
-            OpKind::Create,
-            OpKind::Update,
-            OpKind::Enable,
-            OpKind::Disable,
-            OpKind::Reset,
-            OpKind::Delete,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
-    /// Kinds a new operation of this kind makes pointless when still pending.
-    fn supersedes(self) -> &'static [&'static str] {
-        match self {
-            OpKind::Enable | OpKind::Disable => &["enable", "disable"],
-            OpKind::Update => &["update"],
-            OpKind::Delete => &["enable", "disable", "update", "reset"],
-            _ => &[],
-        }
-    }
-}
 
 /// Delay before the next attempt after `failures` failed ones: +1 s, +3 s, then 10 s doubling,
 /// capped at one hour.
@@ -78,18 +31,12 @@ pub async fn enqueue(
     now: i64,
 ) -> EngineResult<i64> {
     for old in kind.supersedes() {
-        db::operations::cancel_superseded(conn, config_id, old, now).await?;
+        db::operations::cancel_superseded(conn, config_id, *old, now).await?;
     }
-    Ok(db::operations::insert(
-        conn,
-        panel_id,
-        Some(config_id),
-        job_id,
-        kind.as_str(),
-        &payload,
-        now,
+    Ok(
+        db::operations::insert(conn, panel_id, Some(config_id), job_id, kind, &payload, now)
+            .await?,
     )
-    .await?)
 }
 
 /// How an attempt ended.
@@ -116,9 +63,9 @@ pub async fn run_now(ctx: &Ctx, op_id: i64, wait: Duration) -> EngineResult<Outc
                 error: Some("operation not found".into()),
             });
         };
-        match op.status.as_str() {
-            "done" => return Ok(Outcome::Done),
-            "pending" => {}
+        match op.status {
+            OpStatus::Done => return Ok(Outcome::Done),
+            OpStatus::Pending => {}
             other => {
                 return Ok(Outcome::Pending {
                     error: op.last_error.or(Some(other.to_string())),
@@ -216,7 +163,7 @@ async fn execute(ctx: &Ctx, op: Operation) -> EngineResult<Outcome> {
             db::operations::record_attempt(&mut conn, op.id, started, finished, None).await?;
             if db::operations::complete(&mut conn, op.id, &ctx.instance_id, finished).await? {
                 if let Some(cid) = op.config_id {
-                    db::configs::add_event(&mut conn, cid, "panel_confirmed", "system", Some(true), None, serde_json::json!({ "operation": op.kind, "operation_id": op.id, "attempts": op.attempts + 1 })).await?;
+                    db::configs::add_event(&mut conn, cid, ConfigEventKind::PanelConfirmed, ActorType::System.as_str(), Some(true), None, serde_json::json!({ "operation": op.kind, "operation_id": op.id, "attempts": op.attempts + 1 })).await?;
                 }
             }
             db::panels::record_success(&mut conn, op.panel_id, finished).await?;
@@ -288,16 +235,6 @@ impl From<db::DbError> for Failure {
     }
 }
 
-fn state_str(u: &RemoteUser) -> &'static str {
-    match u.state {
-        panels::RemoteState::Active => "active",
-        panels::RemoteState::Disabled => "disabled",
-        panels::RemoteState::Limited => "limited",
-        panels::RemoteState::Expired => "expired",
-        panels::RemoteState::OnHold => "on_hold",
-    }
-}
-
 /// Reads the panel's counter for a config and records it; None when the user is absent.
 async fn read_and_record(
     ctx: &Ctx,
@@ -314,14 +251,20 @@ async fn read_and_record(
     drop(conn);
     let user = client.get_user(username).await?;
     if let Some(u) = &user {
-        observe::record_since(&ctx.db, &before, u.used_bytes, Some(state_str(u)), now_ts()).await?;
+        observe::record_since(
+            &ctx.db,
+            &before,
+            u.used_bytes,
+            Some(observe::remote_state(u)),
+            now_ts(),
+        )
+        .await?;
     }
     Ok(user)
 }
 
 async fn attempt(ctx: &Ctx, op: &Operation, started: &mut i64) -> Result<(), Failure> {
-    let kind = OpKind::parse(&op.kind)
-        .ok_or_else(|| Failure::Unconfirmed(format!("unknown operation kind {}", op.kind)))?;
+    let kind = op.kind;
     let config_id = op
         .config_id
         .ok_or_else(|| Failure::Unconfirmed("operation without a config".into()))?;
@@ -358,7 +301,7 @@ async fn attempt(ctx: &Ctx, op: &Operation, started: &mut i64) -> Result<(), Fai
             }
             db::configs::set_confirmed(&mut conn, config_id, true).await?;
             // A config disabled while its create was pending must end disabled on the panel too.
-            if config.status == "disabled" {
+            if config.status == ConfigStatus::Disabled {
                 drop(conn);
                 client.disable_user(username).await?;
             }
@@ -430,7 +373,7 @@ async fn reassert_disabled(
         .await?
         .ok_or(db::DbError::NotFound)?;
     drop(conn);
-    let wanted_active = config.status.parse::<ConfigStatus>().ok() == Some(ConfigStatus::Active);
+    let wanted_active = config.status == ConfigStatus::Active;
     if wanted_active || !after.enabled {
         return Ok(());
     }

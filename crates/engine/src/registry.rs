@@ -2,7 +2,7 @@
 //! panel and rebuilt when the row changes, with each panel's rate and concurrency limits.
 
 use crate::secrets::Keys;
-use crate::{EngineError, EngineResult, EngineSettings};
+use crate::{EngineResult, EngineSettings};
 use panels::{PanelClient, PanelConfig, PanelKind, PanelSettings};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,15 +65,37 @@ pub struct Registry {
     cache: Mutex<HashMap<i64, PanelHandle>>,
 }
 
+/// The adapter for a stored panel kind. `domain::status::PanelKind` is what rows, forms and the
+/// API carry; `panels::PanelKind` picks the adapter. Both lists must name the same panels, so
+/// the match has no wildcard: a kind added to one fails to compile here until it is in both.
+pub fn adapter_kind(kind: domain::status::PanelKind) -> PanelKind {
+    use domain::status::PanelKind as K;
+    match kind {
+        K::Marzban => PanelKind::Marzban,
+        K::Marzneshin => PanelKind::Marzneshin,
+        K::Xui => PanelKind::Xui,
+        K::Eylandoo => PanelKind::Eylandoo,
+    }
+}
+
+/// The stored kind of an adapter kind (the inverse of [`adapter_kind`]).
+pub fn stored_kind(kind: PanelKind) -> domain::status::PanelKind {
+    use domain::status::PanelKind as K;
+    match kind {
+        PanelKind::Marzban => K::Marzban,
+        PanelKind::Marzneshin => K::Marzneshin,
+        PanelKind::Xui => K::Xui,
+        PanelKind::Eylandoo => K::Eylandoo,
+    }
+}
+
 /// Builds the adapter configuration of a panel row (decrypting its secrets).
 pub fn panel_config(
     row: &db::panels::Panel,
     keys: &Keys,
     settings: &EngineSettings,
 ) -> EngineResult<PanelConfig> {
-    let kind: PanelKind = row.kind.parse().map_err(|_| {
-        EngineError::Invalid(format!("panel {} has unknown kind {}", row.id, row.kind))
-    })?;
+    let kind = adapter_kind(row.kind);
     let panel_settings: PanelSettings = serde_json::from_str(&row.settings).unwrap_or_default();
     let mut cfg = PanelConfig::new(kind, row.base_url.clone());
     cfg.username = row.username.clone();

@@ -8,6 +8,10 @@ use chrono::{DateTime, Utc};
 use db::audit::{Actor, NewAudit, Origin};
 use db::resellers::Reseller;
 use domain::enforcement::GraceSettings;
+use domain::status::{
+    AuditAction, AuditTarget, ConfigEventKind, ConfigStatus, DisabledReason, LedgerKind,
+    ResellerKind, ResellerStatus, Role, SuspendedBy,
+};
 
 type Result<T> = std::result::Result<T, ActionError>;
 
@@ -115,7 +119,7 @@ async fn audit(
     conn: &mut db::Conn,
     actor: &Actor,
     origin: &Origin,
-    action: &str,
+    action: AuditAction,
     id: i64,
     meta: serde_json::Value,
 ) -> Result<()> {
@@ -125,7 +129,7 @@ async fn audit(
             actor,
             origin,
             action,
-            target_type: Some("reseller"),
+            target_type: Some(AuditTarget::Reseller),
             target_id: Some(id),
             reason: None,
             meta,
@@ -214,22 +218,24 @@ pub async fn create(
     {
         f.add("username", "resellers.err.username");
     }
-    let kind = input.kind.as_str();
-    if kind != "traffic" && kind != "wallet" {
+    let parsed_kind = input.kind.parse::<ResellerKind>();
+    if parsed_kind.is_err() {
         f.add("kind", "resellers.err.kind");
     }
+    // Only used once the fields are valid (`f.finish()` below returns on a bad kind).
+    let kind = parsed_kind.unwrap_or(ResellerKind::Traffic);
     if input.config_limit.is_some_and(|l| l < 0) {
         f.add("config_limit", "resellers.err.config_limit");
     }
     check_prefix(input.username_prefix.as_deref(), &mut f);
     let quota = input.traffic_quota_bytes.unwrap_or(0);
-    if kind == "traffic" && quota <= 0 {
+    if kind == ResellerKind::Traffic && quota <= 0 {
         f.add("traffic_quota_bytes", "resellers.err.quota");
     }
     if input.wallet_price_per_gb.is_some_and(|p| p < 0) {
         f.add("wallet_price_per_gb", "resellers.err.price");
     }
-    let (ws, we) = if kind == "traffic" {
+    let (ws, we) = if kind == ResellerKind::Traffic {
         window(
             now,
             input.window_days,
@@ -283,10 +289,14 @@ pub async fn create(
             config_limit: input.config_limit,
             service_whitelist: &input.service_whitelist,
             node_whitelist: &input.node_whitelist,
-            traffic_quota_bytes: if kind == "traffic" { quota } else { 0 },
+            traffic_quota_bytes: if kind == ResellerKind::Traffic {
+                quota
+            } else {
+                0
+            },
             window_starts_at: ws,
             window_ends_at: we,
-            wallet_price_per_gb: if kind == "wallet" {
+            wallet_price_per_gb: if kind == ResellerKind::Wallet {
                 input.wallet_price_per_gb
             } else {
                 None
@@ -299,7 +309,7 @@ pub async fn create(
         &mut tx,
         &username,
         &input.password_hash,
-        "reseller",
+        Role::Reseller,
         Some(id),
     )
     .await
@@ -313,12 +323,12 @@ pub async fn create(
             ))
         }
     };
-    if kind == "wallet" {
+    if kind == ResellerKind::Wallet {
         if let Some(balance) = input.wallet_balance.filter(|b| *b != 0) {
             crate::wallet::post_entry(
                 &mut tx,
                 id,
-                "opening_balance",
+                LedgerKind::OpeningBalance,
                 balance,
                 &format!("opening:{id}"),
                 Some("opening balance"),
@@ -335,7 +345,7 @@ pub async fn create(
         &mut tx,
         actor,
         origin,
-        "reseller_created",
+        AuditAction::ResellerCreated,
         id,
         serde_json::json!({ "after": json_of(&row), "login": username, "user_id": user_id,
                             "opening_balance": input.wallet_balance }),
@@ -463,7 +473,7 @@ pub async fn update(
         &mut tx,
         actor,
         origin,
-        "reseller_updated",
+        AuditAction::ResellerUpdated,
         id,
         serde_json::json!({ "before": json_of(&before), "after": json_of(&after) }),
     )
@@ -482,24 +492,24 @@ async fn switch_configs(
     origin: &Origin,
     configs: Vec<db::configs::Config>,
     enable: bool,
-    reason: Option<&str>,
+    reason: Option<DisabledReason>,
     now: i64,
 ) -> Result<usize> {
     let n = configs.len();
     for c in configs {
         let (status, kind, event, action) = if enable {
             (
-                "active",
+                ConfigStatus::Active,
                 OpKind::Enable,
-                "auto_enabled",
-                "config_auto_enabled",
+                ConfigEventKind::AutoEnabled,
+                AuditAction::ConfigAutoEnabled,
             )
         } else {
             (
-                "disabled",
+                ConfigStatus::Disabled,
                 OpKind::Disable,
-                "auto_disabled",
-                "config_auto_disabled",
+                ConfigEventKind::AutoDisabled,
+                AuditAction::ConfigAutoDisabled,
             )
         };
         db::configs::set_status(tx, c.id, status, reason).await?;
@@ -513,12 +523,12 @@ async fn switch_configs(
                 actor,
                 origin,
                 action,
-                target_type: Some("config"),
+                target_type: Some(AuditTarget::Config),
                 target_id: Some(c.id),
                 reason: Some(if enable {
-                    "reseller_activated"
+                    AuditAction::ResellerActivated.as_str()
                 } else {
-                    "reseller_suspended"
+                    AuditAction::ResellerSuspended.as_str()
                 }),
                 meta,
             },
@@ -541,22 +551,28 @@ pub async fn suspend(
     let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), id)
         .await?
         .ok_or(ActionError::NotFound)?;
-    db::resellers::set_status(&mut tx, id, "suspended", Some("admin")).await?;
-    let active = db::configs::of_reseller_with_status(&mut tx, id, "active").await?;
+    db::resellers::set_status(
+        &mut tx,
+        id,
+        ResellerStatus::Suspended,
+        Some(SuspendedBy::Admin),
+    )
+    .await?;
+    let active = db::configs::of_reseller_with_status(&mut tx, id, ConfigStatus::Active).await?;
     let n = switch_configs(
         &mut tx,
         actor,
         origin,
         active,
         false,
-        Some("admin"),
+        Some(DisabledReason::Admin),
         now.timestamp(),
     )
     .await?;
     let after = db::resellers::get(&mut tx, id)
         .await?
         .ok_or(ActionError::NotFound)?;
-    audit(&mut tx, actor, origin, "reseller_suspended", id,
+    audit(&mut tx, actor, origin, AuditAction::ResellerSuspended, id,
         serde_json::json!({ "before": {"status": before.status, "suspended_by": before.suspended_by},
                             "after": {"status": after.status, "suspended_by": after.suspended_by},
                             "configs_disabled": n })).await?;
@@ -578,12 +594,16 @@ pub async fn activate(
     let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), id)
         .await?
         .ok_or(ActionError::NotFound)?;
-    db::resellers::set_status(&mut tx, id, "active", None).await?;
-    let disabled: Vec<_> = db::configs::of_reseller_with_status(&mut tx, id, "disabled")
-        .await?
-        .into_iter()
-        .filter(|c| c.disabled_reason.as_deref().is_some_and(|r| r != "manual"))
-        .collect();
+    db::resellers::set_status(&mut tx, id, ResellerStatus::Active, None).await?;
+    let disabled: Vec<_> =
+        db::configs::of_reseller_with_status(&mut tx, id, ConfigStatus::Disabled)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.disabled_reason
+                    .is_some_and(|r| r != DisabledReason::Manual)
+            })
+            .collect();
     let n = switch_configs(
         &mut tx,
         actor,
@@ -597,7 +617,7 @@ pub async fn activate(
     let after = db::resellers::get(&mut tx, id)
         .await?
         .ok_or(ActionError::NotFound)?;
-    audit(&mut tx, actor, origin, "reseller_activated", id,
+    audit(&mut tx, actor, origin, AuditAction::ResellerActivated, id,
         serde_json::json!({ "before": {"status": before.status, "suspended_by": before.suspended_by},
                             "after": {"status": after.status, "suspended_by": after.suspended_by},
                             "configs_enabled": n })).await?;
@@ -622,7 +642,7 @@ pub async fn add_traffic(
     let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), id)
         .await?
         .ok_or(ActionError::NotFound)?;
-    if before.kind != "traffic" {
+    if before.kind != ResellerKind::Traffic {
         return Err(ActionError::Conflict {
             code: "not_traffic_reseller",
             message: "only a traffic reseller has a quota".into(),
@@ -631,7 +651,7 @@ pub async fn add_traffic(
     let quota = before.traffic_quota_bytes.saturating_add(add_bytes);
     db::resellers::update_columns(&mut tx, id, &[("traffic_quota_bytes", Some(quota))], &[])
         .await?;
-    audit(&mut tx, actor, origin, "reseller_traffic_added", id,
+    audit(&mut tx, actor, origin, AuditAction::ResellerTrafficAdded, id,
         serde_json::json!({ "add_bytes": add_bytes, "before": {"traffic_quota_bytes": before.traffic_quota_bytes},
                             "after": {"traffic_quota_bytes": quota} })).await?;
     tx.commit().await?;
@@ -659,7 +679,7 @@ pub async fn extend_window(
     let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), id)
         .await?
         .ok_or(ActionError::NotFound)?;
-    if before.kind != "traffic" {
+    if before.kind != ResellerKind::Traffic {
         return Err(ActionError::Conflict {
             code: "not_traffic_reseller",
             message: "only a traffic reseller has a window".into(),
@@ -684,7 +704,7 @@ pub async fn extend_window(
         &[],
     )
     .await?;
-    audit(&mut tx, actor, origin, "reseller_window_extended", id,
+    audit(&mut tx, actor, origin, AuditAction::ResellerWindowExtended, id,
         serde_json::json!({ "extend_days": extend_days, "before": {"window_ends_at": before.window_ends_at},
                             "after": {"window_ends_at": new_end.timestamp()} })).await?;
     tx.commit().await?;

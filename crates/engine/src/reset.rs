@@ -4,10 +4,13 @@
 use crate::ops::{self, OpKind, Outcome};
 use crate::{enforcement, Ctx, EngineError, EngineResult};
 use db::audit::{Actor, NewAudit, Origin};
+use domain::status::{
+    AuditAction, AuditTarget, ConfigEventKind, ConfigStatus, JobKind, JobStatus, OpStatus,
+};
 use futures::StreamExt;
 use serde_json::json;
 
-pub const JOB_KIND: &str = "reseller_usage_reset";
+pub const JOB_KIND: JobKind = JobKind::ResellerUsageReset;
 /// Resets driven at once by the job; the panel handle's rate limit spaces the actual calls.
 const JOB_PARALLEL: usize = 4;
 /// Renewed as the job progresses, so a crashed runner blocks its job for two minutes at most.
@@ -27,9 +30,11 @@ pub struct ConfigReset {
 /// Whether a Reset operation of this config is still waiting for the panel ("reset pending").
 pub async fn reset_pending(conn: &mut db::Conn, config_id: i64) -> EngineResult<bool> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM operations WHERE config_id = $1 AND kind = 'reset' AND status = 'pending'",
+        "SELECT COUNT(*) FROM operations WHERE config_id = $1 AND kind = $2 AND status = $3",
     )
     .bind(config_id)
+    .bind(OpKind::Reset.as_str())
+    .bind(OpStatus::Pending.as_str())
     .fetch_one(&mut *conn)
     .await?;
     Ok(n > 0)
@@ -49,7 +54,7 @@ pub async fn reset_config(
     let c = db::configs::get(&mut tx, config_id)
         .await?
         .ok_or(db::DbError::NotFound)?;
-    if c.status == "deleted" {
+    if c.status == ConfigStatus::Deleted {
         return Err(EngineError::Invalid(
             "a deleted config cannot be reset".into(),
         ));
@@ -69,8 +74,8 @@ pub async fn reset_config(
         NewAudit {
             actor,
             origin,
-            action: "config_usage_reset",
-            target_type: Some("config"),
+            action: AuditAction::ConfigUsageReset,
+            target_type: Some(AuditTarget::Config),
             target_id: Some(c.id),
             reason: None,
             meta: json!({
@@ -94,7 +99,7 @@ pub async fn reset_config(
     db::configs::add_event(
         &mut conn,
         c.id,
-        "usage_reset",
+        ConfigEventKind::UsageReset,
         &actor.name,
         ok,
         error.as_deref(),
@@ -148,7 +153,7 @@ fn spawn_job(ctx: &Ctx, job_id: i64) {
                         continue;
                     };
                     match db::jobs::get(&mut conn, job_id).await {
-                        Ok(Some(j)) if j.status == "queued" || j.status == "running" => continue,
+                        Ok(Some(j)) if j.status.is_open() => continue,
                         _ => return,
                     }
                 }
@@ -236,7 +241,7 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
         .await?
         .ok_or(db::DbError::NotFound)?;
     let mut state: serde_json::Value = serde_json::from_str(&job.result).unwrap_or(json!({}));
-    if job.status == "done" || job.status == "failed" {
+    if !job.status.is_open() {
         return Ok(serde_json::from_value(state).unwrap_or_default());
     }
     let reseller_id = job
@@ -250,7 +255,10 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
             .await?;
     if queued.is_empty() {
         let configs = db::configs::all_of_reseller(&mut tx, reseller_id).await?;
-        let live: Vec<_> = configs.iter().filter(|c| c.status != "deleted").collect();
+        let live: Vec<_> = configs
+            .iter()
+            .filter(|c| c.status != ConfigStatus::Deleted)
+            .collect();
         state["settled_before"] = json!(live.iter().map(|c| c.settled_usage_bytes()).sum::<i64>());
         for c in live {
             let op = ops::enqueue(
@@ -294,7 +302,7 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
         .get("actor")
         .and_then(|a| {
             Some(Actor {
-                kind: a.get("kind")?.as_str()?.to_string(),
+                kind: a.get("kind")?.as_str()?.parse().ok()?,
                 id: a.get("id").and_then(|i| i.as_i64()),
                 name: a.get("name")?.as_str()?.to_string(),
             })
@@ -345,7 +353,7 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
         db::configs::add_event(
             &mut tx,
             *cid,
-            "usage_reset",
+            ConfigEventKind::UsageReset,
             &actor.name,
             Some(*o == Outcome::Done),
             error.as_deref(),
@@ -362,8 +370,8 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
         NewAudit {
             actor: &actor,
             origin: &origin,
-            action: "reseller_usage_reset",
-            target_type: Some("reseller"),
+            action: AuditAction::ResellerUsageReset,
+            target_type: Some(AuditTarget::Reseller),
             target_id: Some(reseller_id),
             reason: None,
             meta: json!({
@@ -377,7 +385,7 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
     .await?;
     let mut result = serde_json::to_value(&counts).expect("counts serialize");
     result["actor"] = state["actor"].clone();
-    db::jobs::finish(&mut tx, job_id, "done", &result, now).await?;
+    db::jobs::finish(&mut tx, job_id, JobStatus::Done, &result, now).await?;
     tx.commit().await?;
     // The reset is done and recorded; a failing enforcement must not turn it into a failed job.
     // The next sync enforces again.

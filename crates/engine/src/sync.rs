@@ -3,6 +3,7 @@
 
 use crate::{enforcement, Ctx, EngineResult};
 use db::audit::Origin;
+use domain::status::{ConfigStatus, RemoteState, ResellerKind};
 use domain::usage::{observe, UsageCounters};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -86,7 +87,7 @@ async fn run_locked(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> EngineResu
     // Every traffic reseller: usage may have grown, and a window may have ended with no traffic.
     let resellers = {
         let mut conn = ctx.db.acquire().await?;
-        db::resellers::all_ids_of_kind(&mut conn, "traffic").await?
+        db::resellers::all_ids_of_kind(&mut conn, ResellerKind::Traffic).await?
     };
     let origin = Origin::default();
     for id in resellers {
@@ -101,10 +102,12 @@ struct Tracked {
     id: i64,
     reseller_id: i64,
     username: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: ConfigStatus,
     usage_bytes: i64,
     lifetime_usage_bytes: i64,
-    remote_state: Option<String>,
+    #[sqlx(try_from = "db::decode::MaybeText")]
+    remote_state: Option<RemoteState>,
 }
 
 /// One observation to write: the counters read before the listing and the ones to store.
@@ -113,8 +116,8 @@ struct Change {
     reseller_id: i64,
     prev: UsageCounters,
     next: UsageCounters,
-    /// One of the fixed names of `state_str` (never panel text: it is written into SQL).
-    state: &'static str,
+    /// A fixed enum name (never panel text: it is written into SQL).
+    state: RemoteState,
 }
 
 async fn sync_panel(
@@ -131,9 +134,10 @@ async fn sync_panel(
         let mut conn = ctx.db.acquire().await?;
         sqlx::query_as(
             "SELECT id, reseller_id, username, status, usage_bytes, lifetime_usage_bytes, remote_state FROM configs \
-             WHERE panel_id = $1 AND NOT (status = 'deleted' AND remote_confirmed = 1)",
+             WHERE panel_id = $1 AND NOT (status = $2 AND remote_confirmed = 1)",
         )
         .bind(panel_id)
+        .bind(ConfigStatus::Deleted.as_str())
         .fetch_all(&mut *conn)
         .await?
     };
@@ -168,7 +172,7 @@ async fn sync_panel(
             .get(c.username.as_str())
             .or_else(|| by_name.get(lower.as_str()))
         else {
-            if c.status != "deleted" {
+            if c.status != ConfigStatus::Deleted {
                 result.missing_configs += 1;
             }
             continue;
@@ -191,8 +195,8 @@ async fn sync_panel(
                 );
             }
         }
-        let state = state_str(u);
-        if next != prev || c.remote_state.as_deref() != Some(state) {
+        let state = crate::observe::remote_state(u);
+        if next != prev || c.remote_state != Some(state) {
             changes.push(Change {
                 id: c.id,
                 reseller_id: c.reseller_id,
@@ -243,13 +247,13 @@ async fn write_changes(ctx: &Ctx, rows: &[Change], ts: i64) -> EngineResult<(i64
                 write!(
                     sql,
                     "(CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS BIGINT), CAST('{}' AS TEXT), CAST({} AS BIGINT), CAST({} AS BIGINT))",
-                    c.id, c.next.usage_bytes, c.next.lifetime_usage_bytes, c.state, c.prev.usage_bytes, c.prev.lifetime_usage_bytes
+                    c.id, c.next.usage_bytes, c.next.lifetime_usage_bytes, c.state.as_str(), c.prev.usage_bytes, c.prev.lifetime_usage_bytes
                 )
             } else {
                 write!(
                     sql,
                     "({}, {}, {}, '{}', {}, {})",
-                    c.id, c.next.usage_bytes, c.next.lifetime_usage_bytes, c.state, c.prev.usage_bytes, c.prev.lifetime_usage_bytes
+                    c.id, c.next.usage_bytes, c.next.lifetime_usage_bytes, c.state.as_str(), c.prev.usage_bytes, c.prev.lifetime_usage_bytes
                 )
             }
             .expect("writing to a String");
@@ -305,16 +309,6 @@ async fn write_changes(ctx: &Ctx, rows: &[Change], ts: i64) -> EngineResult<(i64
     Ok((updated, raced, added_total))
 }
 
-fn state_str(u: &panels::RemoteUser) -> &'static str {
-    match u.state {
-        panels::RemoteState::Active => "active",
-        panels::RemoteState::Disabled => "disabled",
-        panels::RemoteState::Limited => "limited",
-        panels::RemoteState::Expired => "expired",
-        panels::RemoteState::OnHold => "on_hold",
-    }
-}
-
 async fn record_run(
     conn: &mut db::Conn,
     panel_id: i64,
@@ -350,7 +344,8 @@ pub struct SyncRun {
     pub panel_id: i64,
     pub started_at: i64,
     pub duration_ms: i64,
-    pub ok: i64,
+    #[sqlx(try_from = "db::decode::Flag")]
+    pub ok: bool,
     pub users_seen: i64,
     pub configs_updated: i64,
     pub unknown_users: i64,

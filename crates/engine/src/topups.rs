@@ -3,6 +3,7 @@
 
 use crate::{wallet, Ctx, EngineError, EngineResult};
 use db::audit::{Actor, NewAudit, Origin};
+use domain::status::{AuditAction, AuditTarget, LedgerKind, LedgerRef, ResellerKind, TopupStatus};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,8 @@ pub struct Topup {
     #[serde(skip)]
     pub receipt_path: String,
     pub receipt_mime: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: TopupStatus,
     pub reason: Option<String>,
     pub created_at: i64,
     pub decided_at: Option<i64>,
@@ -92,7 +94,7 @@ pub async fn submit(
         let r = db::resellers::get(&mut conn, reseller_id)
             .await?
             .ok_or(db::DbError::NotFound)?;
-        if r.kind != "wallet" {
+        if r.kind != ResellerKind::Wallet {
             return Err(EngineError::Invalid("only wallet resellers top up".into()).into());
         }
         wallet::defaults(&mut conn, &ctx.settings).await?
@@ -117,13 +119,14 @@ pub async fn submit(
         let mut tx = ctx.db.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO topups (reseller_id, amount, receipt_path, receipt_mime, status, created_at) \
-             VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING id",
+             VALUES ($1, $2, $3, $4, $6, $5) RETURNING id",
         )
         .bind(reseller_id)
         .bind(amount)
         .bind(&name)
         .bind(mime)
         .bind(now)
+        .bind(TopupStatus::Pending.as_str())
         .fetch_one(&mut *tx)
         .await?;
         db::audit::record(
@@ -131,8 +134,8 @@ pub async fn submit(
             NewAudit {
                 actor,
                 origin,
-                action: "wallet_topup_submitted",
-                target_type: Some("topup"),
+                action: AuditAction::WalletTopupSubmitted,
+                target_type: Some(AuditTarget::Topup),
                 target_id: Some(id),
                 reason: None,
                 meta: serde_json::json!({ "reseller_id": reseller_id, "amount": amount, "mime": mime, "bytes": receipt.len() }),
@@ -165,7 +168,8 @@ pub struct TopupListRow {
     pub reseller_name: String,
     pub amount: i64,
     pub receipt_mime: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: TopupStatus,
     pub reason: Option<String>,
     pub created_at: i64,
     pub decided_at: Option<i64>,
@@ -174,11 +178,10 @@ pub struct TopupListRow {
 /// Top-ups, optionally of one status, oldest pending first (a queue), with the total.
 pub async fn list(
     conn: &mut db::Conn,
-    status: Option<&str>,
+    status: Option<TopupStatus>,
     limit: i64,
     offset: i64,
 ) -> EngineResult<(Vec<TopupListRow>, i64)> {
-    let status = status.filter(|s| !s.is_empty());
     // No `$1 IS NULL` trick: PostgreSQL cannot type an untyped NULL parameter.
     let where_ = if status.is_some() {
         " WHERE t.status = $1"
@@ -189,7 +192,7 @@ pub async fn list(
     let count_sql = format!("SELECT COUNT(*) FROM topups t{where_}");
     let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
     if let Some(s) = status {
-        count = count.bind(s.to_string());
+        count = count.bind(s.as_str());
     }
     let total = count.fetch_one(&mut *conn).await?;
     let sql = format!(
@@ -201,7 +204,7 @@ pub async fn list(
     );
     let mut q = sqlx::query_as::<_, TopupListRow>(&sql);
     if let Some(s) = status {
-        q = q.bind(s.to_string());
+        q = q.bind(s.as_str());
     }
     let rows = q.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
     Ok((rows, total))
@@ -224,7 +227,8 @@ pub async fn of_reseller(
 
 pub async fn count_pending(conn: &mut db::Conn) -> EngineResult<i64> {
     Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM topups WHERE status = 'pending'")
+        sqlx::query_scalar("SELECT COUNT(*) FROM topups WHERE status = $1")
+            .bind(TopupStatus::Pending.as_str())
             .fetch_one(&mut *conn)
             .await?,
     )
@@ -255,17 +259,19 @@ pub async fn approve(ctx: &Ctx, id: i64, actor: &Actor, origin: &Origin) -> Engi
     let now = chrono::Utc::now().timestamp();
     let mut tx = ctx.db.begin_write().await?;
     let changed = sqlx::query(
-        "UPDATE topups SET status = 'approved', decided_at = $1, decided_by = $2 WHERE id = $3 AND status = 'pending'",
+        "UPDATE topups SET status = $4, decided_at = $1, decided_by = $2 WHERE id = $3 AND status = $5",
     )
     .bind(now)
     .bind(actor.id)
     .bind(id)
+    .bind(TopupStatus::Approved.as_str())
+    .bind(TopupStatus::Pending.as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected();
     let t = get(&mut tx, id).await?.ok_or(db::DbError::NotFound)?;
     if changed == 0 {
-        return Ok(if t.status == "approved" {
+        return Ok(if t.status == TopupStatus::Approved {
             Decision::Unchanged(t)
         } else {
             Decision::Conflict(t)
@@ -279,11 +285,11 @@ pub async fn approve(ctx: &Ctx, id: i64, actor: &Actor, origin: &Origin) -> Engi
     let ledger_id = wallet::post_entry(
         &mut tx,
         t.reseller_id,
-        "topup",
+        LedgerKind::Topup,
         t.amount,
         &format!("topup:{id}"),
         None,
-        Some(("topup", id)),
+        Some((LedgerRef::Topup, id)),
         actor.id,
     )
     .await?;
@@ -292,15 +298,15 @@ pub async fn approve(ctx: &Ctx, id: i64, actor: &Actor, origin: &Origin) -> Engi
         NewAudit {
             actor,
             origin,
-            action: "wallet_topup_approved",
-            target_type: Some("topup"),
+            action: AuditAction::WalletTopupApproved,
+            target_type: Some(AuditTarget::Topup),
             target_id: Some(id),
             reason: None,
             meta: serde_json::json!({
                 "reseller_id": t.reseller_id,
                 "amount": t.amount,
-                "before": {"status": "pending", "balance": before},
-                "after": {"status": "approved", "balance": before + if ledger_id.is_some() { t.amount } else { 0 }},
+                "before": {"status": TopupStatus::Pending, "balance": before},
+                "after": {"status": TopupStatus::Approved, "balance": before + if ledger_id.is_some() { t.amount } else { 0 }},
                 "ledger_id": ledger_id,
             }),
         },
@@ -331,18 +337,20 @@ pub async fn reject(
     let now = chrono::Utc::now().timestamp();
     let mut tx = ctx.db.begin_write().await?;
     let changed = sqlx::query(
-        "UPDATE topups SET status = 'rejected', reason = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND status = 'pending'",
+        "UPDATE topups SET status = $5, reason = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND status = $6",
     )
     .bind(reason)
     .bind(now)
     .bind(actor.id)
     .bind(id)
+    .bind(TopupStatus::Rejected.as_str())
+    .bind(TopupStatus::Pending.as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected();
     let t = get(&mut tx, id).await?.ok_or(db::DbError::NotFound)?;
     if changed == 0 {
-        return Ok(if t.status == "rejected" {
+        return Ok(if t.status == TopupStatus::Rejected {
             Decision::Unchanged(t)
         } else {
             Decision::Conflict(t)
@@ -353,15 +361,15 @@ pub async fn reject(
         NewAudit {
             actor,
             origin,
-            action: "wallet_topup_rejected",
-            target_type: Some("topup"),
+            action: AuditAction::WalletTopupRejected,
+            target_type: Some(AuditTarget::Topup),
             target_id: Some(id),
             reason: Some(reason),
             meta: serde_json::json!({
                 "reseller_id": t.reseller_id,
                 "amount": t.amount,
-                "before": {"status": "pending"},
-                "after": {"status": "rejected"},
+                "before": {"status": TopupStatus::Pending},
+                "after": {"status": TopupStatus::Rejected},
             }),
         },
     )

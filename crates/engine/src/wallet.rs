@@ -3,6 +3,10 @@
 
 use crate::{ops, EngineError, EngineResult, EngineSettings};
 use db::audit::{Actor, NewAudit, Origin};
+use domain::status::{
+    AuditAction, AuditTarget, ConfigEventKind, ConfigStatus, DisabledReason, LedgerKind, LedgerRef,
+    ResellerKind, ResellerStatus, SuspendedBy,
+};
 use serde::Serialize;
 
 pub const KEY_PRICE: &str = "wallet_price_per_gb";
@@ -42,12 +46,14 @@ pub fn effective_price(override_price: Option<i64>, d: &WalletDefaults) -> i64 {
 pub struct LedgerRow {
     pub id: i64,
     pub reseller_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: LedgerKind,
     pub amount: i64,
     pub balance_after: i64,
     pub idempotency_key: String,
     pub note: Option<String>,
-    pub ref_type: Option<String>,
+    #[sqlx(try_from = "db::decode::MaybeText")]
+    pub ref_type: Option<LedgerRef>,
     pub ref_id: Option<i64>,
     pub actor_id: Option<i64>,
     pub created_at: i64,
@@ -57,11 +63,11 @@ pub struct LedgerRow {
 #[derive(Clone, Debug)]
 pub struct Entry<'a> {
     pub reseller_id: i64,
-    pub kind: &'a str,
+    pub kind: LedgerKind,
     pub amount: i64,
     pub idempotency_key: String,
     pub note: Option<&'a str>,
-    pub reference: Option<(&'a str, i64)>,
+    pub reference: Option<(LedgerRef, i64)>,
     pub actor_id: Option<i64>,
 }
 
@@ -105,11 +111,11 @@ fn backend_of(conn: &db::Conn) -> db::Backend {
 pub async fn post_entry(
     conn: &mut db::Conn,
     reseller_id: i64,
-    kind: &str,
+    kind: LedgerKind,
     amount: i64,
     idempotency_key: &str,
     note: Option<&str>,
-    r#ref: Option<(&str, i64)>,
+    r#ref: Option<(LedgerRef, i64)>,
     actor_id: Option<i64>,
 ) -> EngineResult<Option<i64>> {
     let backend = backend_of(conn);
@@ -283,7 +289,8 @@ pub async fn ledger_sum(conn: &mut db::Conn, reseller_id: i64) -> EngineResult<i
 pub struct StatementLine {
     pub id: i64,
     pub created_at: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: LedgerKind,
     pub amount: i64,
     pub balance_after: i64,
     pub note: Option<String>,
@@ -299,11 +306,12 @@ pub async fn statement(
 ) -> EngineResult<Vec<StatementLine>> {
     Ok(sqlx::query_as(
         "SELECT l.id, l.created_at, l.kind, l.amount, l.balance_after, l.note, s.period_start, s.delta_bytes, s.price_per_gb \
-         FROM wallet_ledger l LEFT JOIN usage_snapshots s ON l.ref_type = 'usage_snapshot' AND s.id = l.ref_id \
+         FROM wallet_ledger l LEFT JOIN usage_snapshots s ON l.ref_type = $3 AND s.id = l.ref_id \
          WHERE l.reseller_id = $1 ORDER BY l.id DESC LIMIT $2",
     )
     .bind(reseller_id)
     .bind(limit)
+    .bind(LedgerRef::UsageSnapshot.as_str())
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -335,16 +343,29 @@ pub async fn suspend_if_depleted(
     let Some(r) = db::resellers::get(conn, reseller_id).await? else {
         return Ok(None);
     };
-    if r.kind != "wallet"
-        || r.status != "active"
+    if r.kind != ResellerKind::Wallet
+        || r.status != ResellerStatus::Active
         || !domain::billing::should_suspend_wallet(balance, threshold)
     {
         return Ok(None);
     }
-    db::resellers::set_status(conn, reseller_id, "suspended_wallet", Some("system")).await?;
-    let configs = db::configs::of_reseller_with_status(conn, reseller_id, "active").await?;
+    db::resellers::set_status(
+        conn,
+        reseller_id,
+        ResellerStatus::SuspendedWallet,
+        Some(SuspendedBy::System),
+    )
+    .await?;
+    let configs =
+        db::configs::of_reseller_with_status(conn, reseller_id, ConfigStatus::Active).await?;
     for c in &configs {
-        db::configs::set_status(conn, c.id, "disabled", Some("wallet")).await?;
+        db::configs::set_status(
+            conn,
+            c.id,
+            ConfigStatus::Disabled,
+            Some(DisabledReason::Wallet),
+        )
+        .await?;
         let op = ops::enqueue(
             conn,
             c.panel_id,
@@ -355,11 +376,11 @@ pub async fn suspend_if_depleted(
             now,
         )
         .await?;
-        let meta = serde_json::json!({ "reason": "wallet", "balance": balance, "threshold": threshold, "operation_id": op });
+        let meta = serde_json::json!({ "reason": DisabledReason::Wallet, "balance": balance, "threshold": threshold, "operation_id": op });
         db::configs::add_event(
             conn,
             c.id,
-            "auto_disabled",
+            ConfigEventKind::AutoDisabled,
             &actor.name,
             None,
             None,
@@ -371,11 +392,11 @@ pub async fn suspend_if_depleted(
             NewAudit {
                 actor,
                 origin,
-                action: "config_auto_disabled",
-                target_type: Some("config"),
+                action: AuditAction::ConfigAutoDisabled,
+                target_type: Some(AuditTarget::Config),
                 target_id: Some(c.id),
-                reason: Some("wallet"),
-                meta: serde_json::json!({ "before": {"status": "active"}, "after": {"status": "disabled", "disabled_reason": "wallet"}, "operation_id": op }),
+                reason: Some(DisabledReason::Wallet.as_str()),
+                meta: serde_json::json!({ "before": {"status": ConfigStatus::Active}, "after": {"status": ConfigStatus::Disabled, "disabled_reason": DisabledReason::Wallet}, "operation_id": op }),
             },
         )
         .await?;
@@ -385,13 +406,13 @@ pub async fn suspend_if_depleted(
         NewAudit {
             actor,
             origin,
-            action: "reseller_suspended_wallet",
-            target_type: Some("reseller"),
+            action: AuditAction::ResellerSuspendedWallet,
+            target_type: Some(AuditTarget::Reseller),
             target_id: Some(reseller_id),
             reason: Some("wallet balance at or below the threshold"),
             meta: serde_json::json!({
                 "before": {"status": r.status},
-                "after": {"status": "suspended_wallet"},
+                "after": {"status": ResellerStatus::SuspendedWallet},
                 "balance": balance,
                 "threshold": threshold,
                 "configs_disabled": configs.len(),
@@ -417,20 +438,22 @@ pub async fn reactivate_if_funded(
     let Some(r) = db::resellers::get_for_update(conn, backend, reseller_id).await? else {
         return Ok(None);
     };
-    if r.status != "suspended_wallet"
+    if r.status != ResellerStatus::SuspendedWallet
         || !domain::billing::credit_reactivates(r.wallet_balance, threshold)
     {
         return Ok(None);
     }
-    db::resellers::set_status(conn, reseller_id, "active", None).await?;
+    db::resellers::set_status(conn, reseller_id, ResellerStatus::Active, None).await?;
     let configs: Vec<db::configs::Config> = sqlx::query_as(
-        "SELECT * FROM configs WHERE reseller_id = $1 AND status = 'disabled' AND disabled_reason = 'wallet' ORDER BY id",
+        "SELECT * FROM configs WHERE reseller_id = $1 AND status = $2 AND disabled_reason = $3 ORDER BY id",
     )
     .bind(reseller_id)
+    .bind(ConfigStatus::Disabled.as_str())
+    .bind(DisabledReason::Wallet.as_str())
     .fetch_all(&mut *conn)
     .await?;
     for c in &configs {
-        db::configs::set_status(conn, c.id, "active", None).await?;
+        db::configs::set_status(conn, c.id, ConfigStatus::Active, None).await?;
         let op = ops::enqueue(
             conn,
             c.panel_id,
@@ -444,7 +467,7 @@ pub async fn reactivate_if_funded(
         db::configs::add_event(
             conn,
             c.id,
-            "auto_enabled",
+            ConfigEventKind::AutoEnabled,
             &actor.name,
             None,
             None,
@@ -456,11 +479,11 @@ pub async fn reactivate_if_funded(
             NewAudit {
                 actor,
                 origin,
-                action: "config_auto_enabled",
-                target_type: Some("config"),
+                action: AuditAction::ConfigAutoEnabled,
+                target_type: Some(AuditTarget::Config),
                 target_id: Some(c.id),
                 reason: Some("wallet funded"),
-                meta: serde_json::json!({ "before": {"status": "disabled", "disabled_reason": "wallet"}, "after": {"status": "active"}, "operation_id": op }),
+                meta: serde_json::json!({ "before": {"status": ConfigStatus::Disabled, "disabled_reason": DisabledReason::Wallet}, "after": {"status": ConfigStatus::Active}, "operation_id": op }),
             },
         )
         .await?;
@@ -470,13 +493,13 @@ pub async fn reactivate_if_funded(
         NewAudit {
             actor,
             origin,
-            action: "reseller_activated",
-            target_type: Some("reseller"),
+            action: AuditAction::ResellerActivated,
+            target_type: Some(AuditTarget::Reseller),
             target_id: Some(reseller_id),
             reason: Some("wallet balance above the threshold"),
             meta: serde_json::json!({
-                "before": {"status": "suspended_wallet"},
-                "after": {"status": "active"},
+                "before": {"status": ResellerStatus::SuspendedWallet},
+                "after": {"status": ResellerStatus::Active},
                 "balance": r.wallet_balance,
                 "threshold": threshold,
                 "configs_enabled": configs.len(),
@@ -510,7 +533,7 @@ pub async fn adjust(
     let r = db::resellers::get_for_update(&mut tx, backend, reseller_id)
         .await?
         .ok_or(db::DbError::NotFound)?;
-    if r.kind != "wallet" {
+    if r.kind != ResellerKind::Wallet {
         return Err(EngineError::Invalid("kind".into()));
     }
     let d = defaults(&mut tx, &ctx.settings).await?;
@@ -518,7 +541,7 @@ pub async fn adjust(
     let id = post_entry(
         &mut tx,
         reseller_id,
-        "admin_adjustment",
+        LedgerKind::AdminAdjustment,
         amount,
         &key,
         Some(note),
@@ -536,8 +559,8 @@ pub async fn adjust(
         NewAudit {
             actor,
             origin,
-            action: "wallet_adjusted",
-            target_type: Some("reseller"),
+            action: AuditAction::WalletAdjusted,
+            target_type: Some(AuditTarget::Reseller),
             target_id: Some(reseller_id),
             reason: Some(note),
             meta: serde_json::json!({

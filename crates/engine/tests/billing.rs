@@ -4,6 +4,10 @@
 use chrono::{DateTime, TimeZone, Utc};
 use db::audit::{Actor, Origin};
 use db::testing::TestDb;
+use domain::status::{
+    ConfigEventKind, ConfigStatus, DisabledReason, LedgerKind, PanelKind, RemoteState,
+    ResellerKind, Role,
+};
 use domain::units::GIB;
 use engine::{billing, topups, wallet, Ctx, EngineSettings};
 use panel_sim::SimKind;
@@ -34,7 +38,7 @@ fn at(h: u32) -> DateTime<Utc> {
 }
 
 fn admin() -> Actor {
-    Actor::user("admin", 1, "root")
+    Actor::user(Role::Admin, 1, "root")
 }
 
 async fn dummy_panel(db: &db::Db) -> i64 {
@@ -43,7 +47,7 @@ async fn dummy_panel(db: &db::Db) -> i64 {
         &mut conn,
         db::panels::NewPanel {
             name: &format!("p-{}", engine::secrets::random_token()),
-            kind: "marzban",
+            kind: PanelKind::Marzban,
             base_url: "http://127.0.0.1:9",
             username: None,
             password_enc: None,
@@ -61,7 +65,7 @@ async fn sim_panel(ctx: &Ctx, sim: &panel_sim::Sim) -> i64 {
         &mut conn,
         db::panels::NewPanel {
             name: &format!("sim-{}", engine::secrets::random_token()),
-            kind: sim.kind().as_str(),
+            kind: sim.kind().as_str().parse().unwrap(),
             base_url: &sim.base_url(),
             username: Some(sim.admin_username()),
             password_enc: Some(&ctx.keys.encrypt(sim.admin_password())),
@@ -87,7 +91,7 @@ async fn wallet_reseller(
         &mut tx,
         db::resellers::NewReseller {
             display_name: "wallet shop",
-            kind: "wallet",
+            kind: ResellerKind::Wallet,
             panel_id,
             username_prefix: None,
             allow_custom_names: false,
@@ -107,7 +111,7 @@ async fn wallet_reseller(
         wallet::post_entry(
             &mut tx,
             id,
-            "opening_balance",
+            LedgerKind::OpeningBalance,
             opening,
             &format!("opening:{id}"),
             None,
@@ -129,7 +133,7 @@ async fn traffic_reseller(db: &db::Db, panel_id: i64) -> i64 {
         &mut conn,
         db::resellers::NewReseller {
             display_name: "traffic shop",
-            kind: "traffic",
+            kind: ResellerKind::Traffic,
             panel_id,
             username_prefix: None,
             allow_custom_names: false,
@@ -186,6 +190,7 @@ async fn status(db: &db::Db, id: i64) -> String {
         .unwrap()
         .unwrap()
         .status
+        .to_string()
 }
 
 async fn ledger_sum(db: &db::Db, id: i64) -> i64 {
@@ -266,7 +271,7 @@ async fn seed_one_gib_at_1000_from_10000_leaves_9000() {
     assert_eq!(balance(&tdb.db, r).await, 9_000);
     assert_eq!(ledger_sum(&tdb.db, r).await, 9_000);
     assert_eq!(status(&tdb.db, r).await, "active");
-    assert_eq!(config_row(&tdb.db, c).await.status, "active");
+    assert_eq!(config_row(&tdb.db, c).await.status, ConfigStatus::Active);
     // Return every connection before the database is dropped (see `finish`).
     finish(&tdb).await;
 }
@@ -300,9 +305,15 @@ async fn seed_one_gib_at_5000_from_1000_suspends_and_disables_on_the_panel() {
     // 1 GiB on the panel, read like the sync does.
     sim.add_traffic("wallet_a", GIB);
     let used = sim.user("wallet_a").unwrap().used_bytes;
-    engine::observe::record(&tdb.db, ids[0], used, Some("active"), at(0).timestamp())
-        .await
-        .unwrap();
+    engine::observe::record(
+        &tdb.db,
+        ids[0],
+        used,
+        Some(RemoteState::Active),
+        at(0).timestamp(),
+    )
+    .await
+    .unwrap();
 
     let report = billing::run_once(&ctx, at(1)).await.unwrap();
     assert_eq!(report.total_cost, 5_000);
@@ -313,7 +324,7 @@ async fn seed_one_gib_at_5000_from_1000_suspends_and_disables_on_the_panel() {
     for c in &ids {
         let row = config_row(&tdb.db, *c).await;
         assert_eq!(
-            (row.status.as_str(), row.disabled_reason.as_deref()),
+            (row.status.as_str(), row.disabled_reason.map(|r| r.as_str())),
             ("disabled", Some("wallet"))
         );
     }
@@ -328,7 +339,9 @@ async fn seed_one_gib_at_5000_from_1000_suspends_and_disables_on_the_panel() {
     );
     let mut conn = tdb.db.acquire().await.unwrap();
     let events = db::configs::events(&mut conn, ids[0]).await.unwrap();
-    assert!(events.iter().any(|e| e.kind == "auto_disabled"));
+    assert!(events
+        .iter()
+        .any(|e| e.kind == ConfigEventKind::AutoDisabled));
     let audits: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_logs WHERE action = 'reseller_suspended_wallet' AND target_id = $1",
     )
@@ -369,7 +382,7 @@ async fn traffic_resellers_are_untouched_by_billing() {
         .await,
         0
     );
-    assert_eq!(config_row(&tdb.db, c).await.status, "active");
+    assert_eq!(config_row(&tdb.db, c).await.status, ConfigStatus::Active);
     // Return every connection before the database is dropped (see `finish`).
     finish(&tdb).await;
 }
@@ -396,7 +409,7 @@ async fn an_hour_billed_twice_charges_once_and_history_is_never_billed() {
         wallet::post_entry(
             &mut tx,
             r,
-            "opening_balance",
+            LedgerKind::OpeningBalance,
             50_000,
             "open",
             None,
@@ -526,7 +539,7 @@ async fn two_instances_billing_the_same_hour_charge_once() {
 }
 
 async fn submit_topup(ctx: &Ctx, dir: &std::path::Path, r: i64, amount: i64) -> i64 {
-    let actor = Actor::user("reseller", 2, "shop");
+    let actor = Actor::user(Role::Reseller, 2, "shop");
     topups::submit(ctx, dir, r, amount, PNG, &actor, &Origin::default())
         .await
         .map_err(|e| format!("{e:?}"))
@@ -634,7 +647,7 @@ async fn approving_twice_credits_once_and_a_rejected_top_up_cannot_be_approved()
         r,
         9_999,
         PNG,
-        &Actor::user("reseller", 2, "shop"),
+        &Actor::user(Role::Reseller, 2, "shop"),
         &Origin::default(),
     )
     .await;
@@ -673,9 +686,14 @@ async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_dis
     let by_hand = config(&tdb.db, r, panel, "byhand").await;
     {
         let mut conn = tdb.db.acquire().await.unwrap();
-        db::configs::set_status(&mut conn, by_hand, "disabled", Some("manual"))
-            .await
-            .unwrap();
+        db::configs::set_status(
+            &mut conn,
+            by_hand,
+            ConfigStatus::Disabled,
+            Some(DisabledReason::Manual),
+        )
+        .await
+        .unwrap();
     }
     engine::observe::record(&tdb.db, busy, 5 * GIB, None, at(0).timestamp())
         .await
@@ -684,7 +702,10 @@ async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_dis
     assert_eq!(balance(&tdb.db, r).await, -5_000);
     assert_eq!(status(&tdb.db, r).await, "suspended_wallet");
     assert_eq!(
-        config_row(&tdb.db, busy).await.disabled_reason.as_deref(),
+        config_row(&tdb.db, busy)
+            .await
+            .disabled_reason
+            .map(|r| r.as_str()),
         Some("wallet")
     );
     // 10,000 lifts it to 5,000 > −1,000: active again, only the wallet-disabled config enabled.
@@ -693,10 +714,13 @@ async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_dis
         .await
         .unwrap();
     assert_eq!(status(&tdb.db, r).await, "active");
-    assert_eq!(config_row(&tdb.db, busy).await.status, "active");
+    assert_eq!(config_row(&tdb.db, busy).await.status, ConfigStatus::Active);
     let hand = config_row(&tdb.db, by_hand).await;
     assert_eq!(
-        (hand.status.as_str(), hand.disabled_reason.as_deref()),
+        (
+            hand.status.as_str(),
+            hand.disabled_reason.map(|r| r.as_str())
+        ),
         ("disabled", Some("manual"))
     );
     let mut conn = tdb.db.acquire().await.unwrap();
@@ -709,7 +733,9 @@ async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_dis
     .unwrap();
     assert_eq!(enable_ops, 1);
     let events = db::configs::events(&mut conn, busy).await.unwrap();
-    assert!(events.iter().any(|e| e.kind == "auto_enabled"));
+    assert!(events
+        .iter()
+        .any(|e| e.kind == ConfigEventKind::AutoEnabled));
     drop(conn);
     // A credit that leaves it at or below the threshold does not reactivate.
     engine::observe::record(&tdb.db, busy, 25 * GIB, None, at(1).timestamp())
@@ -800,7 +826,7 @@ mod property {
             wallet::post_entry(
                 &mut tx,
                 r,
-                "opening_balance",
+                LedgerKind::OpeningBalance,
                 2_000,
                 "open",
                 None,

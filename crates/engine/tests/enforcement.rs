@@ -4,15 +4,21 @@
 
 mod support;
 
+use domain::status::{ConfigStatus, DisabledReason, JobStatus, ResellerStatus, Role, SuspendedBy};
 use panel_sim::SimKind;
 use support::*;
 
 async fn set_status_by_hand(env: &Env, config_id: i64, panel_id: i64) {
     let now = chrono::Utc::now().timestamp();
     let mut tx = env.ctx.db.begin_write().await.unwrap();
-    db::configs::set_status(&mut tx, config_id, "disabled", Some("manual"))
-        .await
-        .unwrap();
+    db::configs::set_status(
+        &mut tx,
+        config_id,
+        ConfigStatus::Disabled,
+        Some(DisabledReason::Manual),
+    )
+    .await
+    .unwrap();
     engine::ops::enqueue(
         &mut tx,
         panel_id,
@@ -50,7 +56,7 @@ async fn crossing_quota_plus_grace_suspends_and_adding_traffic_recovers_only_sys
     sim.add_traffic("q_b", MIB - 1);
     for _ in 0..3 {
         env.sync().await;
-        assert_eq!(env.reseller_row(r).await.status, "active");
+        assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Active);
     }
     assert_eq!(env.audit_count("reseller_suspended").await, 0);
 
@@ -59,17 +65,20 @@ async fn crossing_quota_plus_grace_suspends_and_adding_traffic_recovers_only_sys
     env.sync().await;
     let row = env.reseller_row(r).await;
     assert_eq!(
-        (row.status.as_str(), row.suspended_by.as_deref()),
+        (row.status.as_str(), row.suspended_by.map(|s| s.as_str())),
         ("suspended", Some("system"))
     );
     for id in [a, b] {
         let cfg = env.get(id).await;
         assert_eq!(
-            (cfg.status.as_str(), cfg.disabled_reason.as_deref()),
+            (cfg.status.as_str(), cfg.disabled_reason.map(|r| r.as_str())),
             ("disabled", Some("reseller_quota"))
         );
     }
-    assert_eq!(env.get(c).await.disabled_reason.as_deref(), Some("manual"));
+    assert_eq!(
+        env.get(c).await.disabled_reason.map(|r| r.as_str()),
+        Some("manual")
+    );
     env.retry_pending().await;
     assert!(!sim.user("q_a").unwrap().enabled, "disabled on the panel");
     assert!(!sim.user("q_b").unwrap().enabled);
@@ -91,11 +100,14 @@ async fn crossing_quota_plus_grace_suspends_and_adding_traffic_recovers_only_sys
     enforce(&env, r, chrono::Utc::now()).await;
     let row = env.reseller_row(r).await;
     assert_eq!((row.status.as_str(), row.suspended_by), ("active", None));
-    assert_eq!(env.get(a).await.status, "active");
-    assert_eq!(env.get(b).await.status, "active");
+    assert_eq!(env.get(a).await.status, ConfigStatus::Active);
+    assert_eq!(env.get(b).await.status, ConfigStatus::Active);
     let hand = env.get(c).await;
     assert_eq!(
-        (hand.status.as_str(), hand.disabled_reason.as_deref()),
+        (
+            hand.status.as_str(),
+            hand.disabled_reason.map(|r| r.as_str())
+        ),
         ("disabled", Some("manual"))
     );
     env.retry_pending().await;
@@ -111,7 +123,7 @@ async fn crossing_quota_plus_grace_suspends_and_adding_traffic_recovers_only_sys
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.to_string())
         .collect();
     assert!(kinds.contains(&"auto_disabled".to_string()));
     assert!(kinds.contains(&"auto_enabled".to_string()));
@@ -123,15 +135,20 @@ async fn a_reseller_suspended_by_an_admin_is_never_reactivated_by_the_system() {
     let (panel, _sim) = env.panel(SimKind::Marzban).await;
     let r = env.reseller(panel, GIB, None).await;
     let mut conn = env.conn().await;
-    db::resellers::set_status(&mut conn, r, "suspended", Some("admin"))
-        .await
-        .unwrap();
+    db::resellers::set_status(
+        &mut conn,
+        r,
+        ResellerStatus::Suspended,
+        Some(SuspendedBy::Admin),
+    )
+    .await
+    .unwrap();
     drop(conn);
     enforce(&env, r, chrono::Utc::now()).await;
     env.sync().await;
     let row = env.reseller_row(r).await;
     assert_eq!(
-        (row.status.as_str(), row.suspended_by.as_deref()),
+        (row.status.as_str(), row.suspended_by.map(|s| s.as_str())),
         ("suspended", Some("admin"))
     );
 }
@@ -147,11 +164,11 @@ async fn the_window_ends_at_midnight_tehran() {
     let r = env.reseller(panel, 10 * GIB, Some(end.timestamp())).await;
     let a = env.config(r, panel, "w_a").await;
     enforce(&env, r, end - chrono::Duration::seconds(1)).await;
-    assert_eq!(env.reseller_row(r).await.status, "active");
+    assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Active);
     enforce(&env, r, end).await;
-    assert_eq!(env.reseller_row(r).await.status, "suspended");
+    assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Suspended);
     assert_eq!(
-        env.get(a).await.disabled_reason.as_deref(),
+        env.get(a).await.disabled_reason.map(|r| r.as_str()),
         Some("reseller_window")
     );
     env.retry_pending().await;
@@ -169,10 +186,10 @@ async fn the_window_ends_at_midnight_tehran() {
     .unwrap();
     drop(conn);
     enforce(&env, r, end + chrono::Duration::hours(1)).await;
-    assert_eq!(env.reseller_row(r).await.status, "active");
-    assert_eq!(env.get(a).await.status, "active");
+    assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Active);
+    assert_eq!(env.get(a).await.status, ConfigStatus::Active);
     enforce(&env, r, new_end).await;
-    assert_eq!(env.reseller_row(r).await.status, "suspended");
+    assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Suspended);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,14 +206,14 @@ async fn grace_settings_change_the_boundary() {
     drop(conn);
     sim.add_traffic("g_a", 10 * GIB + 500 * MIB);
     env.sync().await;
-    assert_eq!(env.reseller_row(r).await.status, "active");
+    assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Active);
     let mut conn = env.conn().await;
     db::settings::set(&mut conn, env.ctx.db.backend(), "grace_percent", "2")
         .await
         .unwrap();
     drop(conn);
     env.sync().await;
-    assert_eq!(env.reseller_row(r).await.status, "suspended");
+    assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Suspended);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,12 +224,12 @@ async fn a_reseller_wide_reset_brings_a_quota_suspended_reseller_back() {
     let a = env.config(r, panel, "rr_a").await;
     sim.add_traffic("rr_a", 2 * GIB);
     env.sync().await;
-    assert_eq!(env.reseller_row(r).await.status, "suspended");
+    assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Suspended);
     env.retry_pending().await;
     let job = engine::reset::start_reseller_reset(
         &env.ctx,
         r,
-        &db::audit::Actor::user("admin", 1, "boss"),
+        &db::audit::Actor::user(Role::Admin, 1, "boss"),
         &Default::default(),
     )
     .await
@@ -223,16 +240,16 @@ async fn a_reseller_wide_reset_brings_a_quota_suspended_reseller_back() {
         .unwrap();
     for _ in 0..100 {
         let mut conn = env.conn().await;
-        if db::jobs::get(&mut conn, job).await.unwrap().unwrap().status == "done" {
+        if db::jobs::get(&mut conn, job).await.unwrap().unwrap().status == JobStatus::Done {
             break;
         }
         drop(conn);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(env.reseller_row(r).await.status, "active");
-    assert_eq!(env.get(a).await.status, "active");
+    assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Active);
+    assert_eq!(env.get(a).await.status, ConfigStatus::Active);
     assert_eq!(env.audit_count("reseller_usage_reset").await, 1);
     env.sync().await;
-    assert_eq!(env.reseller_row(r).await.status, "active");
+    assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Active);
     assert_eq!(env.get(a).await.lifetime_usage_bytes, 2 * GIB);
 }

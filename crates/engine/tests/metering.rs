@@ -3,20 +3,21 @@
 
 mod support;
 
+use domain::status::{ConfigEventKind, JobStatus, Role};
 use engine::ops::Outcome;
 use engine::reset;
 use panel_sim::{Fault, SimKind, SimOp};
 use support::*;
 
 fn admin() -> db::audit::Actor {
-    db::audit::Actor::user("admin", 1, "boss")
+    db::audit::Actor::user(Role::Admin, 1, "boss")
 }
 
 async fn wait_job(env: &Env, job: i64) -> db::jobs::Job {
     for _ in 0..300 {
         let mut conn = env.conn().await;
         let j = db::jobs::get(&mut conn, job).await.unwrap().unwrap();
-        if j.status == "done" || j.status == "failed" {
+        if j.status == JobStatus::Done || j.status == JobStatus::Failed {
             return j;
         }
         drop(conn);
@@ -62,7 +63,7 @@ async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect(
         .await
         .unwrap();
     let j = wait_job(&env, job).await;
-    assert_eq!(j.status, "done", "job result: {}", j.result);
+    assert_eq!(j.status, JobStatus::Done, "job result: {}", j.result);
     assert_eq!((j.done, j.total), (2, 2));
     let counts: reset::ResetCounts = serde_json::from_str(&j.result).unwrap();
     assert_eq!(
@@ -94,7 +95,7 @@ async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect(
             .await
             .unwrap()
             .iter()
-            .filter(|e| e.kind == "usage_reset")
+            .filter(|e| e.kind == ConfigEventKind::UsageReset)
             .count(),
         1
     );
@@ -150,7 +151,7 @@ async fn reseller_reset_with_a_failing_panel_reset_still_restarts_quota_and_sync
         .await
         .unwrap();
     let j = wait_job(&env, job).await;
-    assert_eq!(j.status, "done", "job result: {}", j.result);
+    assert_eq!(j.status, JobStatus::Done, "job result: {}", j.result);
     let counts: reset::ResetCounts = serde_json::from_str(&j.result).unwrap();
     assert_eq!((counts.remote_successes, counts.remote_failures), (1, 1));
     let mut conn = env.conn().await;
@@ -312,8 +313,8 @@ async fn a_failing_panel_changes_nothing_and_its_health_says_so() {
     assert_eq!(panel.consecutive_failures, 1);
     assert!(panel.last_error.is_some());
     let runs = engine::sync::recent_runs(&mut conn, p1, 5).await.unwrap();
-    assert_eq!(runs[0].ok, 0);
-    assert_eq!(runs[1].ok, 1);
+    assert!(!runs[0].ok);
+    assert!(runs[1].ok);
     assert_eq!(runs[1].configs_updated, 1);
     drop(conn);
     sim1.clear_faults();
@@ -472,7 +473,7 @@ async fn a_reset_job_interrupted_by_a_crash_is_resumed_and_finished_once() {
     // The restarted process resumes it.
     assert_eq!(reset::resume_jobs(&env.ctx).await.unwrap(), 1);
     let j = wait_job(&env, job).await;
-    assert_eq!(j.status, "done");
+    assert_eq!(j.status, JobStatus::Done);
     let counts: reset::ResetCounts = serde_json::from_str(&j.result).unwrap();
     assert_eq!((counts.configs, counts.remote_successes), (2, 2));
     assert_eq!(counts.bytes_settled, 50 * MIB);

@@ -4,6 +4,7 @@
 
 mod support;
 
+use domain::status::Role;
 use panel_sim::{Fault, SimKind, SimOp};
 use proptest::prelude::*;
 use support::*;
@@ -48,7 +49,7 @@ async fn run_case(kind: SimKind, steps: Vec<Step>) -> Result<(), TestCaseError> 
     for u in USERS {
         ids.push(env.config(r, panel, u).await);
     }
-    let admin = db::audit::Actor::user("admin", 1, "boss");
+    let admin = db::audit::Actor::user(Role::Admin, 1, "boss");
     let mut last_lifetime = vec![0i64; USERS.len()];
     for (n, s) in steps.into_iter().enumerate() {
         let mut sync_ok = true;

@@ -30,7 +30,7 @@ impl CurrentUser {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::user(self.role.as_str(), self.id, &self.username)
+        Actor::user(self.role, self.id, &self.username)
     }
 }
 
@@ -116,17 +116,13 @@ async fn load_user(
     let Some(user) = db::users::by_id(conn, user_id).await? else {
         return Ok(None);
     };
-    if user.is_active == 0 {
+    if !user.is_active {
         return Ok(None);
     }
-    let role: Role = user
-        .role
-        .parse()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("bad role {}", user.role)))?;
     Ok(Some(CurrentUser {
         id: user.id,
         username: user.username,
-        role,
+        role: user.role,
         reseller_id: user.reseller_id,
         csrf,
     }))

@@ -56,6 +56,21 @@ impl AppError {
         AppError::Validation(f)
     }
 
+    /// An optional choice from a query string (`?status=`, `?kind=`): empty means all, a value
+    /// that is not one of the enum's spellings is a field error, never a silent "all".
+    pub fn choice<T: std::str::FromStr>(
+        field: &str,
+        value: Option<&str>,
+    ) -> Result<Option<T>, AppError> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| AppError::field(field, "err.bad_choice")),
+        }
+    }
+
     /// The one table: status and code for every error.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {

@@ -15,6 +15,7 @@ pub mod password;
 pub mod ratelimit;
 pub mod signin;
 pub mod state;
+pub mod views;
 
 pub use state::{AppState, WebOptions};
 

@@ -124,7 +124,8 @@ pub async fn render(State(state): State<AppState>) -> Result<Response, crate::er
         let _ = writeln!(
             out,
             "vpnmarket_sync_last_ok{{panel_id=\"{}\"}} {}",
-            r.panel_id, r.ok
+            r.panel_id,
+            i64::from(r.ok)
         );
     }
     let _ = writeln!(out, "# HELP vpnmarket_sync_last_configs_updated Configs whose usage changed in each panel's last sync.");

@@ -4,6 +4,7 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use db::audit::{Actor, NewAudit, Origin};
+use domain::status::{ActorType, AuditAction, AuditTarget};
 
 /// The signed-in user's id and role on success.
 pub async fn check_credentials(
@@ -24,7 +25,7 @@ pub async fn check_credentials(
         .unwrap_or_else(|| crate::password::dummy_hash().to_string());
     let ok = crate::password::verify_async(password.to_string(), stored).await;
     match user {
-        Some(u) if ok && u.is_active == 1 => {
+        Some(u) if ok && u.is_active => {
             state.limiter.record_success(username);
             Ok(u)
         }
@@ -34,13 +35,13 @@ pub async fn check_credentials(
                 &mut conn,
                 NewAudit {
                     actor: &Actor {
-                        kind: "anonymous".into(),
+                        kind: ActorType::Anonymous,
                         id: None,
                         name: username.chars().take(64).collect(),
                     },
                     origin,
-                    action: "login_failed",
-                    target_type: Some("user"),
+                    action: AuditAction::LoginFailed,
+                    target_type: Some(AuditTarget::User),
                     target_id: None,
                     reason: None,
                     meta: serde_json::json!({ "username": username.chars().take(64).collect::<String>() }),

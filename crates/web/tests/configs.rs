@@ -4,6 +4,7 @@
 mod common;
 
 use common::TestApp;
+use domain::status::{ConfigStatus, DisabledReason};
 use panel_sim::SimKind;
 use serde_json::{json, Value};
 
@@ -517,9 +518,14 @@ async fn a_reseller_cannot_enable_what_the_system_disabled() {
     .await;
     let id = c["id"].as_i64().unwrap();
     let mut conn = app.db.acquire().await.unwrap();
-    db::configs::set_status(&mut conn, id, "disabled", Some("reseller_quota"))
-        .await
-        .unwrap();
+    db::configs::set_status(
+        &mut conn,
+        id,
+        ConfigStatus::Disabled,
+        Some(DisabledReason::ResellerQuota),
+    )
+    .await
+    .unwrap();
     drop(conn);
     let (s, e) = call(
         &app,

@@ -10,6 +10,7 @@ mod common;
 
 use common::TestApp;
 use db::operations::Operation;
+use domain::status::{ConfigEventKind, OpStatus, ResellerKind};
 use engine::ops::{self, OpKind, Outcome};
 use panel_sim::{Fault, Sim, SimKind, SimOp};
 use serde_json::{json, Value};
@@ -35,7 +36,7 @@ async fn queued_create(app: &TestApp, panel_id: i64, username: &str) -> (i64, i6
         &mut tx,
         db::resellers::NewReseller {
             display_name: "shop",
-            kind: "traffic",
+            kind: ResellerKind::Traffic,
             panel_id,
             username_prefix: None,
             allow_custom_names: false,
@@ -146,7 +147,7 @@ async fn a_create_reaches_every_panel_with_its_limit_and_expiry() {
         let o = op(&app, op_id).await;
         assert_eq!((o.status.as_str(), o.attempts), ("done", 1), "{kind}");
         let c = config(&app, config_id).await;
-        assert_eq!(c.remote_confirmed, 1, "{kind}");
+        assert!(c.remote_confirmed, "{kind}");
         assert!(
             c.subscription_url
                 .as_deref()
@@ -171,7 +172,7 @@ async fn fails_then_completes(fault: Fault) {
 
         assert_eq!(ops::run_due(&app.ctx, now()).await.unwrap(), 1, "{kind}");
         let o = op(&app, op_id).await;
-        assert_eq!(o.status, "pending", "{kind} {fault:?}");
+        assert_eq!(o.status, OpStatus::Pending, "{kind} {fault:?}");
         assert_eq!(o.attempts, 1);
         let error = o.last_error.clone().unwrap_or_default();
         assert!(!error.is_empty(), "{kind} {fault:?}");
@@ -179,14 +180,14 @@ async fn fails_then_completes(fault: Fault) {
         assert_eq!(log.len(), 1);
         assert_eq!(
             (log[0].ok, log[0].error.as_deref()),
-            (0, Some(error.as_str()))
+            (false, Some(error.as_str()))
         );
         // The next try waits for the back-off instead of hammering the panel.
         assert!(o.next_attempt_at > log[0].finished_at, "{kind}");
         let p = panel(&app, panel_id).await;
         assert!(p.consecutive_failures >= 1, "{kind} {fault:?}");
         assert!(p.last_error.is_some());
-        assert_eq!(config(&app, config_id).await.remote_confirmed, 0);
+        assert!(!config(&app, config_id).await.remote_confirmed);
         assert_eq!(
             users_named(&sim, &username),
             0,
@@ -196,12 +197,17 @@ async fn fails_then_completes(fault: Fault) {
         sim.clear_faults();
         assert_eq!(ops::run_due(&app.ctx, now() + 3600).await.unwrap(), 1);
         let o = op(&app, op_id).await;
-        assert_eq!(o.status, "done", "{kind} {fault:?}: {:?}", o.last_error);
+        assert_eq!(
+            o.status,
+            OpStatus::Done,
+            "{kind} {fault:?}: {:?}",
+            o.last_error
+        );
         assert_eq!(o.attempts, 2);
         assert_eq!(users_named(&sim, &username), 1, "{kind}");
         let log = attempts(&app, op_id).await;
-        assert_eq!((log.len(), log[1].ok), (2, 1));
-        assert_eq!(config(&app, config_id).await.remote_confirmed, 1);
+        assert_eq!((log.len(), log[1].ok), (2, true));
+        assert!(config(&app, config_id).await.remote_confirmed);
         let p = panel(&app, panel_id).await;
         assert_eq!(p.consecutive_failures, 0, "{kind}: health recovers");
     }
@@ -264,7 +270,8 @@ async fn a_create_whose_outcome_is_unknown_never_makes_two_users() {
             assert_eq!(ops::run_due(&app.ctx, now() + 3600).await.unwrap(), 1);
             let o = op(&app, op_id).await;
             assert_eq!(
-                o.status, "done",
+                o.status,
+                OpStatus::Done,
                 "{kind} applied={applied}: {:?}",
                 o.last_error
             );
@@ -296,7 +303,7 @@ async fn pending_operations_survive_a_restart() {
         ops::run_now(&app.ctx, id, Duration::from_secs(5))
             .await
             .unwrap();
-        assert_eq!(op(&app, id).await.status, "pending");
+        assert_eq!(op(&app, id).await.status, OpStatus::Pending);
     }
     let t = now();
     {
@@ -315,24 +322,24 @@ async fn pending_operations_survive_a_restart() {
     let restarted = engine::Ctx::new(app.db.clone(), keys, app.ctx.settings.clone());
     assert_ne!(restarted.instance_id, app.ctx.instance_id);
     assert_eq!(ops::run_due(&restarted, t + 10).await.unwrap(), 2);
-    assert_eq!(op(&app, a).await.status, "done");
-    assert_eq!(op(&app, b).await.status, "done");
+    assert_eq!(op(&app, a).await.status, OpStatus::Done);
+    assert_eq!(op(&app, b).await.status, OpStatus::Done);
     // The dead process's lease runs out, then its operation is taken over.
-    assert_eq!(op(&app, c).await.status, "pending");
+    assert_eq!(op(&app, c).await.status, OpStatus::Pending);
     assert_eq!(ops::run_due(&restarted, t + 121).await.unwrap(), 1);
-    assert_eq!(op(&app, c).await.status, "done");
+    assert_eq!(op(&app, c).await.status, OpStatus::Done);
     assert!(s1.user("r_a").is_some() && s2.user("r_b").is_some() && s1.user("r_c").is_some());
 
     // And with the worker running, as the real server does after a restart.
     let (_, d) = queued_create(&app, p2, "r_d").await;
     let worker = ops::spawn_worker(restarted.clone());
     let mut waited = 0;
-    while op(&app, d).await.status != "done" && waited < 100 {
+    while op(&app, d).await.status != OpStatus::Done && waited < 100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         waited += 1;
     }
     worker.abort();
-    assert_eq!(op(&app, d).await.status, "done");
+    assert_eq!(op(&app, d).await.status, OpStatus::Done);
     assert!(s2.user("r_d").is_some());
 }
 
@@ -348,7 +355,7 @@ async fn the_per_panel_rate_limit_spaces_operations() {
             panel_id,
             db::panels::NewPanel {
                 name: &row.name,
-                kind: &row.kind,
+                kind: row.kind,
                 base_url: &row.base_url,
                 username: row.username.as_deref(),
                 password_enc: row.password_enc.as_deref(),
@@ -369,7 +376,7 @@ async fn the_per_panel_rate_limit_spaces_operations() {
     let took = started.elapsed();
     let mut starts = Vec::new();
     for id in &ids {
-        assert_eq!(op(&app, *id).await.status, "done");
+        assert_eq!(op(&app, *id).await.status, OpStatus::Done);
         starts.extend(attempts(&app, *id).await.iter().map(|a| a.started_at));
     }
     let span = starts.iter().max().unwrap() - starts.iter().min().unwrap();
@@ -502,7 +509,9 @@ async fn an_admin_lists_retries_and_cancels_operations_through_the_api() {
     assert_eq!(app.audit_count("operation_cancelled").await, 1);
     let mut conn = app.db.acquire().await.unwrap();
     let events = db::configs::events(&mut conn, config_b).await.unwrap();
-    assert!(events.iter().any(|e| e.kind == "operation_cancelled"));
+    assert!(events
+        .iter()
+        .any(|e| e.kind == ConfigEventKind::OperationCancelled));
 }
 
 async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
@@ -557,7 +566,7 @@ async fn the_operations_pages_list_retry_and_cancel_in_both_languages() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(op(&app, a).await.status, "done");
+    assert_eq!(op(&app, a).await.status, OpStatus::Done);
     let (_, detail) = page(&b, &app, &format!("/admin/operations/{a}?lang=en")).await;
     assert!(detail.contains("Done"));
     let res = b
@@ -567,7 +576,7 @@ async fn the_operations_pages_list_retry_and_cancel_in_both_languages() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(op(&app, bb).await.status, "cancelled");
+    assert_eq!(op(&app, bb).await.status, OpStatus::Cancelled);
     let (_, html) = page(&b, &app, "/admin/operations?status=pending&lang=en").await;
     assert!(html.contains("No operations."));
     // Without the CSRF token nothing happens.

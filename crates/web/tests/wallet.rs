@@ -4,6 +4,9 @@
 mod common;
 
 use common::{hidden_field, TestApp};
+use domain::status::{
+    LedgerKind, PanelKind, RemoteState, ResellerKind, ResellerStatus, SuspendedBy,
+};
 use serde_json::Value;
 
 const PNG: &[u8] = &[
@@ -49,7 +52,7 @@ async fn shop(opening: i64) -> Shop {
         &mut tx,
         db::panels::NewPanel {
             name: "p",
-            kind: "marzban",
+            kind: PanelKind::Marzban,
             base_url: "http://127.0.0.1:9",
             username: None,
             password_enc: None,
@@ -63,7 +66,7 @@ async fn shop(opening: i64) -> Shop {
         &mut tx,
         db::resellers::NewReseller {
             display_name: "Shop One",
-            kind: "wallet",
+            kind: ResellerKind::Wallet,
             panel_id: panel,
             username_prefix: None,
             allow_custom_names: false,
@@ -82,7 +85,7 @@ async fn shop(opening: i64) -> Shop {
     engine::wallet::post_entry(
         &mut tx,
         reseller,
-        "opening_balance",
+        LedgerKind::OpeningBalance,
         opening,
         "opening",
         None,
@@ -153,9 +156,9 @@ impl Shop {
         v["balance"].as_i64().unwrap()
     }
 
-    async fn set_status(&self, status: &str) {
+    async fn set_status(&self, status: ResellerStatus) {
         let mut conn = self.app.db.acquire().await.unwrap();
-        db::resellers::set_status(&mut conn, self.reseller, status, Some("system"))
+        db::resellers::set_status(&mut conn, self.reseller, status, Some(SuspendedBy::System))
             .await
             .unwrap();
     }
@@ -172,7 +175,7 @@ async fn the_wallet_answers_with_balance_price_and_threshold_and_stays_open_when
     assert_eq!(v["suspension_threshold"], -1_000);
     assert_eq!(v["status"], "active");
 
-    s.set_status("suspended_wallet").await;
+    s.set_status(ResellerStatus::SuspendedWallet).await;
     let res = s.get(&s.shop_token, "/api/v1/wallet").await;
     assert_eq!(
         res.status(),
@@ -252,7 +255,7 @@ async fn receipts_are_checked_by_content_and_size_and_amounts_by_the_minimum() {
 #[tokio::test]
 async fn an_admin_approves_a_top_up_once_sees_the_receipt_and_rejects_with_a_reason() {
     let s = shop(-2_000).await;
-    s.set_status("suspended_wallet").await;
+    s.set_status(ResellerStatus::SuspendedWallet).await;
     let res = s.upload("20000", Some(("receipt.png", PNG))).await;
     assert_eq!(res.status(), 201);
     let t: Value = res.json().await.unwrap();
@@ -471,7 +474,7 @@ async fn admin_adjustments_and_the_billing_job_move_the_balance_through_the_ledg
 #[tokio::test]
 async fn the_wallet_page_warns_when_suspended_exports_csv_and_takes_a_top_up() {
     let s = shop(-1_500).await;
-    s.set_status("suspended_wallet").await;
+    s.set_status(ResellerStatus::SuspendedWallet).await;
     let b = s.app.signed_in_browser("shop", "shop-password").await;
     let res = b.get(s.app.url("/wallet")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -803,7 +806,7 @@ async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brin
         &mut tx,
         db::resellers::NewReseller {
             display_name: "Dry Shop",
-            kind: "wallet",
+            kind: ResellerKind::Wallet,
             panel_id: panel,
             username_prefix: None,
             allow_custom_names: false,
@@ -822,7 +825,7 @@ async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brin
     engine::wallet::post_entry(
         &mut tx,
         reseller,
-        "opening_balance",
+        LedgerKind::OpeningBalance,
         1_000,
         "open",
         None,
@@ -880,7 +883,7 @@ async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brin
         &app.db,
         config,
         used,
-        Some("active"),
+        Some(RemoteState::Active),
         chrono::Utc::now().timestamp(),
     )
     .await

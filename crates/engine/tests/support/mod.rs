@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use db::testing::TestDb;
+use domain::status::ResellerKind;
 use engine::ops::{self, OpKind};
 use engine::Ctx;
 use panel_sim::{Sim, SimKind};
@@ -74,7 +75,7 @@ impl Env {
             &mut conn,
             db::panels::NewPanel {
                 name: &format!("{}-{}", sim.kind().as_str(), sim.local_addr().port()),
-                kind: sim.kind().as_str(),
+                kind: sim.kind().as_str().parse().unwrap(),
                 base_url: &sim.base_url(),
                 username: user.as_deref(),
                 password_enc: pass.as_deref(),
@@ -92,7 +93,7 @@ impl Env {
             &mut conn,
             db::resellers::NewReseller {
                 display_name: "r",
-                kind: "traffic",
+                kind: ResellerKind::Traffic,
                 panel_id,
                 username_prefix: None,
                 allow_custom_names: false,

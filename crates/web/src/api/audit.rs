@@ -47,11 +47,11 @@ impl From<db::audit::AuditRow> for AuditView {
         AuditView {
             id: r.id,
             created_at: rfc3339(r.created_at),
-            actor_type: r.actor_type,
+            actor_type: r.actor_type.to_string(),
             actor_id: r.actor_id,
             actor_name: r.actor_name,
-            action: r.action,
-            target_type: r.target_type,
+            action: r.action.to_string(),
+            target_type: r.target_type.map(|t| t.to_string()),
             target_id: r.target_id,
             reason: r.reason,
             request_id: r.request_id,
@@ -79,8 +79,8 @@ pub fn parse_time(field: &str, value: &str) -> Result<i64, AppError> {
 impl AuditQuery {
     pub fn filter(&self) -> Result<db::audit::AuditFilter, AppError> {
         Ok(db::audit::AuditFilter {
-            action: self.action.clone().filter(|s| !s.is_empty()),
-            target_type: self.target_type.clone().filter(|s| !s.is_empty()),
+            action: AppError::choice("action", self.action.as_deref())?,
+            target_type: AppError::choice("target_type", self.target_type.as_deref())?,
             target_id: self.target_id,
             actor_id: self.actor_id,
             from: self

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::SecondsFormat;
+use domain::status::{AuditAction, AuditTarget};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,7 +54,7 @@ pub async fn issue_token(
     .await?;
     Ok(Json(TokenResponse {
         token,
-        role: user.role,
+        role: user.role.to_string(),
         expires_at: rfc3339(expires_at),
     }))
 }
@@ -126,8 +127,8 @@ pub async fn create_named_token(
         db::audit::NewAudit {
             actor: &user.actor(),
             origin,
-            action: "api_token_created",
-            target_type: Some("api_token"),
+            action: AuditAction::ApiTokenCreated,
+            target_type: Some(AuditTarget::ApiToken),
             target_id: Some(id),
             reason: None,
             meta: serde_json::json!({ "name": name }),
@@ -157,8 +158,8 @@ pub async fn revoke_named_token(
         db::audit::NewAudit {
             actor: &user.actor(),
             origin,
-            action: "api_token_revoked",
-            target_type: Some("api_token"),
+            action: AuditAction::ApiTokenRevoked,
+            target_type: Some(AuditTarget::ApiToken),
             target_id: Some(id),
             reason: None,
             meta: serde_json::json!({}),

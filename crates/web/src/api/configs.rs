@@ -10,6 +10,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use domain::status::{ConfigEventKind, ConfigStatus, DisabledReason, OpKind, RemoteState};
 use engine::access::Area;
 use engine::configs::Scope;
 use serde::{Deserialize, Serialize};
@@ -28,7 +29,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Serialize, ToSchema, Clone)]
 pub struct PendingOperation {
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: OpKind,
     pub attempts: i64,
     pub last_error: Option<String>,
 }
@@ -40,8 +42,10 @@ pub struct ConfigView {
     pub username: String,
     pub panel_id: i64,
     pub reseller_id: i64,
-    pub status: String,
-    pub disabled_reason: Option<String>,
+    #[schema(value_type = String)]
+    pub status: ConfigStatus,
+    #[schema(value_type = Option<String>)]
+    pub disabled_reason: Option<DisabledReason>,
     pub traffic_limit_bytes: i64,
     pub usage_bytes: i64,
     pub settled_usage_bytes: i64,
@@ -54,7 +58,8 @@ pub struct ConfigView {
     pub node_ids: Vec<i64>,
     pub inbound_ids: Vec<i64>,
     /// What the panel last reported: active, limited, expired, on_hold, disabled.
-    pub remote_state: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub remote_state: Option<RemoteState>,
     /// The panel confirmed the config's current desired state.
     pub remote_confirmed: bool,
     pub pending_operation: Option<PendingOperation>,
@@ -80,8 +85,8 @@ impl ConfigView {
             username: c.username.clone(),
             panel_id: c.panel_id,
             reseller_id: c.reseller_id,
-            status: c.status.clone(),
-            disabled_reason: c.disabled_reason.clone(),
+            status: c.status,
+            disabled_reason: c.disabled_reason,
             traffic_limit_bytes: c.traffic_limit_bytes,
             usage_bytes: c.usage_bytes,
             settled_usage_bytes: c.settled_usage_bytes(),
@@ -93,8 +98,8 @@ impl ConfigView {
             service_ids: db::configs::Config::ids(&c.service_ids),
             node_ids: db::configs::Config::ids(&c.node_ids),
             inbound_ids: db::configs::Config::ids(&c.inbound_ids),
-            remote_state: c.remote_state.clone(),
-            remote_confirmed: c.remote_confirmed != 0,
+            remote_state: c.remote_state,
+            remote_confirmed: c.remote_confirmed,
             pending_operation: pending,
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
@@ -361,7 +366,8 @@ pub async fn enable(
 #[derive(Serialize, ToSchema)]
 pub struct EventView {
     pub id: i64,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: ConfigEventKind,
     pub actor: String,
     pub remote_ok: Option<bool>,
     pub remote_error: Option<String>,
@@ -376,7 +382,7 @@ impl From<db::configs::ConfigEvent> for EventView {
             id: e.id,
             kind: e.kind,
             actor: e.actor_name,
-            remote_ok: e.remote_ok.map(|v| v != 0),
+            remote_ok: e.remote_ok,
             remote_error: e.remote_error,
             meta: serde_json::from_str(&e.meta).unwrap_or(serde_json::Value::Null),
             created_at: rfc3339(e.created_at),

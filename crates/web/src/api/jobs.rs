@@ -8,6 +8,7 @@ use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
+use domain::status::{JobKind, JobStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,9 +24,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct JobView {
     pub id: i64,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: JobKind,
     pub target_id: Option<i64>,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: JobStatus,
     pub done: i64,
     pub total: i64,
     #[schema(value_type = Object)]

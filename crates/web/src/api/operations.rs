@@ -9,6 +9,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use db::audit::{NewAudit, Origin};
+use domain::status::{AuditAction, AuditTarget, ConfigEventKind, OpKind, OpStatus};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::ToSchema;
@@ -22,8 +23,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retry))
         .routes(routes!(cancel))
 }
-
-pub const STATUSES: [&str; 4] = ["pending", "done", "failed", "cancelled"];
 
 /// How long "retry now" waits for the panel before answering with the operation still pending;
 /// short, so a dead panel never holds the admin's page.
@@ -44,9 +43,11 @@ pub struct OperationView {
     pub config_id: Option<i64>,
     pub job_id: Option<i64>,
     /// `create`, `update`, `enable`, `disable`, `reset` or `delete`.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: OpKind,
     /// `pending`, `done`, `failed` or `cancelled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: OpStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub next_attempt_at: Option<String>,
@@ -66,7 +67,7 @@ impl From<db::operations::Operation> for OperationView {
             config_id: o.config_id,
             job_id: o.job_id,
             kind: o.kind,
-            next_attempt_at: (o.status == "pending").then(|| rfc3339(o.next_attempt_at)),
+            next_attempt_at: (o.status == OpStatus::Pending).then(|| rfc3339(o.next_attempt_at)),
             status: o.status,
             attempts: o.attempts,
             last_error: o.last_error,
@@ -83,27 +84,26 @@ impl From<db::operations::Attempt> for AttemptView {
         AttemptView {
             started_at: rfc3339(a.started_at),
             finished_at: rfc3339(a.finished_at),
-            ok: a.ok != 0,
+            ok: a.ok,
             error: a.error,
         }
     }
 }
 
-/// `?status=` must be one of [`STATUSES`] (or empty for all).
-pub fn parse_status(s: Option<&str>) -> Result<Option<&str>, AppError> {
+/// `?status=` must be an operation status (or empty for all).
+pub fn parse_status(s: Option<&str>) -> Result<Option<OpStatus>, AppError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => STATUSES
-            .iter()
-            .find(|k| **k == s)
-            .map(|k| Some(*k))
-            .ok_or_else(|| AppError::field("status", "operations.err.status")),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::field("status", "operations.err.status")),
     }
 }
 
 pub async fn list_operations(
     state: &AppState,
-    status: Option<&str>,
+    status: Option<OpStatus>,
     p: PageParams,
 ) -> Result<(Vec<db::operations::Operation>, i64), AppError> {
     let mut conn = state.db.acquire().await?;
@@ -127,7 +127,7 @@ async fn record(
     conn: &mut db::Conn,
     user: &CurrentUser,
     origin: &Origin,
-    action: &str,
+    (action, event): (AuditAction, ConfigEventKind),
     before: &db::operations::Operation,
 ) -> Result<(), AppError> {
     db::audit::record(
@@ -136,7 +136,7 @@ async fn record(
             actor: &user.actor(),
             origin,
             action,
-            target_type: Some("operation"),
+            target_type: Some(AuditTarget::Operation),
             target_id: Some(before.id),
             reason: None,
             meta: serde_json::json!({
@@ -150,7 +150,7 @@ async fn record(
         db::configs::add_event(
             conn,
             cid,
-            action,
+            event,
             &user.username,
             None,
             None,
@@ -182,7 +182,11 @@ pub async fn retry_operation(
             ),
         ));
     }
-    record(&mut tx, user, origin, "operation_retried", &before).await?;
+    let what = (
+        AuditAction::OperationRetried,
+        ConfigEventKind::OperationRetried,
+    );
+    record(&mut tx, user, origin, what, &before).await?;
     tx.commit().await.map_err(db::DbError::from)?;
     state.engine.wake.notify_one();
     let wait = state.engine.settings.wait_for_panel.min(RETRY_WAIT);
@@ -211,7 +215,11 @@ pub async fn cancel_operation(
             ),
         ));
     }
-    record(&mut tx, user, origin, "operation_cancelled", &before).await?;
+    let what = (
+        AuditAction::OperationCancelled,
+        ConfigEventKind::OperationCancelled,
+    );
+    record(&mut tx, user, origin, what, &before).await?;
     tx.commit().await.map_err(db::DbError::from)?;
     Ok(operation_detail(state, id).await?.0)
 }

@@ -10,11 +10,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use db::audit::{NewAudit, Origin};
-use panels::{PanelKind, PanelSettings};
+use domain::status::{AuditAction, AuditTarget, PanelKind};
+use panels::PanelSettings;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// The form and API field of the kind-specific settings.
+const SETTINGS_FIELD: &str = "settings"; // a field name, not a state
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,7 +34,8 @@ pub struct PanelView {
     pub id: i64,
     pub name: String,
     /// `marzban`, `marzneshin`, `xui` or `eylandoo`.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: PanelKind,
     pub base_url: String,
     pub username: Option<String>,
     pub has_password: bool,
@@ -57,7 +62,7 @@ impl From<db::panels::Panel> for PanelView {
             username: p.username,
             has_password: p.password_enc.is_some(),
             has_api_key: p.api_key_enc.is_some(),
-            is_active: p.is_active != 0,
+            is_active: p.is_active,
             last_success_at: p.last_success_at.map(rfc3339),
             consecutive_failures: p.consecutive_failures,
             last_error: p.last_error,
@@ -127,10 +132,10 @@ fn validate(
     if name.is_empty() || name.chars().count() > 100 {
         errors.insert("name".into(), "panels.err.name".into());
     }
-    let kind_str = blank_to_none(&input.kind).or_else(|| existing.map(|p| p.kind.clone()));
-    let kind = kind_str
-        .as_deref()
-        .and_then(|k| k.parse::<PanelKind>().ok());
+    let kind = match blank_to_none(&input.kind) {
+        Some(k) => k.parse::<PanelKind>().ok(),
+        None => existing.map(|p| p.kind),
+    };
     if kind.is_none() {
         errors.insert("kind".into(), "panels.err.kind".into());
     }
@@ -186,7 +191,7 @@ fn validate(
         settings: settings.expect("checked above"),
         is_active: input
             .is_active
-            .unwrap_or_else(|| existing.is_none_or(|p| p.is_active != 0)),
+            .unwrap_or_else(|| existing.is_none_or(|p| p.is_active)),
     })
 }
 
@@ -212,7 +217,7 @@ fn merge_settings(
                 }
             }
         }
-        Some(_) => return Err("settings".into()),
+        Some(_) => return Err(SETTINGS_FIELD.into()),
     }
     let typed: PanelSettings = serde_json::from_value(merged.clone()).map_err(|_| {
         // serde does not name the key on a type mismatch: find it by checking each alone.
@@ -225,7 +230,7 @@ fn merge_settings(
                 })
             })
             .map(|(k, _)| format!("settings.{k}"))
-            .unwrap_or_else(|| "settings".to_string())
+            .unwrap_or_else(|| SETTINGS_FIELD.to_string())
     })?;
     if typed.rate_limit_per_sec == Some(0) {
         return Err("settings.rate_limit_per_sec".into());
@@ -250,7 +255,7 @@ async fn audit(
     conn: &mut db::Conn,
     user: &CurrentUser,
     origin: &Origin,
-    action: &str,
+    action: AuditAction,
     id: i64,
     meta: serde_json::Value,
 ) -> Result<(), AppError> {
@@ -260,7 +265,7 @@ async fn audit(
             actor: &user.actor(),
             origin,
             action,
-            target_type: Some("panel"),
+            target_type: Some(AuditTarget::Panel),
             target_id: Some(id),
             reason: None,
             meta,
@@ -275,7 +280,7 @@ fn audit_view(p: &db::panels::Panel) -> serde_json::Value {
     serde_json::json!({
         "name": p.name, "kind": p.kind, "base_url": p.base_url, "username": p.username,
         "settings": serde_json::from_str::<serde_json::Value>(&p.settings).unwrap_or_default(),
-        "is_active": p.is_active != 0,
+        "is_active": p.is_active,
     })
 }
 
@@ -298,7 +303,7 @@ pub async fn create_panel(
         &mut tx,
         db::panels::NewPanel {
             name: &v.name,
-            kind: v.kind.as_str(),
+            kind: v.kind,
             base_url: &v.base_url,
             username: v.username.as_deref(),
             password_enc: v.password_enc.as_deref(),
@@ -318,7 +323,7 @@ pub async fn create_panel(
             id,
             db::panels::NewPanel {
                 name: &v.name,
-                kind: v.kind.as_str(),
+                kind: v.kind,
                 base_url: &v.base_url,
                 username: v.username.as_deref(),
                 password_enc: v.password_enc.as_deref(),
@@ -336,7 +341,7 @@ pub async fn create_panel(
         &mut tx,
         user,
         origin,
-        "panel_created",
+        AuditAction::PanelCreated,
         id,
         serde_json::json!({ "after": audit_view(&panel),
             "has_password": panel.password_enc.is_some(), "has_api_key": panel.api_key_enc.is_some() }),
@@ -370,7 +375,7 @@ pub async fn update_panel(
         id,
         db::panels::NewPanel {
             name: &v.name,
-            kind: v.kind.as_str(),
+            kind: v.kind,
             base_url: &v.base_url,
             username: v.username.as_deref(),
             password_enc: v.password_enc.as_deref(),
@@ -392,7 +397,7 @@ pub async fn update_panel(
         &mut tx,
         user,
         origin,
-        "panel_updated",
+        AuditAction::PanelUpdated,
         id,
         serde_json::json!({
             "before": audit_view(&before),
@@ -471,7 +476,7 @@ pub async fn test_panel(
         &mut conn,
         user,
         origin,
-        "panel_tested",
+        AuditAction::PanelTested,
         id,
         serde_json::json!({ "ok": result.ok, "latency_ms": result.latency_ms,
             "version": result.version, "error": result.error }),

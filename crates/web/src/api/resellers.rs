@@ -10,6 +10,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use domain::status::{ResellerKind, ResellerStatus, SuspendedBy};
 use engine::access::ActionError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -53,9 +54,12 @@ pub struct ResellerView {
     /// The reseller's login.
     pub username: String,
     pub display_name: String,
-    pub kind: String,
-    pub status: String,
-    pub suspended_by: Option<String>,
+    #[schema(value_type = String)]
+    pub kind: ResellerKind,
+    #[schema(value_type = String)]
+    pub status: ResellerStatus,
+    #[schema(value_type = Option<String>)]
+    pub suspended_by: Option<SuspendedBy>,
     pub panel_id: i64,
     pub config_limit: Option<i64>,
     pub configs_count: i64,
@@ -79,17 +83,17 @@ impl ResellerView {
             id: r.id,
             username: s.login.clone().unwrap_or_default(),
             display_name: r.display_name.clone(),
-            kind: r.kind.clone(),
-            status: r.status.clone(),
-            suspended_by: r.suspended_by.clone(),
+            kind: r.kind,
+            status: r.status,
+            suspended_by: r.suspended_by,
             panel_id: r.panel_id,
             config_limit: r.config_limit,
             configs_count: s.configs_count,
             username_prefix: r.username_prefix.clone(),
-            allow_custom_names: r.allow_custom_names != 0,
+            allow_custom_names: r.allow_custom_names,
             service_whitelist: r.service_ids(),
             node_whitelist: r.node_ids(),
-            traffic: (r.kind == "traffic").then(|| TrafficTerms {
+            traffic: (r.kind == ResellerKind::Traffic).then(|| TrafficTerms {
                 quota_bytes: r.traffic_quota_bytes,
                 used_bytes: s.used_bytes,
                 remaining_bytes: s.remaining_bytes,
@@ -97,7 +101,7 @@ impl ResellerView {
                 window_starts_at: r.window_starts_at.map(rfc3339),
                 window_ends_at: r.window_ends_at.map(rfc3339),
             }),
-            wallet: (r.kind == "wallet").then_some(WalletTerms {
+            wallet: (r.kind == ResellerKind::Wallet).then_some(WalletTerms {
                 balance: r.wallet_balance,
                 price_per_gb: s.price_per_gb,
                 suspension_threshold: s.suspension_threshold,
@@ -234,8 +238,8 @@ pub async fn list(
     };
     let filter = db::resellers::ResellerFilter {
         q: q.q,
-        kind: q.kind,
-        status: q.status,
+        kind: AppError::choice("kind", q.kind.as_deref())?,
+        status: AppError::choice("status", q.status.as_deref())?,
     };
     let mut conn = state.db.acquire().await?;
     let (rows, total) = db::resellers::list(&mut conn, &filter, p.per_page(), p.offset()).await?;
@@ -437,7 +441,7 @@ pub async fn config_page(
         per_page: q.per_page,
     };
     let filter = db::configs::ConfigFilter {
-        status: q.status,
+        status: AppError::choice("status", q.status.as_deref())?,
         q: q.q,
     };
     let mut conn = state.db.acquire().await?;

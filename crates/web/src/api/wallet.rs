@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use db::audit::Origin;
+use domain::status::{self, LedgerKind, ResellerKind, ResellerStatus, TopupStatus};
 use engine::topups::{self, Decision, SubmitError};
 use engine::{billing, wallet, EngineError};
 use serde::{Deserialize, Serialize};
@@ -73,9 +74,9 @@ pub async fn wallet_owner(
     let r = db::resellers::get(&mut conn, rid)
         .await?
         .ok_or(AppError::NotFound)?;
-    if r.kind != "wallet" && r.status != "active" {
+    if r.kind != ResellerKind::Wallet && r.status != ResellerStatus::Active {
         return Err(AppError::forbidden(
-            "reseller_suspended",
+            engine::access::RESELLER_SUSPENDED,
             "this reseller account is suspended",
         ));
     }
@@ -88,7 +89,8 @@ pub struct WalletView {
     pub price_per_gb: i64,
     pub suspension_threshold: i64,
     /// `active`, `suspended` or `suspended_wallet`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ResellerStatus,
 }
 
 pub async fn wallet_view(
@@ -103,7 +105,7 @@ pub async fn wallet_view(
         balance: r.wallet_balance,
         price_per_gb: wallet::effective_price(r.wallet_price_per_gb, &d),
         suspension_threshold: d.threshold,
-        status: r.status.clone(),
+        status: r.status,
     })
 }
 
@@ -122,7 +124,8 @@ pub async fn show(
 pub struct LedgerRef {
     /// `topup` or `usage_snapshot`.
     #[serde(rename = "type")]
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: status::LedgerRef,
     pub id: i64,
 }
 
@@ -130,7 +133,8 @@ pub struct LedgerRef {
 pub struct LedgerItem {
     pub id: i64,
     /// `opening_balance`, `usage_charge`, `topup`, `admin_adjustment`.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: LedgerKind,
     pub amount: i64,
     pub balance_after: i64,
     pub created_at: String,
@@ -182,7 +186,8 @@ pub struct TopupView {
     pub reseller_id: i64,
     pub amount: i64,
     /// `pending`, `approved` or `rejected`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: TopupStatus,
     pub reason: Option<String>,
     pub receipt_mime: String,
     pub created_at: String,
@@ -283,7 +288,8 @@ struct TopupUpload {
 pub struct TopupCreated {
     pub id: i64,
     pub amount: i64,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: TopupStatus,
 }
 
 #[utoipa::path(post, path = "/wallet/topups", tag = "reseller", operation_id = "submit_wallet_topup",
@@ -354,7 +360,8 @@ pub struct TopupListItem {
     pub reseller_id: i64,
     pub reseller_name: String,
     pub amount: i64,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: TopupStatus,
     pub reason: Option<String>,
     pub receipt_mime: String,
     pub created_at: String,
@@ -373,13 +380,15 @@ pub async fn list_topups(
         page: q.page,
         per_page: q.per_page,
     };
-    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        if !matches!(s, "pending" | "approved" | "rejected") {
-            return Err(AppError::field("status", "wallet.err.status").into());
-        }
-    }
+    let status: Option<TopupStatus> = q
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse())
+        .transpose()
+        .map_err(|_| AppError::field("status", "wallet.err.status"))?;
     let mut conn = state.db.acquire().await?;
-    let (rows, total) = topups::list(&mut conn, q.status.as_deref(), p.per_page(), p.offset())
+    let (rows, total) = topups::list(&mut conn, status, p.per_page(), p.offset())
         .await
         .map_err(engine_error)?;
     let items = rows

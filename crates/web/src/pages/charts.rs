@@ -121,7 +121,7 @@ async fn render_reseller(
             bars(&hour_points, loc.t("charts.per_hour"), rtl),
         ),
     ];
-    if reseller.kind == "wallet" {
+    if reseller.kind == domain::status::ResellerKind::Wallet {
         let history = db::stats::balance_history(
             &mut conn,
             reseller_id,

@@ -11,6 +11,7 @@ use crate::locale::Locale;
 use crate::pages::reseller_dashboard::gate;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
+use crate::views::{Badge, Label};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -18,6 +19,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use db::configs::Config;
+use domain::status::{ConfigStatus, DisabledReason};
 use engine::access::Area;
 use serde::Deserialize;
 
@@ -46,33 +48,6 @@ pub struct Row {
     pub pending: Option<PendingOperation>,
 }
 
-pub fn status_key(status: &str) -> &'static str {
-    match status {
-        "active" => "configs.status_active",
-        "disabled" => "configs.status_disabled",
-        "expired" => "configs.status_expired",
-        _ => "configs.status_deleted",
-    }
-}
-
-pub fn reason_key(reason: &str) -> &'static str {
-    match reason {
-        "manual" => "configs.reason.manual",
-        "reseller_quota" => "configs.reason.reseller_quota",
-        "reseller_window" => "configs.reason.reseller_window",
-        "wallet" => "configs.reason.wallet",
-        _ => "configs.reason.admin",
-    }
-}
-
-fn badge(status: &str) -> &'static str {
-    match status {
-        "active" => "badge-ok",
-        "disabled" | "expired" => "badge-warn",
-        _ => "badge-muted",
-    }
-}
-
 #[derive(Template)]
 #[template(path = "configs.html")]
 struct ListPage {
@@ -88,11 +63,11 @@ struct ListPage {
 }
 
 impl ListPage {
-    fn status_key(&self, s: &str) -> &'static str {
-        status_key(s)
+    fn status_key(&self, s: &ConfigStatus) -> &'static str {
+        s.key()
     }
-    fn badge(&self, s: &str) -> &'static str {
-        badge(s)
+    fn badge(&self, s: &ConfigStatus) -> &'static str {
+        s.badge()
     }
     fn page_link(&self, page: i64) -> String {
         serde_urlencoded::to_string([
@@ -128,7 +103,7 @@ async fn list(
     };
     let page = q.page.unwrap_or(1).max(1);
     let filter = db::configs::ConfigFilter {
-        status: Some(q.status.clone()).filter(|s| !s.is_empty()),
+        status: AppError::choice("status", Some(&q.status))?,
         q: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
     };
     let mut conn = state.db.acquire().await?;
@@ -283,8 +258,7 @@ async fn render_new(
     let mut conn = state.db.acquire().await?;
     let panel_kind = db::panels::get(&mut conn, r.panel_id)
         .await?
-        .map(|p| p.kind)
-        .unwrap_or_default();
+        .map(|p| p.kind);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -292,10 +266,10 @@ async fn render_new(
     };
     let page = NewPage {
         shell: Shell::new(loc, Some(user), "/configs/new", "configs.new"),
-        allow_names: r.allow_custom_names != 0,
+        allow_names: r.allow_custom_names,
         services: r.service_ids(),
         nodes: r.node_ids(),
-        max_clients: panel_kind == "eylandoo" || panel_kind == "xui",
+        max_clients: panel_kind.is_some_and(|k| k.has_max_clients()),
         form,
         errors,
     };
@@ -354,13 +328,13 @@ struct ShowPage {
 
 impl ShowPage {
     fn status_key(&self) -> &'static str {
-        status_key(&self.c.status)
+        self.c.status.key()
     }
     fn badge(&self) -> &'static str {
-        badge(&self.c.status)
+        self.c.status.badge()
     }
-    fn reason_key(&self, r: &str) -> &'static str {
-        reason_key(r)
+    fn reason_key(&self, r: &DisabledReason) -> &'static str {
+        r.key()
     }
     fn err(&self, field: &str) -> Option<&str> {
         self.errors.get(field).map(|k| self.shell.t(k))
@@ -396,8 +370,8 @@ async fn render_show(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let can_enable = c.status == "disabled"
-        && (user.is_admin() || c.disabled_reason.as_deref() == Some("manual"));
+    let can_enable = c.status == ConfigStatus::Disabled
+        && (user.is_admin() || c.disabled_reason == Some(DisabledReason::Manual));
     let path = format!("/configs/{}", c.id);
     let page = ShowPage {
         shell: Shell::new(loc, Some(user), &path, "configs.title"),

@@ -3,7 +3,7 @@
 
 use crate::api::extract::PageParams;
 use crate::api::operations::{
-    cancel_operation, list_operations, operation_detail, parse_status, retry_operation, STATUSES,
+    cancel_operation, list_operations, operation_detail, parse_status, retry_operation,
 };
 use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};
 use crate::csrf::CsrfForm;
@@ -11,11 +11,13 @@ use crate::error::{AppError, PageResult};
 use crate::locale::Locale;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
+use crate::views::{Badge, Label};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
+use domain::status::OpStatus;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -35,51 +37,31 @@ pub struct OpRow {
 
 impl OpRow {
     pub fn status_class(&self) -> &'static str {
-        status_class(&self.op.status)
+        self.op.status.badge()
     }
 
     pub fn status_key(&self) -> &'static str {
-        status_key(&self.op.status)
+        self.op.status.key()
     }
 
     pub fn kind_key(&self) -> &'static str {
-        match self.op.kind.as_str() {
-            "create" => "operations.kinds.create",
-            "update" => "operations.kinds.update",
-            "enable" => "operations.kinds.enable",
-            "disable" => "operations.kinds.disable",
-            "reset" => "operations.kinds.reset",
-            "delete" => "operations.kinds.delete",
-            _ => "operations.kinds.other",
-        }
+        self.op.kind.key()
     }
 
     pub fn retryable(&self) -> bool {
-        matches!(self.op.status.as_str(), "pending" | "failed")
+        matches!(self.op.status, OpStatus::Pending | OpStatus::Failed)
     }
 
     pub fn cancellable(&self) -> bool {
-        self.op.status == "pending"
+        self.op.status == OpStatus::Pending
     }
 }
 
-fn status_class(s: &str) -> &'static str {
-    match s {
-        "done" => "badge-ok",
-        "pending" => "badge-warn",
-        "failed" => "badge-danger",
-        _ => "badge-muted",
-    }
-}
-
+/// The label of a status filter link ("" = all).
 pub fn status_key(s: &str) -> &'static str {
-    match s {
-        "done" => "operations.status.done",
-        "pending" => "operations.status.pending",
-        "failed" => "operations.status.failed",
-        "cancelled" => "operations.status.cancelled",
-        _ => "operations.status.all",
-    }
+    s.parse::<OpStatus>()
+        .map(|s| s.key())
+        .unwrap_or("operations.status.all")
 }
 
 async fn panel_names(state: &AppState) -> Result<HashMap<i64, String>, AppError> {
@@ -107,7 +89,7 @@ struct ListPage {
     shell: Shell,
     rows: Vec<OpRow>,
     status: String,
-    statuses: [&'static str; 4],
+    statuses: Vec<&'static str>,
     total: i64,
     page: i64,
     prev: Option<String>,
@@ -140,7 +122,7 @@ pub async fn list(
     };
     let (ops, total) = list_operations(&state, status, p).await?;
     let names = panel_names(&state).await?;
-    let status = status.unwrap_or("").to_string();
+    let status = status.map(|s| s.as_str()).unwrap_or_default().to_string();
     let link = |page: i64| format!("/admin/operations?status={status}&page={page}");
     let page = ListPage {
         shell: Shell::new(loc, Some(user), "/admin/operations", "operations.title"),
@@ -148,7 +130,7 @@ pub async fn list(
         prev: (p.page() > 1).then(|| link(p.page() - 1)),
         next: (p.offset() + p.per_page() < total).then(|| link(p.page() + 1)),
         status,
-        statuses: STATUSES,
+        statuses: OpStatus::ALL.iter().map(|s| s.as_str()).collect(),
         total,
         page: p.page(),
     };

@@ -10,12 +10,14 @@ use crate::error::{AppError, FieldErrors, PageResult};
 use crate::locale::Locale;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
+use crate::views::Label;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use domain::status::PanelKind;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -26,36 +28,29 @@ pub fn router() -> Router<AppState> {
         .route("/admin/panels/{id}/test", post(test))
 }
 
-pub const KINDS: [&str; 4] = ["marzban", "marzneshin", "xui", "eylandoo"];
-
 /// The settings key the picker fills for each kind, and whether its ids are numbers.
-fn pick_key(kind: &str) -> (&'static str, bool) {
+fn pick_key(kind: PanelKind) -> (&'static str, bool) {
     match kind {
-        "marzban" => ("inbound_tags", false),
-        "marzneshin" => ("service_ids", true),
-        "xui" => ("inbound_ids", true),
-        _ => ("node_ids", true),
+        PanelKind::Marzban => ("inbound_tags", false),
+        PanelKind::Marzneshin => ("service_ids", true),
+        PanelKind::Xui => ("inbound_ids", true),
+        PanelKind::Eylandoo => ("node_ids", true),
     }
 }
 
-fn pick_label_key(kind: &str) -> &'static str {
+fn pick_label_key(kind: PanelKind) -> &'static str {
     match kind {
-        "marzban" => "panels.pick_inbound_tags",
-        "marzneshin" => "panels.pick_service_ids",
-        "xui" => "panels.pick_inbound_ids",
-        _ => "panels.pick_node_ids",
+        PanelKind::Marzban => "panels.pick_inbound_tags",
+        PanelKind::Marzneshin => "panels.pick_service_ids",
+        PanelKind::Xui => "panels.pick_inbound_ids",
+        PanelKind::Eylandoo => "panels.pick_node_ids",
     }
 }
 
-/// The translation key of a kind's display name.
-pub fn kind_key(kind: &str) -> &'static str {
-    match kind {
-        "marzban" => "panels.kinds.marzban",
-        "marzneshin" => "panels.kinds.marzneshin",
-        "xui" => "panels.kinds.xui",
-        "eylandoo" => "panels.kinds.eylandoo",
-        _ => "panels.kinds.unknown",
-    }
+/// The kind the form names; an unknown one is refused by validation, the picker meanwhile
+/// behaves as for the first kind.
+fn form_kind(kind: &str) -> PanelKind {
+    kind.parse().unwrap_or(PanelKind::ALL[0])
 }
 
 fn forbid_non_admin(user: &CurrentUser) -> Result<(), AppError> {
@@ -73,7 +68,7 @@ pub struct PanelRow {
 
 impl PanelRow {
     pub fn kind_key(&self) -> &'static str {
-        kind_key(&self.panel.kind)
+        self.panel.kind.key()
     }
 
     pub fn health_class(&self) -> &'static str {
@@ -140,7 +135,7 @@ pub struct FormValues {
 impl FormValues {
     fn from_panel(p: &db::panels::Panel) -> FormValues {
         let s: serde_json::Value = serde_json::from_str(&p.settings).unwrap_or_default();
-        let (key, _) = pick_key(&p.kind);
+        let (key, _) = pick_key(p.kind);
         let picks = s[key]
             .as_array()
             .map(|a| {
@@ -155,7 +150,7 @@ impl FormValues {
         let num = |k: &str| s[k].as_u64().map(|n| n.to_string()).unwrap_or_default();
         FormValues {
             name: p.name.clone(),
-            kind: p.kind.clone(),
+            kind: p.kind.to_string(),
             base_url: p.base_url.clone(),
             username: p.username.clone().unwrap_or_default(),
             sub_base_url: s["sub_base_url"].as_str().unwrap_or("").to_string(),
@@ -163,7 +158,7 @@ impl FormValues {
             rate_limit_per_sec: num("rate_limit_per_sec"),
             max_concurrency: num("max_concurrency"),
             picks,
-            is_active: p.is_active != 0,
+            is_active: p.is_active,
         }
     }
 
@@ -190,7 +185,7 @@ struct FormPage {
     picks: Option<Vec<Pick>>,
     picks_error: Option<String>,
     saved: bool,
-    kinds: [&'static str; 4],
+    kinds: &'static [PanelKind],
 }
 
 impl FormPage {
@@ -198,14 +193,14 @@ impl FormPage {
         self.errors.get(field).map(String::as_str)
     }
 
-    fn kind_label(&self, kind: &str) -> &'static str {
-        kind_key(kind)
+    fn kind_label(&self, kind: &PanelKind) -> &'static str {
+        kind.key()
     }
 
     /// Before the panel is saved its kind may still change, so the label names every kind.
     fn pick_label(&self) -> &'static str {
         if self.panel.is_some() {
-            pick_label_key(&self.form.kind)
+            pick_label_key(form_kind(&self.form.kind))
         } else {
             "panels.pick_any"
         }
@@ -269,14 +264,14 @@ fn render_form(
         picks: extras.picks,
         picks_error: extras.picks_error,
         saved: extras.saved,
-        kinds: KINDS,
+        kinds: PanelKind::ALL,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }
 
 pub async fn new_form(loc: Locale, PageAdmin(user): PageAdmin) -> PageResult<Html<String>> {
     let form = FormValues {
-        kind: "marzban".into(),
+        kind: PanelKind::ALL[0].to_string(),
         is_active: true,
         ..Default::default()
     };
@@ -306,10 +301,10 @@ pub async fn edit_form(
     if q.choices.is_some() {
         match panel_choices(&state, id).await {
             Ok(c) => {
-                let offered = match panel.kind.as_str() {
-                    "marzneshin" => c.services,
-                    "eylandoo" => c.nodes,
-                    _ => c.inbounds,
+                let offered = match panel.kind {
+                    PanelKind::Marzneshin => c.services,
+                    PanelKind::Eylandoo => c.nodes,
+                    PanelKind::Marzban | PanelKind::Xui => c.inbounds,
                 };
                 extras.picks = Some(
                     offered
@@ -361,7 +356,7 @@ fn parse_form(pairs: &Pairs) -> (PanelInput, FormValues, FieldErrors) {
             .map(str::to_string)
             .collect()
     };
-    let (pick_key, numeric) = pick_key(&kind);
+    let (pick_key, numeric) = pick_key(form_kind(&kind));
     let picks_json = if numeric {
         let ids: Result<Vec<i64>, _> = picks.iter().map(|s| s.parse::<i64>()).collect();
         match ids {

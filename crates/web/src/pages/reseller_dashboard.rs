@@ -6,11 +6,13 @@ use crate::error::{AppError, PageResult};
 use crate::locale::Locale;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
+use crate::views::Label;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use db::resellers::Reseller;
+use domain::status::{ResellerKind, ResellerStatus, SuspendedBy};
 use engine::access::{Access, Area};
 use engine::resellers::Summary;
 
@@ -27,31 +29,19 @@ struct ResellerDashboard {
 
 impl ResellerDashboard {
     fn kind_key(&self) -> &'static str {
-        if self.r.kind == "wallet" {
-            "resellers.kind_wallet"
-        } else {
-            "resellers.kind_traffic"
-        }
+        self.r.kind.key()
     }
 
     fn status_key(&self) -> &'static str {
-        status_key(&self.r.status)
-    }
-}
-
-pub fn status_key(status: &str) -> &'static str {
-    match status {
-        "active" => "resellers.status_active",
-        "suspended_wallet" => "resellers.status_suspended_wallet",
-        _ => "resellers.status_suspended",
+        self.r.status.key()
     }
 }
 
 /// Why a reseller is blocked, in words it can act on.
 fn blocked_key(r: &Reseller) -> &'static str {
-    if r.suspended_by.as_deref() == Some("admin") {
+    if r.suspended_by == Some(SuspendedBy::Admin) {
         "resellers.blocked_admin"
-    } else if r.status == "suspended_wallet" {
+    } else if r.status == ResellerStatus::SuspendedWallet {
         "resellers.blocked_wallet"
     } else {
         "resellers.blocked_quota"

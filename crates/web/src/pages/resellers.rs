@@ -6,10 +6,10 @@ use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, FieldErrors, PageResult};
 use crate::locale::Locale;
-use crate::pages::configs::{parse_int, status_key as config_status_key, Row};
-use crate::pages::reseller_dashboard::status_key;
+use crate::pages::configs::{parse_int, Row};
 use crate::pages::shell::Shell;
 use crate::state::AppState;
+use crate::views::Label;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -17,6 +17,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use db::resellers::Reseller;
+use domain::status::{AuditTarget, ConfigStatus, ResellerKind, ResellerStatus};
 use engine::resellers::Summary;
 use serde::Deserialize;
 
@@ -36,14 +37,6 @@ pub struct Item {
     pub r: Reseller,
     pub s: Summary,
     pub percent: i64,
-}
-
-fn kind_key(kind: &str) -> &'static str {
-    if kind == "wallet" {
-        "resellers.kind_wallet"
-    } else {
-        "resellers.kind_traffic"
-    }
 }
 
 async fn item(state: &AppState, r: Reseller) -> Result<Item, AppError> {
@@ -68,11 +61,11 @@ struct ListPage {
 }
 
 impl ListPage {
-    fn kind_key(&self, k: &str) -> &'static str {
-        kind_key(k)
+    fn kind_key(&self, k: &ResellerKind) -> &'static str {
+        k.key()
     }
-    fn status_key(&self, s: &str) -> &'static str {
-        status_key(s)
+    fn status_key(&self, s: &ResellerStatus) -> &'static str {
+        s.key()
     }
 }
 
@@ -95,8 +88,8 @@ async fn list(
 ) -> PageResult<Response> {
     let filter = db::resellers::ResellerFilter {
         q: Some(q.q.trim().to_string()),
-        kind: Some(q.kind.clone()),
-        status: Some(q.status.clone()),
+        kind: AppError::choice("kind", Some(&q.kind))?,
+        status: AppError::choice("status", Some(&q.status))?,
     };
     let page = q.page.unwrap_or(1).max(1);
     let mut conn = state.db.acquire().await?;
@@ -248,11 +241,11 @@ impl ResellerForm {
         };
         ResellerForm {
             display_name: r.display_name.clone(),
-            kind: r.kind.clone(),
+            kind: r.kind.to_string(),
             panel_id: r.panel_id.to_string(),
             config_limit: r.config_limit.map(|l| l.to_string()).unwrap_or_default(),
             username_prefix: r.username_prefix.clone().unwrap_or_default(),
-            allow_custom_names: (r.allow_custom_names != 0).then(|| "on".into()),
+            allow_custom_names: r.allow_custom_names.then(|| "on".into()),
             quota_gb: domain::units::format_gb(r.traffic_quota_bytes, 2),
             window_starts_at: date(r.window_starts_at),
             window_ends_at: date(r.window_ends_at),
@@ -325,7 +318,7 @@ async fn new_form(
     PageAdmin(admin): PageAdmin,
 ) -> PageResult<Response> {
     let form = ResellerForm {
-        kind: "traffic".into(),
+        kind: ResellerKind::Traffic.to_string(),
         ..Default::default()
     };
     render_form(&state, loc, admin, None, form, FieldErrors::new()).await
@@ -387,7 +380,7 @@ async fn edit(
         return Err(AppError::forbidden("admin_only", "admin only").into());
     }
     let mut form = form;
-    form.kind = load(&state, id).await?.kind;
+    form.kind = load(&state, id).await?.kind.to_string();
     let req = match form.to_patch() {
         Ok(r) => r,
         Err(e) => return render_form(&state, loc, user, Some(id), form, e).await,
@@ -413,13 +406,13 @@ struct ShowPage {
 
 impl ShowPage {
     fn kind_key(&self) -> &'static str {
-        kind_key(&self.it.r.kind)
+        self.it.r.kind.key()
     }
     fn status_key(&self) -> &'static str {
-        status_key(&self.it.r.status)
+        self.it.r.status.key()
     }
-    fn config_status_key(&self, s: &str) -> &'static str {
-        config_status_key(s)
+    fn config_status_key(&self, s: &ConfigStatus) -> &'static str {
+        s.key()
     }
     fn err(&self, field: &str) -> Option<&str> {
         self.errors.get(field).map(|k| self.shell.t(k))
@@ -452,7 +445,7 @@ async fn render_show(
     }
     let events = db::configs::events_of_reseller(&mut conn, id, 30).await?;
     let filter = db::audit::AuditFilter {
-        target_type: Some("reseller".into()),
+        target_type: Some(AuditTarget::Reseller),
         target_id: Some(id),
         ..Default::default()
     };

@@ -14,6 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use db::audit::{NewAudit, Origin};
+use domain::status::{AuditAction, AuditTarget};
 use engine::wallet;
 use serde::Deserialize;
 
@@ -109,8 +110,8 @@ pub async fn update_wallet_defaults(
         NewAudit {
             actor: &user.actor(),
             origin,
-            action: "settings_updated",
-            target_type: Some("settings"),
+            action: AuditAction::SettingsUpdated,
+            target_type: Some(AuditTarget::Settings),
             target_id: None,
             reason: None,
             meta: serde_json::json!({

@@ -14,6 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use db::audit::NewAudit;
+use domain::status::{AuditAction, AuditTarget, JobStatus, ResellerKind};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -121,7 +122,7 @@ pub async fn job(
     Path(id): Path<i64>,
 ) -> PageResult<Response> {
     let job = crate::api::jobs::load_job(&state, id).await?;
-    let running = job.status == "queued" || job.status == "running";
+    let running = job.status.is_open();
     let percent = if job.total > 0 {
         job.done * 100 / job.total
     } else if running {
@@ -129,7 +130,7 @@ pub async fn job(
     } else {
         100
     };
-    let counts = (job.status == "done")
+    let counts = (job.status == JobStatus::Done)
         .then(|| serde_json::from_str(&job.result).ok())
         .flatten();
     let page = html(JobPage {
@@ -290,8 +291,8 @@ pub async fn save_grace(
         NewAudit {
             actor: &user.actor(),
             origin: &origin,
-            action: "settings_updated",
-            target_type: Some("settings"),
+            action: AuditAction::SettingsUpdated,
+            target_type: Some(AuditTarget::Settings),
             target_id: None,
             reason: None,
             meta: serde_json::json!({
@@ -304,7 +305,7 @@ pub async fn save_grace(
     tx.commit().await.map_err(db::DbError::from)?;
     let ids = {
         let mut conn = state.db.acquire().await?;
-        db::resellers::all_ids_of_kind(&mut conn, "traffic").await?
+        db::resellers::all_ids_of_kind(&mut conn, ResellerKind::Traffic).await?
     };
     for id in ids {
         engine::enforcement::enforce_reseller(&state.engine, id, chrono::Utc::now(), &origin)

@@ -17,8 +17,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use domain::status::{ResellerStatus, TopupStatus};
 use engine::{topups, wallet};
 use serde::Deserialize;
+
+/// The queue filter that shows every top-up.
+const ALL_TOPUPS: &str = "all";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -100,7 +104,7 @@ async fn render_wallet(
         .await
         .map_err(engine_error)?;
     drop(conn);
-    let suspended = r.status == "suspended_wallet";
+    let suspended = r.status == ResellerStatus::SuspendedWallet;
     let page = WalletPage {
         near: !suspended && near_threshold(&view, hours),
         burn: hours.map(|h| loc.tf("wallet.burn_rate", &[("hours", loc.num(h))])),
@@ -215,7 +219,7 @@ pub async fn statement_csv(
             .to_string();
         let fields = [
             at,
-            l.kind.clone(),
+            l.kind.to_string(),
             l.delta_bytes.map(|b| b.to_string()).unwrap_or_default(),
             l.delta_bytes
                 .map(|b| domain::units::format_gb(b, 3))
@@ -272,12 +276,11 @@ async fn render_queue(
     state: &AppState,
     loc: Locale,
     user: CurrentUser,
-    filter: String,
+    filter: Option<TopupStatus>,
     error_key: Option<String>,
 ) -> PageResult<Html<String>> {
     let mut conn = state.db.acquire().await?;
-    let status = (filter != "all").then_some(filter.as_str());
-    let (rows, _) = topups::list(&mut conn, status, 200, 0)
+    let (rows, _) = topups::list(&mut conn, filter, 200, 0)
         .await
         .map_err(engine_error)?;
     let pending = topups::count_pending(&mut conn)
@@ -287,15 +290,18 @@ async fn render_queue(
         shell: Shell::new(loc, Some(user), "/admin/topups", "topups.title"),
         rows,
         pending,
-        filters: ["pending", "approved", "rejected", "all"]
-            .into_iter()
+        filters: TopupStatus::ALL
+            .iter()
+            .copied()
+            .map(Some)
+            .chain([None])
             .map(|v| FilterLink {
-                value: v,
+                value: v.map_or(ALL_TOPUPS, |s| s.as_str()),
                 key: match v {
-                    "pending" => "topups.filter_pending",
-                    "approved" => "topups.filter_approved",
-                    "rejected" => "topups.filter_rejected",
-                    _ => "topups.filter_all",
+                    Some(TopupStatus::Pending) => "topups.filter_pending",
+                    Some(TopupStatus::Approved) => "topups.filter_approved",
+                    Some(TopupStatus::Rejected) => "topups.filter_rejected",
+                    None => "topups.filter_all",
                 },
                 current: v == filter,
             })
@@ -311,9 +317,14 @@ pub async fn queue(
     PageAdmin(user): PageAdmin,
     Query(q): Query<QueueQuery>,
 ) -> PageResult<Html<String>> {
+    // The queue opens on what waits for a decision; `all` lifts the filter.
     let filter = match q.status.as_deref() {
-        Some(s @ ("approved" | "rejected" | "all")) => s.to_string(),
-        _ => "pending".to_string(),
+        Some(ALL_TOPUPS) => None,
+        other => Some(
+            other
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(TopupStatus::Pending),
+        ),
     };
     render_queue(&state, loc, user, filter, None).await
 }
@@ -358,7 +369,7 @@ pub async fn reject(
         Ok(_) => Ok(Redirect::to("/admin/topups").into_response()),
         Err(AppError::Validation(f)) => {
             let key = f.values().next().cloned();
-            let mut res = render_queue(&state, loc, user, "pending".into(), key)
+            let mut res = render_queue(&state, loc, user, Some(TopupStatus::Pending), key)
                 .await?
                 .into_response();
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

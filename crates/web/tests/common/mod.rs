@@ -116,7 +116,7 @@ impl TestApp {
             &mut conn,
             db::panels::NewPanel {
                 name,
-                kind,
+                kind: kind.parse().unwrap(),
                 base_url: &sim.base_url(),
                 username: user.as_deref(),
                 password_enc: pass.as_deref(),
@@ -157,9 +157,15 @@ impl TestApp {
     ) -> i64 {
         let hash = web::password::hash(password).unwrap();
         let mut conn = self.db.acquire().await.unwrap();
-        db::users::create(&mut conn, username, &hash, role, reseller_id)
-            .await
-            .unwrap()
+        db::users::create(
+            &mut conn,
+            username,
+            &hash,
+            role.parse().unwrap(),
+            reseller_id,
+        )
+        .await
+        .unwrap()
     }
 
     pub async fn create_admin(&self, username: &str, password: &str) -> i64 {
