@@ -272,6 +272,8 @@ string_enum! {
         PanelConfirmed => "panel_confirmed",
         OperationRetried => "operation_retried",
         OperationCancelled => "operation_cancelled",
+        /// The panel differed from what we want and was brought back in line (spec §11).
+        DriftCorrected => "drift_corrected",
     }
 }
 

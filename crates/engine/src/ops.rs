@@ -382,8 +382,8 @@ async fn reassert_disabled(
     db::configs::add_event(
         &mut conn,
         config_id,
-        "drift_corrected",
-        "system",
+        ConfigEventKind::DriftCorrected,
+        ActorType::System.as_str(),
         Some(true),
         None,
         serde_json::json!({

@@ -570,7 +570,7 @@ async fn a_disabled_config_is_disabled_on_the_panel_again_right_after_its_reset(
     let events = db::configs::events(&mut conn, a).await.unwrap();
     let fixed: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "drift_corrected")
+        .filter(|e| e.kind == ConfigEventKind::DriftCorrected)
         .collect();
     assert_eq!(fixed.len(), 1, "{events:?}");
     assert_eq!(
@@ -612,7 +612,7 @@ async fn a_suspended_resellers_wide_reset_leaves_every_config_disabled_on_the_pa
         .await
         .unwrap();
     let j = wait_job(&env, job).await;
-    assert_eq!(j.status, "done", "job result: {}", j.result);
+    assert_eq!(j.status, JobStatus::Done, "job result: {}", j.result);
     for n in names {
         let u = panel_user(&env, panel, n).await;
         assert_eq!((u.used_bytes, u.enabled), (0, false), "{n} after the reset");
