@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn flags_are_zero_or_one() {
-        assert_eq!(bool::try_from(Flag(0)).unwrap(), false);
+        assert!(!bool::try_from(Flag(0)).unwrap());
         assert!(bool::try_from(Flag(1)).unwrap());
         assert_eq!(
             bool::try_from(Flag(2)).unwrap_err().to_string(),
