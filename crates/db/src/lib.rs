@@ -32,6 +32,19 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
+/// `1, 2, 3` for `IN (...)`: ids are integers, so they are written into the statement (a list
+/// query then costs one statement whatever its length, and no bound parameter per id).
+pub fn id_list(ids: &[i64]) -> String {
+    let mut out = String::with_capacity(ids.len() * 8);
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&id.to_string());
+    }
+    out
+}
+
 /// Which engine sits behind the pool; a few statements (locks, upserts) differ by dialect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

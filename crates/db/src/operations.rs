@@ -255,6 +255,31 @@ pub async fn list(
     ))
 }
 
+/// The newest unfinished operation of each of these configs, in one statement (a list of
+/// configs shows it per row). Configs without one are absent from the map.
+pub async fn pending_for_configs(
+    conn: &mut Conn,
+    config_ids: &[i64],
+) -> DbResult<std::collections::HashMap<i64, Operation>> {
+    if config_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT * FROM operations WHERE id IN (SELECT MAX(id) FROM operations \
+         WHERE status IN ($1, $2) AND config_id IN ({}) GROUP BY config_id)",
+        crate::id_list(config_ids)
+    );
+    let rows: Vec<Operation> = sqlx::query_as(&sql)
+        .bind(OpStatus::Pending.as_str())
+        .bind(OpStatus::Failed.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|o| o.config_id.map(|c| (c, o)))
+        .collect())
+}
+
 /// The newest unfinished operation of a config (what "pending_operation" shows).
 pub async fn pending_for_config(conn: &mut Conn, config_id: i64) -> DbResult<Option<Operation>> {
     Ok(sqlx::query_as(

@@ -8,7 +8,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::SecondsFormat;
 use domain::status::{AuditAction, AuditTarget};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -27,9 +26,7 @@ pub struct TokenResponse {
     pub expires_at: String,
 }
 
-pub fn rfc3339(ts: i64) -> String {
-    db::time::from_ts(ts).to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+pub use crate::views::rfc3339;
 
 #[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),

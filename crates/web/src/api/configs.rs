@@ -1,19 +1,19 @@
 //! Reseller API of the configs area: list, create, read, edit, delete, disable, enable and the
 //! event timeline; every rule lives in `engine::configs`, shared with the pages.
 
-use crate::api::auth::rfc3339;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Paged};
-use crate::api::resellers::{config_page, own_reseller, ConfigQuery};
+use crate::api::resellers::own_reseller;
 use crate::auth::{ApiUser, CurrentUser, RequestOrigin};
 use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
+use crate::views::configs::{config_page, ConfigQuery, ConfigView, EventView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::status::{ConfigEventKind, ConfigStatus, DisabledReason, OpKind, RemoteState};
+
 use engine::access::Area;
 use engine::configs::Scope;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,86 +25,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(disable))
         .routes(routes!(enable))
         .routes(routes!(events))
-}
-
-#[derive(Serialize, ToSchema, Clone)]
-pub struct PendingOperation {
-    #[schema(value_type = String)]
-    pub kind: OpKind,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-}
-
-/// The Config object of spec/api.md (plus what the panel last reported).
-#[derive(Serialize, ToSchema, Clone)]
-pub struct ConfigView {
-    pub id: i64,
-    pub username: String,
-    pub panel_id: i64,
-    pub reseller_id: i64,
-    #[schema(value_type = String)]
-    pub status: ConfigStatus,
-    #[schema(value_type = Option<String>)]
-    pub disabled_reason: Option<DisabledReason>,
-    pub traffic_limit_bytes: i64,
-    pub usage_bytes: i64,
-    pub settled_usage_bytes: i64,
-    pub lifetime_usage_bytes: i64,
-    pub expires_at: Option<String>,
-    pub subscription_url: Option<String>,
-    pub comment: Option<String>,
-    pub max_clients: Option<i64>,
-    pub service_ids: Vec<i64>,
-    pub node_ids: Vec<i64>,
-    pub inbound_ids: Vec<i64>,
-    /// What the panel last reported: active, limited, expired, on_hold, disabled.
-    #[schema(value_type = Option<String>)]
-    pub remote_state: Option<RemoteState>,
-    /// The panel confirmed the config's current desired state.
-    pub remote_confirmed: bool,
-    pub pending_operation: Option<PendingOperation>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl ConfigView {
-    /// The view of a stored config, with its unfinished panel operation if any.
-    pub async fn load(
-        conn: &mut db::Conn,
-        c: &db::configs::Config,
-    ) -> Result<ConfigView, AppError> {
-        let pending = db::operations::pending_for_config(conn, c.id)
-            .await?
-            .map(|op| PendingOperation {
-                kind: op.kind,
-                attempts: op.attempts,
-                last_error: op.last_error,
-            });
-        Ok(ConfigView {
-            id: c.id,
-            username: c.username.clone(),
-            panel_id: c.panel_id,
-            reseller_id: c.reseller_id,
-            status: c.status,
-            disabled_reason: c.disabled_reason,
-            traffic_limit_bytes: c.traffic_limit_bytes,
-            usage_bytes: c.usage_bytes,
-            settled_usage_bytes: c.settled_usage_bytes(),
-            lifetime_usage_bytes: c.lifetime_usage_bytes,
-            expires_at: c.expires_at.map(rfc3339),
-            subscription_url: c.subscription_url.clone(),
-            comment: c.comment.clone(),
-            max_clients: c.max_clients,
-            service_ids: db::configs::Config::ids(&c.service_ids),
-            node_ids: db::configs::Config::ids(&c.node_ids),
-            inbound_ids: db::configs::Config::ids(&c.inbound_ids),
-            remote_state: c.remote_state,
-            remote_confirmed: c.remote_confirmed,
-            pending_operation: pending,
-            created_at: rfc3339(c.created_at),
-            updated_at: rfc3339(c.updated_at),
-        })
-    }
 }
 
 /// Whose configs the caller may touch: its own (matrix applies), or any for an admin.
@@ -361,33 +281,6 @@ pub async fn enable(
 ) -> ApiResult<Json<ConfigView>> {
     let c = run_action(&state, &user, &origin, id, Action::Enable).await?;
     Ok(Json(view_of(&state, &c).await?))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EventView {
-    pub id: i64,
-    #[schema(value_type = String)]
-    pub kind: ConfigEventKind,
-    pub actor: String,
-    pub remote_ok: Option<bool>,
-    pub remote_error: Option<String>,
-    #[schema(value_type = Object)]
-    pub meta: serde_json::Value,
-    pub created_at: String,
-}
-
-impl From<db::configs::ConfigEvent> for EventView {
-    fn from(e: db::configs::ConfigEvent) -> Self {
-        EventView {
-            id: e.id,
-            kind: e.kind,
-            actor: e.actor_name,
-            remote_ok: e.remote_ok,
-            remote_error: e.remote_error,
-            meta: serde_json::from_str(&e.meta).unwrap_or(serde_json::Value::Null),
-            created_at: rfc3339(e.created_at),
-        }
-    }
 }
 
 #[utoipa::path(get, path = "/configs/{id}/events", tag = "reseller", operation_id = "list_config_events",

@@ -2,11 +2,11 @@
 //! extend the window, and a reseller's configs; `GET /me` for the reseller itself.
 
 use crate::api::auth::rfc3339;
-use crate::api::configs::ConfigView;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, PageParams, Paged};
 use crate::auth::{ApiAdmin, ApiUser, CurrentUser, RequestOrigin};
 use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
+use crate::views::configs::{config_page, ConfigQuery, ConfigView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -419,40 +419,6 @@ pub async fn extend_window(
     .await
     .map_err(AppError::from)?;
     Ok(Json(ResellerView::load(&state, &r).await?))
-}
-
-#[derive(Deserialize, IntoParams, Default, Clone)]
-#[into_params(parameter_in = Query)]
-pub struct ConfigQuery {
-    pub status: Option<String>,
-    pub q: Option<String>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-}
-
-/// One page of a reseller's configs as Config objects (the API for admin and reseller alike).
-pub async fn config_page(
-    state: &AppState,
-    reseller_id: i64,
-    q: ConfigQuery,
-) -> Result<Paged<ConfigView>, AppError> {
-    let p = PageParams {
-        page: q.page,
-        per_page: q.per_page,
-    };
-    let filter = db::configs::ConfigFilter {
-        status: AppError::choice("status", q.status.as_deref())?,
-        q: q.q,
-    };
-    let mut conn = state.db.acquire().await?;
-    let (rows, total) =
-        db::configs::list_for_reseller(&mut conn, reseller_id, &filter, p.per_page(), p.offset())
-            .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for c in &rows {
-        items.push(ConfigView::load(&mut conn, c).await?);
-    }
-    Ok(Paged::new(items, total, p))
 }
 
 #[utoipa::path(get, path = "/resellers/{id}/configs", tag = "admin", operation_id = "list_reseller_configs",

@@ -1,11 +1,12 @@
 //! API of the usage area: per-config and reseller-wide usage resets, sharing one code path
 //! (`reset_config_for`, `start_reseller_reset_for`) with the pages.
 
-use crate::api::configs::{load_config, ConfigView};
+use crate::api::configs::load_config;
 use crate::api::extract::ApiPath;
 use crate::auth::{ApiAdmin, ApiUser, CurrentUser, RequestOrigin};
 use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
+use crate::views::configs::ConfigView;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

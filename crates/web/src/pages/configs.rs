@@ -2,7 +2,7 @@
 //! and one config with its subscription URL, QR code, timeline, edit form and actions.
 
 use crate::api::configs::{
-    create_config, patch_config, run_action, Action, CreateConfig, PatchConfig, PendingOperation,
+    create_config, patch_config, run_action, Action, CreateConfig, PatchConfig,
 };
 use crate::auth::{CurrentUser, PageUser, RequestOrigin};
 use crate::csrf::CsrfForm;
@@ -11,7 +11,8 @@ use crate::locale::Locale;
 use crate::pages::reseller_dashboard::gate;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
-use crate::views::{Badge, Label};
+use crate::views::configs::{ConfigQuery, ConfigView, PendingOperation};
+use crate::views::{self, Badge, Label};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -43,10 +44,7 @@ pub fn router() -> Router<AppState> {
         .route(ID_ROUTES[4].1, post(delete))
 }
 
-pub struct Row {
-    pub c: Config,
-    pub pending: Option<PendingOperation>,
-}
+pub use crate::views::configs::ConfigRow as Row;
 
 #[derive(Template)]
 #[template(path = "configs.html")]
@@ -55,6 +53,8 @@ struct ListPage {
     rows: Vec<Row>,
     q: String,
     status: String,
+    /// Only when the reseller chose one, so the page links keep it.
+    per_page: Option<i64>,
     page: i64,
     pages: i64,
     total: i64,
@@ -70,13 +70,17 @@ impl ListPage {
         s.badge()
     }
     fn page_link(&self, page: i64) -> String {
-        serde_urlencoded::to_string([
-            ("q", self.q.as_str()),
-            ("status", self.status.as_str()),
-            ("page", &page.to_string()),
-        ])
-        .map(|q| format!("/configs?{q}"))
-        .unwrap_or_else(|_| "/configs".into())
+        let mut query = vec![
+            ("q", self.q.clone()),
+            ("status", self.status.clone()),
+            ("page", page.to_string()),
+        ];
+        if let Some(n) = self.per_page {
+            query.push(("per_page", n.to_string()));
+        }
+        serde_urlencoded::to_string(query)
+            .map(|q| format!("/configs?{q}"))
+            .unwrap_or_else(|_| "/configs".into())
     }
 }
 
@@ -87,6 +91,8 @@ pub struct ListQuery {
     #[serde(default)]
     status: String,
     page: Option<i64>,
+    /// 1 to 200; the page shows 25 without it.
+    per_page: Option<i64>,
 }
 
 const PER_PAGE: i64 = 25;
@@ -101,31 +107,22 @@ async fn list(
         Ok(r) => r,
         Err(res) => return Ok(res),
     };
-    let page = q.page.unwrap_or(1).max(1);
-    let filter = db::configs::ConfigFilter {
-        status: AppError::choice("status", Some(&q.status))?,
+    let query = ConfigQuery {
+        status: Some(q.status.clone()),
         q: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
+        page: q.page,
+        per_page: Some(q.per_page.unwrap_or(PER_PAGE)),
     };
-    let mut conn = state.db.acquire().await?;
-    let (configs, total) =
-        db::configs::list_for_reseller(&mut conn, r.id, &filter, PER_PAGE, (page - 1) * PER_PAGE)
-            .await?;
-    let mut rows = Vec::with_capacity(configs.len());
-    for c in configs {
-        let v = crate::api::configs::ConfigView::load(&mut conn, &c).await?;
-        rows.push(Row {
-            c,
-            pending: v.pending_operation,
-        });
-    }
+    let (rows, total, p) = views::configs::row_page(&state, r.id, query).await?;
     let show_previous = rows.iter().any(|r| r.c.settled_usage_bytes() > 0);
     let page = ListPage {
         shell: Shell::new(loc, Some(user), "/configs", "configs.title"),
         rows,
         q: q.q,
         status: q.status,
-        page,
-        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        per_page: q.per_page.map(|_| p.per_page()),
+        page: p.page(),
+        pages: ((total + p.per_page() - 1) / p.per_page()).max(1),
         total,
         show_previous,
     };
@@ -363,7 +360,7 @@ async fn render_show(
     errors: FieldErrors,
 ) -> PageResult<Response> {
     let mut conn = state.db.acquire().await?;
-    let view = crate::api::configs::ConfigView::load(&mut conn, &c).await?;
+    let view = ConfigView::load(&mut conn, &c).await?;
     let events = db::configs::events(&mut conn, c.id).await?;
     let status = if errors.is_empty() {
         StatusCode::OK

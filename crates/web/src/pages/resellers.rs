@@ -435,14 +435,7 @@ async fn render_show(
         .unwrap_or_default();
     let (list, _) =
         db::configs::list_for_reseller(&mut conn, id, &Default::default(), 200, 0).await?;
-    let mut configs = Vec::with_capacity(list.len());
-    for c in list {
-        let v = crate::api::configs::ConfigView::load(&mut conn, &c).await?;
-        configs.push(Row {
-            c,
-            pending: v.pending_operation,
-        });
-    }
+    let configs = crate::views::configs::rows(&mut conn, list).await?;
     let events = db::configs::events_of_reseller(&mut conn, id, 30).await?;
     let filter = db::audit::AuditFilter {
         target_type: Some(AuditTarget::Reseller),
