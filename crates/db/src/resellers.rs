@@ -197,6 +197,28 @@ pub async fn lifetime_total(conn: &mut Conn, id: i64) -> DbResult<i64> {
     .await?)
 }
 
+/// Per reseller of `ids`: (Σ lifetime usage of all its configs, configs that count against the
+/// limit), in one statement; resellers without configs are absent.
+pub async fn config_totals(
+    conn: &mut Conn,
+    ids: &[i64],
+) -> DbResult<std::collections::HashMap<i64, (i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT reseller_id, COALESCE(CAST(SUM(lifetime_usage_bytes) AS BIGINT), 0), \
+         CAST(SUM(CASE WHEN status <> $1 THEN 1 ELSE 0 END) AS BIGINT) FROM configs \
+         WHERE reseller_id IN ({}) GROUP BY reseller_id",
+        crate::id_list(ids)
+    );
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&sql)
+        .bind(ConfigStatus::Deleted.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().map(|(r, l, n)| (r, (l, n))).collect())
+}
+
 /// Configs that count against the config limit (all but deleted).
 pub async fn live_config_count(conn: &mut Conn, id: i64) -> DbResult<i64> {
     Ok(

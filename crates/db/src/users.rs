@@ -66,6 +66,23 @@ pub async fn by_reseller(conn: &mut Conn, reseller_id: i64) -> DbResult<Option<U
     )
 }
 
+/// The login of each reseller of `ids` (its first user), in one statement.
+pub async fn logins_of(
+    conn: &mut Conn,
+    reseller_ids: &[i64],
+) -> DbResult<std::collections::HashMap<i64, String>> {
+    if reseller_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT reseller_id, username FROM users WHERE reseller_id IN ({}) ORDER BY id DESC",
+        crate::id_list(reseller_ids)
+    );
+    let rows: Vec<(i64, String)> = sqlx::query_as(&sql).fetch_all(&mut *conn).await?;
+    // Newest first, so the first user of each reseller is the one left in the map.
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn count_admins(conn: &mut Conn) -> DbResult<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1")

@@ -70,23 +70,40 @@ pub async fn price_and_threshold(
 }
 
 pub async fn summary(ctx: &Ctx, conn: &mut db::Conn, r: &Reseller) -> Result<Summary> {
-    let lifetime_total = db::resellers::lifetime_total(conn, r.id).await?;
-    let used = domain::enforcement::quota_used(lifetime_total, r.quota_baseline_bytes);
-    let grace =
-        domain::enforcement::grace_bytes(r.traffic_quota_bytes, grace_settings(conn).await?);
-    let (price, threshold) = price_and_threshold(ctx, conn, r).await?;
-    Ok(Summary {
-        configs_count: db::resellers::live_config_count(conn, r.id).await?,
-        lifetime_total,
-        used_bytes: used,
-        remaining_bytes: (r.traffic_quota_bytes - used).max(0),
-        grace_bytes: grace,
-        price_per_gb: price,
-        suspension_threshold: threshold,
-        login: db::users::by_reseller(conn, r.id)
-            .await?
-            .map(|u| u.username),
-    })
+    let mut all = summaries(ctx, conn, std::slice::from_ref(r)).await?;
+    Ok(all.remove(0))
+}
+
+/// The summaries of a list of resellers, in the same order, in a fixed number of statements
+/// (configs' totals, logins, and the settings once) whatever the list's length.
+pub async fn summaries(ctx: &Ctx, conn: &mut db::Conn, rows: &[Reseller]) -> Result<Vec<Summary>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let totals = db::resellers::config_totals(conn, &ids).await?;
+    let mut logins = db::users::logins_of(conn, &ids).await?;
+    let grace = grace_settings(conn).await?;
+    let default_price = db::settings::get_i64(conn, "wallet_price_per_gb")
+        .await?
+        .unwrap_or(ctx.settings.wallet_price_per_gb);
+    let threshold = db::settings::get_i64(conn, "wallet_suspension_threshold")
+        .await?
+        .unwrap_or(ctx.settings.wallet_suspension_threshold);
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let (lifetime_total, configs_count) = totals.get(&r.id).copied().unwrap_or((0, 0));
+            let used = domain::enforcement::quota_used(lifetime_total, r.quota_baseline_bytes);
+            Summary {
+                configs_count,
+                lifetime_total,
+                used_bytes: used,
+                remaining_bytes: (r.traffic_quota_bytes - used).max(0),
+                grace_bytes: domain::enforcement::grace_bytes(r.traffic_quota_bytes, grace),
+                price_per_gb: r.wallet_price_per_gb.unwrap_or(default_price),
+                suspension_threshold: threshold,
+                login: logins.remove(&r.id),
+            }
+        })
+        .collect())
 }
 
 /// A new reseller as the admin entered it. The password arrives hashed (web::password).

@@ -66,17 +66,17 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counter {
         let Some(scope) = ctx.event_scope(event) else {
             return;
         };
+        let mut m = Summary(String::new());
+        event.record(&mut m);
+        // A new pool connection's set-up (SQLite's PRAGMAs) belongs to the pool, not the route.
+        if m.0.trim_start_matches('"').starts_with("PRAGMA") {
+            return;
+        }
         for span in scope.from_root() {
             if let Some(RequestId(rid)) = span.extensions().get::<RequestId>() {
                 *self.0.lock().unwrap().entry(rid.clone()).or_default() += 1;
-                let mut m = Summary(String::new());
-                event.record(&mut m);
-                self.1
-                    .lock()
-                    .unwrap()
-                    .entry(rid.clone())
-                    .or_default()
-                    .push(m.0);
+                let mut list = self.1.lock().unwrap();
+                list.entry(rid.clone()).or_default().push(m.0);
                 return;
             }
         }
@@ -291,4 +291,83 @@ async fn the_configs_page_honours_per_page() {
         "one left on the third page of three"
     );
     assert!(three.contains("per_page=3"), "page links keep per_page");
+}
+
+/// `n` more traffic resellers, each with a login and a config, on the first reseller's panel.
+async fn add_resellers(app: &TestApp, like: i64, n: usize) {
+    let mut conn = app.db.acquire().await.unwrap();
+    let first = db::resellers::get(&mut conn, like).await.unwrap().unwrap();
+    for _ in 0..n {
+        let id = db::resellers::create(
+            &mut conn,
+            db::resellers::NewReseller {
+                display_name: "more",
+                kind: domain::status::ResellerKind::Traffic,
+                panel_id: first.panel_id,
+                username_prefix: None,
+                allow_custom_names: false,
+                config_limit: None,
+                service_whitelist: &[],
+                node_whitelist: &[],
+                traffic_quota_bytes: 1 << 30,
+                window_starts_at: None,
+                window_ends_at: None,
+                wallet_price_per_gb: None,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let hash = "not-a-real-hash";
+        db::users::create(
+            &mut conn,
+            &format!("more-{id}"),
+            hash,
+            domain::status::Role::Reseller,
+            Some(id),
+        )
+        .await
+        .unwrap();
+    }
+    drop(conn);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reseller_lists_run_as_many_statements_for_fifty_rows_as_for_one() {
+    counter();
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "root-pass").await;
+    let rid = reseller(&app).await;
+    add_configs(&app, rid, 2).await;
+    let admin = app.token("root", "root-pass").await;
+    let pages = app.signed_in_browser("root", "root-pass").await;
+    let api = app.client();
+    let routes: Vec<(&str, String, &reqwest::Client, Option<&str>)> = vec![
+        (
+            "API resellers",
+            app.url("/api/v1/resellers?per_page=200"),
+            &api,
+            Some(&admin),
+        ),
+        (
+            "page /admin/resellers",
+            app.url("/admin/resellers"),
+            &pages,
+            None,
+        ),
+    ];
+    let mut one = Vec::new();
+    for (name, url, client, auth) in &routes {
+        let (status, n) = fewest(client, url, *auth).await;
+        assert_eq!(status, 200, "{name}");
+        one.push(n);
+    }
+    add_resellers(&app, rid, 49).await;
+    for ((name, url, client, auth), n1) in routes.iter().zip(one) {
+        let (status, n50) = fewest(client, url, *auth).await;
+        assert_eq!(status, 200, "{name}");
+        println!("{name}: {n1} statements with 1 reseller, {n50} with 50");
+        assert!(n1 > 0, "{name}: no statement was counted");
+        assert_eq!(n1, n50, "{name}: statements grow with the rows");
+    }
 }

@@ -79,7 +79,25 @@ impl ResellerView {
     ) -> Result<ResellerView, AppError> {
         let mut conn = state.db.acquire().await?;
         let s = engine::resellers::summary(&state.engine, &mut conn, r).await?;
-        Ok(ResellerView {
+        Ok(ResellerView::new(r, &s))
+    }
+
+    /// The views of a list of resellers, in a fixed number of statements.
+    pub async fn load_all(
+        state: &AppState,
+        rows: &[db::resellers::Reseller],
+    ) -> Result<Vec<ResellerView>, AppError> {
+        let mut conn = state.db.acquire().await?;
+        let all = engine::resellers::summaries(&state.engine, &mut conn, rows).await?;
+        Ok(rows
+            .iter()
+            .zip(&all)
+            .map(|(r, s)| ResellerView::new(r, s))
+            .collect())
+    }
+
+    pub fn new(r: &db::resellers::Reseller, s: &engine::resellers::Summary) -> ResellerView {
+        ResellerView {
             id: r.id,
             username: s.login.clone().unwrap_or_default(),
             display_name: r.display_name.clone(),
@@ -108,7 +126,7 @@ impl ResellerView {
                 used_bytes: s.lifetime_total,
             }),
             created_at: rfc3339(r.created_at),
-        })
+        }
     }
 
     pub async fn by_id(state: &AppState, id: i64) -> Result<ResellerView, AppError> {
@@ -244,10 +262,7 @@ pub async fn list(
     let mut conn = state.db.acquire().await?;
     let (rows, total) = db::resellers::list(&mut conn, &filter, p.per_page(), p.offset()).await?;
     drop(conn);
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push(ResellerView::load(&state, r).await?);
-    }
+    let items = ResellerView::load_all(&state, &rows).await?;
     Ok(Json(Paged::new(items, total, p)))
 }
 

@@ -94,11 +94,17 @@ async fn list(
     let page = q.page.unwrap_or(1).max(1);
     let mut conn = state.db.acquire().await?;
     let (rows, total) = db::resellers::list(&mut conn, &filter, 100, (page - 1) * 100).await?;
+    let summaries = engine::resellers::summaries(&state.engine, &mut conn, &rows).await?;
     drop(conn);
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        items.push(item(&state, r).await?);
-    }
+    let items = rows
+        .into_iter()
+        .zip(summaries)
+        .map(|(r, s)| Item {
+            percent: s.used_percent(r.traffic_quota_bytes),
+            r,
+            s,
+        })
+        .collect();
     let page = ListPage {
         shell: Shell::new(loc, Some(admin), "/admin/resellers", "resellers.title"),
         items,
