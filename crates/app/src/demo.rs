@@ -158,17 +158,76 @@ async fn register_panel(ctx: &engine::Ctx, sim: &Sim) -> Result<i64> {
     .await?)
 }
 
+/// Whether a simulated customer can still move traffic, as a real panel decides: enabled, within
+/// its data limit and before its expiry. Disabled, limited and expired users stay still, so
+/// enforcement visibly stops them.
+fn can_use_traffic(u: &panel_sim::SimUser, now: DateTime<Utc>) -> bool {
+    u.enabled
+        && u.limit_bytes.is_none_or(|l| u.used_bytes < l)
+        && u.expires_at.is_none_or(|e| e > now)
+}
+
 /// Every 5 s each live user on each panel uses 10–60 MiB, differently per user.
 async fn grow_traffic(sims: Vec<Sim>) {
     let mut tick: u64 = 0;
     loop {
         tokio::time::sleep(Duration::from_secs(5)).await;
         tick += 1;
+        let now = Utc::now();
         for sim in &sims {
             for (i, u) in sim.users().iter().enumerate() {
+                if !can_use_traffic(u, now) {
+                    continue;
+                }
                 let mib = 10 + ((tick * 7 + i as u64 * 13) % 51) as i64;
                 sim.add_traffic(&u.username, mib << 20);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(
+        enabled: bool,
+        used: i64,
+        limit: Option<i64>,
+        expires_in_h: Option<i64>,
+    ) -> panel_sim::SimUser {
+        panel_sim::SimUser {
+            username: "u".into(),
+            used_bytes: used,
+            lifetime_bytes: used,
+            limit_bytes: limit,
+            expires_at: expires_in_h.map(|h| Utc::now() + chrono::Duration::hours(h)),
+            enabled,
+            max_clients: None,
+            service_ids: vec![],
+            inbound_ids: vec![],
+            inbound_tags: vec![],
+            node_ids: vec![],
+            sub_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_live_users_grow_in_the_demo() {
+        let now = Utc::now();
+        assert!(can_use_traffic(&user(true, 1, Some(10), Some(1)), now));
+        assert!(can_use_traffic(&user(true, 1, None, None), now));
+        assert!(
+            !can_use_traffic(&user(false, 1, Some(10), Some(1)), now),
+            "disabled"
+        );
+        assert!(
+            !can_use_traffic(&user(true, 10, Some(10), None), now),
+            "limited"
+        );
+        assert!(
+            !can_use_traffic(&user(true, 1, None, Some(-1)), now),
+            "expired"
+        );
     }
 }

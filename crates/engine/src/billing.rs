@@ -45,7 +45,18 @@ impl BillingReport {
 /// Bills the hour containing `now` for every wallet reseller, if this instance takes the hour's
 /// lease (another instance billing it answers an empty report; a rerun is a no-op anyway).
 pub async fn run_once(ctx: &Ctx, now: DateTime<Utc>) -> EngineResult<BillingReport> {
-    let hour = domain::tehran::hour_start(now).timestamp();
+    run_once_at(ctx, now, now).await
+}
+
+/// `run_once` for the hour containing `hour_of`, with every row, lease and operation stamped at
+/// the real `now`. The demo bills "hours" faster than they pass; the disables it causes must be
+/// due now, not at the simulated hour (the worker, on the real clock, would wait for it).
+pub async fn run_once_at(
+    ctx: &Ctx,
+    hour_of: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> EngineResult<BillingReport> {
+    let hour = domain::tehran::hour_start(hour_of).timestamp();
     let mut conn = ctx.db.acquire().await?;
     let name = format!("wallet_billing:{hour}");
     if !db::leases::try_acquire(
@@ -62,13 +73,13 @@ pub async fn run_once(ctx: &Ctx, now: DateTime<Utc>) -> EngineResult<BillingRepo
     drop(conn);
     // The lease is kept until it expires: another instance's scheduler firing for the same hour
     // skips at once. Correctness does not depend on it (see `bill_hour`).
-    bill_hour(ctx, now).await
+    bill(ctx, hour, now, None).await
 }
 
 /// Bills the hour containing `now` without taking the lease. Safe to run twice or concurrently:
 /// the snapshot's unique key and the ledger's idempotency key let each hour charge once.
 pub async fn bill_hour(ctx: &Ctx, now: DateTime<Utc>) -> EngineResult<BillingReport> {
-    bill(ctx, now, None).await
+    bill(ctx, domain::tehran::hour_start(now).timestamp(), now, None).await
 }
 
 /// Test hook: bills like [`bill_hour`] but fails inside the first chunk's transaction right
@@ -79,15 +90,21 @@ pub async fn bill_hour_failing_after(
     now: DateTime<Utc>,
     step: u32,
 ) -> EngineResult<BillingReport> {
-    bill(ctx, now, Some(step)).await
+    bill(
+        ctx,
+        domain::tehran::hour_start(now).timestamp(),
+        now,
+        Some(step),
+    )
+    .await
 }
 
 async fn bill(
     ctx: &Ctx,
+    hour: i64,
     now: DateTime<Utc>,
     fail_after: Option<u32>,
 ) -> EngineResult<BillingReport> {
-    let hour = domain::tehran::hour_start(now).timestamp();
     let defaults = {
         let mut conn = ctx.db.acquire().await?;
         wallet::defaults(&mut conn, &ctx.settings).await?

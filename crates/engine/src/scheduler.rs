@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The clock billing reads. The demo runs it faster so an "hour" passes in a minute.
+/// The clock that picks the hour billing bills. The demo runs it faster so an "hour" passes in
+/// a minute; everything billing writes or schedules still uses the real time.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 pub struct Schedule {
@@ -48,8 +49,8 @@ pub fn spawn(ctx: Ctx, schedule: Schedule) -> Vec<tokio::task::JoinHandle<()>> {
     });
     let billing = tokio::spawn(async move {
         loop {
-            let now = (schedule.billing_clock)();
-            match crate::billing::run_once(&ctx, now).await {
+            let hour_of = (schedule.billing_clock)();
+            match crate::billing::run_once_at(&ctx, hour_of, Utc::now()).await {
                 Ok(r) if r.resellers_charged > 0 || r.resellers_suspended > 0 => tracing::info!(
                     charged = r.resellers_charged,
                     suspended = r.resellers_suspended,

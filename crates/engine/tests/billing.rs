@@ -943,3 +943,38 @@ mod property {
         }
     }
 }
+
+/// The demo bills simulated hours ahead of the wall clock: the disables that billing causes are
+/// still due now, so the worker (on the real clock) sends them at once, not hours later.
+#[tokio::test]
+async fn an_hour_billed_ahead_of_the_clock_schedules_its_disables_now() {
+    let tdb = TestDb::new().await.unwrap();
+    let ctx = ctx_of(&tdb.db);
+    let panel = dummy_panel(&tdb.db).await;
+    let now = Utc::now();
+    let r = wallet_reseller(&tdb.db, panel, 1_000, Some(5_000), now).await;
+    let c = config(&tdb.db, r, panel, "ahead_a").await;
+    engine::observe::record(&tdb.db, c, GIB, Some("active"), now.timestamp())
+        .await
+        .unwrap();
+    let simulated_hour = now + chrono::Duration::hours(12);
+    let report = billing::run_once_at(&ctx, simulated_hour, now)
+        .await
+        .unwrap();
+    assert_eq!(report.resellers_suspended, 1);
+    let mut conn = tdb.db.acquire().await.unwrap();
+    let next: i64 = sqlx::query_scalar(
+        "SELECT MAX(next_attempt_at) FROM operations WHERE config_id = $1 AND kind = 'disable'",
+    )
+    .bind(c)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    assert!(
+        next <= Utc::now().timestamp(),
+        "the disable is due now, not at the simulated hour ({next} vs {})",
+        now.timestamp()
+    );
+    finish(&tdb).await;
+}
