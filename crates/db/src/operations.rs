@@ -320,3 +320,23 @@ pub async fn attempts(conn: &mut Conn, id: i64) -> DbResult<Vec<Attempt>> {
             .await?,
     )
 }
+
+/// Operations in trouble, newest first, with their number: failed for good, or still pending
+/// after an attempt that failed (the admin dashboard's list).
+pub async fn failing(conn: &mut Conn, limit: i64) -> DbResult<(Vec<Operation>, i64)> {
+    let cond = "status = $1 OR (status = $2 AND last_error IS NOT NULL)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM operations WHERE {cond}"))
+        .bind(OpStatus::Failed.as_str())
+        .bind(OpStatus::Pending.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows = sqlx::query_as(&format!(
+        "SELECT * FROM operations WHERE {cond} ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(OpStatus::Failed.as_str())
+    .bind(OpStatus::Pending.as_str())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((rows, total))
+}

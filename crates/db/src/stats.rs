@@ -65,3 +65,46 @@ pub async fn balance_history(
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// What the admin's dashboard counts since `since` (the start of today in Tehran): traffic of
+/// all resellers, wallet usage charged, top-ups approved.
+#[derive(Clone, Debug, Default, FromRow)]
+pub struct Today {
+    pub traffic_bytes: i64,
+    pub charged: i64,
+    pub topups_approved: i64,
+}
+
+pub async fn today(conn: &mut Conn, since: i64) -> DbResult<Today> {
+    Ok(sqlx::query_as(
+        "SELECT \
+           (SELECT COALESCE(CAST(SUM(bytes) AS BIGINT), 0) FROM reseller_usage_hourly WHERE hour_start >= $1) AS traffic_bytes, \
+           (SELECT COALESCE(CAST(SUM(cost) AS BIGINT), 0) FROM usage_snapshots WHERE period_start >= $1) AS charged, \
+           (SELECT COALESCE(CAST(SUM(amount) AS BIGINT), 0) FROM topups WHERE status = $2 AND decided_at >= $1) AS topups_approved",
+    )
+    .bind(since)
+    .bind(domain::status::TopupStatus::Approved.as_str())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Active wallet resellers whose balance is within `headroom` toman of their threshold, lowest
+/// balance first (the dashboard's "about to be suspended" list).
+pub async fn low_balance_resellers(
+    conn: &mut Conn,
+    threshold: i64,
+    headroom: i64,
+    limit: i64,
+) -> DbResult<Vec<(i64, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, display_name, wallet_balance FROM resellers \
+         WHERE kind = $3 AND status = $4 AND wallet_balance <= $1 \
+         ORDER BY wallet_balance, id LIMIT $2",
+    )
+    .bind(threshold.saturating_add(headroom))
+    .bind(limit)
+    .bind(domain::status::ResellerKind::Wallet.as_str())
+    .bind(domain::status::ResellerStatus::Active.as_str())
+    .fetch_all(&mut *conn)
+    .await?)
+}

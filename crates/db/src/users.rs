@@ -91,3 +91,14 @@ pub async fn count_admins(conn: &mut Conn) -> DbResult<i64> {
             .await?,
     )
 }
+
+/// Every account's id, name and role, by name (the audit filter's choice of person; bounded by
+/// `limit` for very large installations).
+pub async fn names(conn: &mut Conn, limit: i64) -> DbResult<Vec<(i64, String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT id, username, role FROM users ORDER BY username LIMIT $1")
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}

@@ -12,6 +12,7 @@ use domain::status::{
     AuditAction, AuditTarget, ConfigEventKind, ConfigStatus, DisabledReason, LedgerKind,
     ResellerKind, ResellerStatus, Role, SuspendedBy,
 };
+use std::collections::BTreeMap;
 
 type Result<T> = std::result::Result<T, ActionError>;
 
@@ -220,14 +221,14 @@ fn window(
     (s.or(e.map(|_| normalize_day_end(now).timestamp())), e)
 }
 
-pub async fn create(
+/// Every rule a new reseller must meet, each broken one added to `f` (so a form names them all);
+/// returns the window bounds for a traffic reseller.
+async fn check_new(
     ctx: &Ctx,
-    actor: &Actor,
-    origin: &Origin,
-    input: NewReseller,
+    input: &NewReseller,
     now: DateTime<Utc>,
-) -> Result<Reseller> {
-    let mut f = Fields::default();
+    f: &mut Fields,
+) -> Result<(Option<i64>, Option<i64>)> {
     let username = input.username.trim().to_string();
     if username.chars().count() < 3
         || username.chars().count() > 64
@@ -244,7 +245,7 @@ pub async fn create(
     if input.config_limit.is_some_and(|l| l < 0) {
         f.add("config_limit", "resellers.err.config_limit");
     }
-    check_prefix(input.username_prefix.as_deref(), &mut f);
+    check_prefix(input.username_prefix.as_deref(), f);
     let quota = input.traffic_quota_bytes.unwrap_or(0);
     if kind == ResellerKind::Traffic && quota <= 0 {
         f.add("traffic_quota_bytes", "resellers.err.quota");
@@ -258,7 +259,7 @@ pub async fn create(
             input.window_days,
             input.window_starts_at,
             input.window_ends_at,
-            &mut f,
+            f,
         )
     } else {
         (None, None)
@@ -267,7 +268,7 @@ pub async fn create(
         let mut conn = ctx.db.acquire().await?;
         if db::panels::get(&mut conn, input.panel_id).await?.is_none() {
             f.add("panel_id", "resellers.err.panel");
-            return Err(ActionError::Invalid(f.0));
+            return Ok((ws, we));
         }
         if db::users::by_username(&mut conn, &username)
             .await?
@@ -281,10 +282,41 @@ pub async fn create(
         input.panel_id,
         &input.service_whitelist,
         &input.node_whitelist,
-        &mut f,
+        f,
     )
     .await?;
+    Ok((ws, we))
+}
+
+/// The field errors `create` would answer with, without creating anything: a form whose other
+/// fields did not even parse still reports these at the same time.
+pub async fn validate_new(
+    ctx: &Ctx,
+    input: &NewReseller,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, String>> {
+    let mut f = Fields::default();
+    check_new(ctx, input, now, &mut f).await?;
+    Ok(f.0)
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    origin: &Origin,
+    input: NewReseller,
+    now: DateTime<Utc>,
+) -> Result<Reseller> {
+    let mut f = Fields::default();
+    let (ws, we) = check_new(ctx, &input, now, &mut f).await?;
     f.finish()?;
+    let username = input.username.trim().to_string();
+    // A bad kind was refused by `check_new`.
+    let kind = input
+        .kind
+        .parse::<ResellerKind>()
+        .unwrap_or(ResellerKind::Traffic);
+    let quota = input.traffic_quota_bytes.unwrap_or(0);
 
     let display_name = input
         .display_name

@@ -954,7 +954,7 @@ async fn an_hour_billed_ahead_of_the_clock_schedules_its_disables_now() {
     let now = Utc::now();
     let r = wallet_reseller(&tdb.db, panel, 1_000, Some(5_000), now).await;
     let c = config(&tdb.db, r, panel, "ahead_a").await;
-    engine::observe::record(&tdb.db, c, GIB, Some("active"), now.timestamp())
+    engine::observe::record(&tdb.db, c, GIB, Some(RemoteState::Active), now.timestamp())
         .await
         .unwrap();
     let simulated_hour = now + chrono::Duration::hours(12);

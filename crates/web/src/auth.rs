@@ -20,6 +20,11 @@ pub struct CurrentUser {
     pub username: String,
     pub role: Role,
     pub reseller_id: Option<i64>,
+    /// The reseller's kind, so the navigation offers a wallet only to wallet resellers.
+    pub reseller_kind: Option<domain::status::ResellerKind>,
+    /// The access matrix keeps this reseller out of its configs (suspended): the navigation then
+    /// offers only what still opens.
+    pub reseller_blocked: bool,
     /// The session's CSRF token (page users only).
     pub csrf: Option<String>,
 }
@@ -91,7 +96,8 @@ where
     }
 }
 
-async fn user_from_session(
+/// The signed-in page user of a request, if any (also used by the error pages' navigation).
+pub(crate) async fn user_from_session(
     parts: &Parts,
     state: &AppState,
 ) -> Result<Option<CurrentUser>, AppError> {
@@ -119,11 +125,22 @@ async fn load_user(
     if !user.is_active {
         return Ok(None);
     }
+    let reseller = match user.reseller_id {
+        Some(rid) => db::resellers::get(conn, rid).await?,
+        None => None,
+    };
+    let reseller_kind = reseller.as_ref().map(|r| r.kind);
+    let reseller_blocked = reseller.as_ref().is_some_and(|r| {
+        engine::access::check_row(r, engine::access::Area::Configs)
+            != engine::access::Access::Allowed
+    });
     Ok(Some(CurrentUser {
         id: user.id,
         username: user.username,
         role: user.role,
         reseller_id: user.reseller_id,
+        reseller_kind,
+        reseller_blocked,
         csrf,
     }))
 }

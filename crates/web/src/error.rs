@@ -166,6 +166,7 @@ pub struct PageError(pub AppError);
 
 #[derive(Clone, Debug)]
 pub struct ErrorPageMarker {
+    /// A translation key explaining the refusal (not shown when it has no translation).
     pub message: Option<String>,
 }
 
@@ -179,11 +180,13 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         self.0.log();
         let (status, _) = self.0.status_and_code();
+        // The page says why in the visitor's language: a key per refusal code, a short reason
+        // for a panel error; the English message stays in the API and the log.
         let message = match &self.0 {
-            AppError::Forbidden { message, .. } | AppError::Conflict { message, .. } => {
-                Some(message.clone())
+            AppError::Forbidden { code, .. } | AppError::Conflict { code, .. } => {
+                Some(format!("error.code.{code}"))
             }
-            AppError::BadRequest(m) | AppError::Panel(m) => Some(m.clone()),
+            AppError::Panel(m) => Some(crate::humanize::panel_error_key(m).to_string()),
             _ => None,
         };
         let mut res = status.into_response();

@@ -44,6 +44,7 @@ const FA_FILES: &[&str] = &[
     include_str!("../i18n/fa/configs.toml"),
     include_str!("../i18n/fa/usage.toml"),
     include_str!("../i18n/fa/wallet.toml"),
+    include_str!("../i18n/fa/history.toml"),
 ];
 const EN_FILES: &[&str] = &[
     include_str!("../i18n/en/core.toml"),
@@ -52,6 +53,7 @@ const EN_FILES: &[&str] = &[
     include_str!("../i18n/en/configs.toml"),
     include_str!("../i18n/en/usage.toml"),
     include_str!("../i18n/en/wallet.toml"),
+    include_str!("../i18n/en/history.toml"),
 ];
 
 fn parse(src: &str) -> Table {
@@ -101,6 +103,38 @@ pub fn translate(lang: Lang, key: &str) -> &str {
         Lang::En => en,
     };
     table.get(key).map(String::as_str).unwrap_or(key)
+}
+
+/// Whether `key` has a translation (both languages carry the same keys).
+pub fn has(lang: Lang, key: &str) -> bool {
+    let (fa, en) = tables();
+    match lang {
+        Lang::Fa => fa.contains_key(key),
+        Lang::En => en.contains_key(key),
+    }
+}
+
+/// The codes under `prefix` that have a translation (`audit.actions.` → `config_created`, …),
+/// with their text, sorted by the text.
+pub fn entries(lang: Lang, prefix: &str) -> Vec<(String, String)> {
+    let (fa, en) = tables();
+    let table = match lang {
+        Lang::Fa => fa,
+        Lang::En => en,
+    };
+    let mut out: Vec<(String, String)> = table
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v.clone())))
+        .filter(|(code, _)| !code.contains('.'))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
+}
+
+/// Every key (the browser tests look for one leaking into a page as text).
+pub fn keys() -> Vec<&'static str> {
+    let (fa, _) = tables();
+    fa.keys().map(String::as_str).collect()
 }
 
 /// English text for API messages (keys pass through unchanged when they are plain text).

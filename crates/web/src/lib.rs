@@ -6,6 +6,7 @@ pub mod auth;
 pub mod charts;
 pub mod csrf;
 pub mod error;
+pub mod humanize;
 pub mod i18n;
 pub mod locale;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod middleware;
 pub mod pages;
 pub mod password;
 pub mod ratelimit;
+pub mod request_context;
 pub mod signin;
 pub mod state;
 pub mod views;
@@ -27,7 +29,10 @@ use std::sync::Arc;
 pub fn app(state: AppState) -> Router {
     let (api, doc) = api::router();
     let doc = Arc::new(doc);
-    let pages = pages::router().layer(axum::middleware::from_fn(middleware::error_pages));
+    let pages = pages::router().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::error_pages,
+    ));
     Router::new()
         .merge(api)
         .route(
@@ -39,8 +44,11 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(pages)
         .route("/assets/{*path}", get(pages::assets::serve))
+        .route("/favicon.svg", get(pages::assets::favicon))
+        .route("/favicon.ico", get(pages::assets::favicon))
         .route("/metrics", get(metrics::render))
         .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn(request_context::layer))
         .layer(axum::middleware::from_fn(middleware::remember_lang))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::request_id))

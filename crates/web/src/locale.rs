@@ -1,5 +1,6 @@
-//! The request's locale: `?lang=`, then the `lang` cookie, then `Accept-Language`, else Persian.
-//! Also the formatting helpers pages use (Jalali dates and Persian digits for `fa`).
+//! The request's locale: `?lang=`, then the `lang` cookie, else Persian (the browser's
+//! `Accept-Language` is ignored: many Iranian users run English-locale phones and still want
+//! Persian). Also the formatting helpers pages use (Jalali dates, Persian digits and separators).
 
 use crate::i18n::{translate, translate_with, Lang};
 use axum::extract::FromRequestParts;
@@ -27,22 +28,8 @@ impl Locale {
             let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
             jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()))
         };
-        let from_header = || {
-            let header = parts
-                .headers
-                .get(axum::http::header::ACCEPT_LANGUAGE)?
-                .to_str()
-                .ok()?;
-            header
-                .split(',')
-                .filter_map(|part| part.split(';').next())
-                .find_map(|tag| Lang::parse(tag).or_else(|| Lang::parse(tag.split('-').next()?)))
-        };
         Locale {
-            lang: from_query
-                .or_else(from_cookie)
-                .or_else(from_header)
-                .unwrap_or(Lang::Fa),
+            lang: from_query.or_else(from_cookie).unwrap_or(Lang::Fa),
         }
     }
 
@@ -62,12 +49,42 @@ impl Locale {
         translate_with(self.lang, key, args)
     }
 
-    /// Digits in the reader's script.
+    /// `tf` with one placeholder (templates cannot build a slice).
+    pub fn tf1(&self, key: &str, name: &str, value: impl ToString) -> String {
+        self.tf(key, &[(name, value.to_string())])
+    }
+
+    /// `tf` with two placeholders.
+    pub fn tf2(
+        &self,
+        key: &str,
+        n1: &str,
+        v1: impl ToString,
+        n2: &str,
+        v2: impl ToString,
+    ) -> String {
+        self.tf(key, &[(n1, v1.to_string()), (n2, v2.to_string())])
+    }
+
+    /// Digits in the reader's script; for `fa` also the Persian decimal (٫) and thousands (٬)
+    /// separators, so `1.5` reads `۱٫۵` and `15,000` reads `۱۵٬۰۰۰`.
     pub fn num(&self, s: impl ToString) -> String {
         let s = s.to_string();
         match self.lang {
-            Lang::Fa => domain::units::to_persian_digits(&s),
+            Lang::Fa => domain::units::to_persian_digits(&s)
+                .replace('.', "\u{066B}")
+                .replace(',', "\u{066C}"),
             Lang::En => s,
+        }
+    }
+
+    /// A number that may carry a sign, kept left-to-right inside Persian text (an isolate), so
+    /// `-10` never shows as `10-`.
+    pub fn signed(&self, s: impl ToString) -> String {
+        let s = self.num(s);
+        match self.lang {
+            Lang::Fa if s.starts_with('-') => format!("\u{2066}{s}\u{2069}"),
+            _ => s,
         }
     }
 
@@ -99,15 +116,48 @@ impl Locale {
     }
 
     pub fn gb<T: IntArg>(&self, bytes: T) -> String {
-        self.num(domain::units::format_gb(bytes.int(), 2))
+        self.signed(domain::units::format_gb(bytes.int(), 2))
     }
 
+    /// An amount then the currency word, in the reader's order: `۲۰٬۰۰۰ تومان` reads number
+    /// first in Persian as `20,000 toman` does in English (never with a `dir="ltr"` around it).
     pub fn toman<T: IntArg>(&self, amount: T) -> String {
         format!(
             "{} {}",
-            self.num(domain::units::format_toman(amount.int())),
+            self.signed(domain::units::format_toman(amount.int())),
             self.t("common.toman")
         )
+    }
+
+    /// Bytes as GB with the unit, as every usage figure is shown.
+    pub fn gb_unit<T: IntArg>(&self, bytes: T) -> String {
+        format!("{} {}", self.gb(bytes), self.t("common.gb"))
+    }
+
+    /// A usage bar for `used` of `limit` (see [`crate::charts::meter`]).
+    pub fn meter<T: IntArg, U: IntArg>(&self, used: T, limit: U) -> String {
+        crate::charts::meter(used.int(), limit.int(), self.dir() == "rtl")
+    }
+
+    /// A bar for a ranking: as long as `value` is of `max`, in one calm colour.
+    pub fn rank_meter<T: IntArg, U: IntArg>(&self, value: T, max: U) -> String {
+        crate::charts::meter_with(value.int(), max.int(), self.dir() == "rtl", "rank")
+    }
+
+    /// `true` on Persian pages (templates pick Jalali hints with it).
+    pub fn is_fa(&self) -> bool {
+        self.lang == Lang::Fa
+    }
+
+    /// A date as a Persian form expects it typed (`۱۴۰۴/۰۹/۰۱`), or ISO for English.
+    pub fn input_date<T: IntArg>(&self, ts: T) -> String {
+        let at = db::time::from_ts(ts.int());
+        match self.lang {
+            Lang::Fa => domain::units::to_persian_digits(&domain::jalali::format_jalali_date(at)),
+            Lang::En => domain::tehran::tehran_date(at)
+                .format("%Y-%m-%d")
+                .to_string(),
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 use crate::auth::RequestId;
 use crate::error::ErrorPageMarker;
 use crate::locale::{Locale, LANG_COOKIE};
-use axum::extract::Request;
+use crate::pages::errors::ErrorView;
+use crate::state::AppState;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -89,33 +91,88 @@ pub async fn remember_lang(req: Request, next: Next) -> Response {
     res
 }
 
-/// Turns a bare error status from a page handler into the localised error page.
-pub async fn error_pages(req: Request, next: Next) -> Response {
+/// Turns an error from a page route into the localised error page, inside the layout with the
+/// visitor's navigation: a handler's `PageError`, and also what axum answers by itself (a query
+/// or path that does not parse, a GET on a form's address), which would otherwise be plain text
+/// or an empty body.
+pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let locale = Locale::from_parts(&parts);
+    let path = parts.uri.path().to_string();
+    let head_parts = parts.clone();
     let res = next.run(Request::from_parts(parts, body)).await;
-    let Some(marker) = res.extensions().get::<ErrorPageMarker>().cloned() else {
-        return res;
-    };
     let status = res.status();
-    let mut page = crate::pages::errors::render(locale, status, marker.message).into_response();
-    *page.status_mut() = status;
+    let marker = res.extensions().get::<ErrorPageMarker>().cloned();
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let framework_error = marker.is_none() && status.is_client_error() && !is_html;
+    if marker.is_none() && !framework_error {
+        return res;
+    }
     // Keep cookies a handler set on its way out (e.g. a cleared session).
-    for v in res.headers().get_all(header::SET_COOKIE) {
-        page.headers_mut().append(header::SET_COOKIE, v.clone());
+    let cookies: Vec<HeaderValue> = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    let (status, message) = match marker {
+        Some(m) => (status, m.message),
+        // axum's own rejections: a path segment that is not a number names nothing (404); a
+        // query it cannot read is a bad address (400); a GET on a POST-only form address (405).
+        None => {
+            let bytes = axum::body::to_bytes(res.into_body(), 4096)
+                .await
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            if status == StatusCode::BAD_REQUEST && text.starts_with("Invalid URL") {
+                (StatusCode::NOT_FOUND, None)
+            } else if status == StatusCode::BAD_REQUEST {
+                (status, Some("error.bad_query".to_string()))
+            } else {
+                (status, None)
+            }
+        }
+    };
+    let user = crate::auth::user_from_session(&head_parts, &state)
+        .await
+        .ok()
+        .flatten();
+    let view = ErrorView {
+        status,
+        message,
+        user,
+        path,
+    };
+    let mut page = crate::pages::errors::render(locale, view).into_response();
+    *page.status_mut() = status;
+    for v in cookies {
+        page.headers_mut().append(header::SET_COOKIE, v);
     }
     page
 }
 
 /// The 404 for any path no route matched.
-pub async fn not_found(req: Request) -> Response {
+pub async fn not_found(State(state): State<AppState>, req: Request) -> Response {
     if req.uri().path().starts_with("/api/") {
         crate::error::ApiError(crate::error::AppError::NotFound).into_response()
     } else {
         let (parts, _) = req.into_parts();
         let locale = Locale::from_parts(&parts);
-        let mut page =
-            crate::pages::errors::render(locale, StatusCode::NOT_FOUND, None).into_response();
+        let user = crate::auth::user_from_session(&parts, &state)
+            .await
+            .ok()
+            .flatten();
+        let view = ErrorView {
+            status: StatusCode::NOT_FOUND,
+            message: None,
+            user,
+            path: parts.uri.path().to_string(),
+        };
+        let mut page = crate::pages::errors::render(locale, view).into_response();
         *page.status_mut() = StatusCode::NOT_FOUND;
         page
     }

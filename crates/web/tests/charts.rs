@@ -53,7 +53,7 @@ async fn charts_show_a_resellers_own_traffic_and_the_admins_top_list() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert_eq!(
-        html.matches("<svg class=\"chart\"").count(),
+        html.matches("<svg class=\"chart ").count(),
         3,
         "per day, per hour, balance"
     );
@@ -112,9 +112,12 @@ async fn charts_show_a_resellers_own_traffic_and_the_admins_top_list() {
         .text()
         .await
         .unwrap();
-    let beta_at = top.find("beta shop: 7.00 GB").expect("beta listed");
-    let alpha_at = top.find("alpha shop: 4.00 GB").expect("alpha listed");
+    // Names as text, each with its figure, largest first.
+    let beta_at = top.find("beta shop</a>").expect("beta listed");
+    let alpha_at = top.find("alpha shop</a>").expect("alpha listed");
     assert!(beta_at < alpha_at, "largest first");
+    assert!(top[beta_at..alpha_at].contains("7.00 GB"));
+    assert!(top[alpha_at..].contains("4.00 GB"));
     let theirs = admin
         .get(app.url(&format!("/admin/resellers/{b}/usage?lang=en")))
         .send()
@@ -124,7 +127,7 @@ async fn charts_show_a_resellers_own_traffic_and_the_admins_top_list() {
         .await
         .unwrap();
     assert_eq!(
-        theirs.matches("<svg class=\"chart\"").count(),
+        theirs.matches("<svg class=\"chart ").count(),
         2,
         "a traffic reseller has no balance chart"
     );

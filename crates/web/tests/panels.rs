@@ -536,7 +536,7 @@ async fn a_failing_panel_is_shown_on_the_admin_dashboard() {
         let (status, html) = page(&b, &app, &format!("/?lang={lang}")).await;
         assert_eq!(status, 200);
         let section = html
-            .split("failing-panels")
+            .split("id=\"failing-panels\"")
             .nth(1)
             .unwrap_or_else(|| panic!("{lang}: no failing panels section in {html}"));
         assert!(section.contains(&format!("/admin/panels/{broken}")));

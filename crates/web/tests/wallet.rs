@@ -484,7 +484,10 @@ async fn the_wallet_page_warns_when_suspended_exports_csv_and_takes_a_top_up() {
         "the seed's warning"
     );
     assert!(page.contains("ریسلر کیف پول‌محور"));
-    assert!(page.contains("-۱,۵۰۰ تومان"), "balance in Persian digits");
+    assert!(
+        page.contains("\u{2066}-۱٬۵۰۰\u{2069} تومان"),
+        "the balance in Persian digits and separators, its sign kept left of the digits"
+    );
     let page = b
         .get(s.app.url("/wallet?lang=en"))
         .send()
@@ -552,7 +555,19 @@ async fn the_wallet_page_warns_when_suspended_exports_csv_and_takes_a_top_up() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/wallet?sent=1");
+    assert_eq!(res.headers()["location"], "/wallet");
+    let after = b
+        .get(s.app.url("/wallet?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        after.contains("Top-up of 30,000 Toman sent"),
+        "the flash says what happened"
+    );
 
     // The admin's queue shows the count and approves through the page.
     let admin = s.app.signed_in_browser("root", "correct-horse").await;
@@ -670,13 +685,34 @@ async fn the_admin_edits_wallet_defaults_and_credits_a_wallet_from_the_pages() {
     assert_eq!(res.status(), 422);
     assert_eq!(s.app.audit_count("settings_updated").await, 1);
 
+    // A money move asks first, naming the reseller and the amount; only the confirmed
+    // second post moves the money.
     let path = format!("/admin/resellers/{}/wallet", s.reseller);
+    let res = admin
+        .post(s.app.url(&format!("{path}?lang=en")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("amount", "-2,500"),
+            ("note", "correction"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let ask = res.text().await.unwrap();
+    assert!(ask.contains("Debit 2,500 Toman from Shop One"), "{ask}");
+    assert_eq!(
+        s.balance().await,
+        0,
+        "nothing moves before the confirmation"
+    );
     let res = admin
         .post(s.app.url(&path))
         .form(&[
             ("_csrf", csrf.as_str()),
             ("amount", "-2,500"),
             ("note", "correction"),
+            ("confirmed", "1"),
         ])
         .send()
         .await
@@ -714,7 +750,7 @@ async fn the_wallet_page_shows_the_burn_rate_and_warns_near_the_threshold() {
         .await
         .unwrap();
     assert!(page.contains("No traffic was billed in the last 24 hours."));
-    assert!(!page.contains("close to the suspension threshold"));
+    assert!(!page.contains("lasts less than a day"));
     // 1 GiB billed at 1,000/GB: 9,000 left, 10,000 above −1,000, 1,000 a day → 240 hours.
     let mut conn = s.app.db.acquire().await.unwrap();
     let panel: i64 = db::sqlx::query_scalar("SELECT id FROM panels")
@@ -762,8 +798,9 @@ async fn the_wallet_page_shows_the_burn_rate_and_warns_near_the_threshold() {
         page.contains("Hourly usage") && page.contains("1.00"),
         "statement line"
     );
-    assert!(!page.contains("close to the suspension threshold"));
-    // A debit to 3,000 leaves 4,000 of headroom (≤ five GB's worth): the warning shows.
+    assert!(!page.contains("lasts less than a day"));
+    // A debit to 3,000 leaves four days at this rate: no warning yet ("top up soon" with days
+    // left would only confuse).
     let res = s
         .post_json(
             &s.admin_token,
@@ -780,8 +817,27 @@ async fn the_wallet_page_shows_the_burn_rate_and_warns_near_the_threshold() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("close to the suspension threshold"));
     assert!(page.contains("lasts about 96 hours"));
+    assert!(!page.contains("lasts less than a day"));
+    // Down to -200: 800 of headroom at 1,000 a day is under a day, and the page says so.
+    let res = s
+        .post_json(
+            &s.admin_token,
+            &format!("/api/v1/resellers/{}/wallet/adjustments", s.reseller),
+            serde_json::json!({"amount": -3_200, "note": "test"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let page = b
+        .get(s.app.url("/wallet?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("lasts less than a day"));
+    assert!(page.contains("lasts about 19 hours"));
 }
 
 /// Waits (bounded) until the panel shows the user enabled or disabled as expected.

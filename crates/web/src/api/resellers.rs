@@ -4,7 +4,7 @@
 use crate::api::auth::rfc3339;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, PageParams, Paged};
 use crate::auth::{ApiAdmin, ApiUser, CurrentUser, RequestOrigin};
-use crate::error::{ApiResult, AppError};
+use crate::error::{ApiResult, AppError, FieldErrors};
 use crate::state::AppState;
 use crate::views::configs::{config_page, ConfigQuery, ConfigView};
 use axum::extract::State;
@@ -181,15 +181,35 @@ pub async fn create_reseller(
     origin: &db::audit::Origin,
     req: CreateReseller,
 ) -> Result<db::resellers::Reseller, AppError> {
+    create_reseller_with(state, admin, origin, req, FieldErrors::new()).await
+}
+
+/// `create_reseller` for a form that already found some fields unreadable (`pre`): nothing is
+/// created then, but every other field is still checked, so all the errors come back at once.
+pub async fn create_reseller_with(
+    state: &AppState,
+    admin: &CurrentUser,
+    origin: &db::audit::Origin,
+    req: CreateReseller,
+    mut pre: FieldErrors,
+) -> Result<db::resellers::Reseller, AppError> {
     if req.password.chars().count() < 8 {
-        return Err(AppError::field("password", "err.password_short"));
+        pre.insert("password".into(), "err.password_short".into());
+    } else if req.password.len() > 256 {
+        pre.insert("password".into(), "err.password_long".into());
     }
-    if req.password.len() > 256 {
-        return Err(AppError::field("password", "err.password_long"));
-    }
-    let input = engine::resellers::NewReseller {
+    let mut time = |field: &str, v: &Option<String>| match opt_time(field, v) {
+        Ok(t) => t,
+        Err(_) => {
+            pre.insert(field.into(), "err.bad_time".into());
+            None
+        }
+    };
+    let window_starts_at = time("window_starts_at", &req.window_starts_at);
+    let window_ends_at = time("window_ends_at", &req.window_ends_at);
+    let mut input = engine::resellers::NewReseller {
         username: req.username,
-        password_hash: crate::password::hash_async(req.password).await?,
+        password_hash: String::new(),
         display_name: req.display_name,
         kind: req.kind,
         panel_id: req.panel_id,
@@ -198,13 +218,21 @@ pub async fn create_reseller(
         allow_custom_names: req.allow_custom_names,
         traffic_quota_bytes: req.traffic_quota_bytes,
         window_days: req.window_days,
-        window_starts_at: opt_time("window_starts_at", &req.window_starts_at)?,
-        window_ends_at: opt_time("window_ends_at", &req.window_ends_at)?,
+        window_starts_at,
+        window_ends_at,
         wallet_balance: req.wallet_balance,
         wallet_price_per_gb: req.wallet_price_per_gb,
         service_whitelist: req.service_whitelist,
         node_whitelist: req.node_whitelist,
     };
+    if !pre.is_empty() {
+        let mut all =
+            engine::resellers::validate_new(&state.engine, &input, chrono::Utc::now()).await?;
+        // The form's own reading of a field wins: "not a number" says more than "must be > 0".
+        all.extend(pre);
+        return Err(AppError::Validation(all.into_iter().collect()));
+    }
+    input.password_hash = crate::password::hash_async(req.password).await?;
     Ok(engine::resellers::create(
         &state.engine,
         &admin.actor(),

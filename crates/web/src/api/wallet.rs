@@ -215,6 +215,8 @@ pub struct TopupForm {
     pub amount: Option<String>,
     pub receipt: Vec<u8>,
     pub csrf: Option<String>,
+    /// The page's "yes, send another while one is pending" box.
+    pub confirm_second: bool,
 }
 
 /// Reads `amount`, `receipt` (and `_csrf` for pages) from a multipart body. A receipt over the
@@ -233,6 +235,7 @@ pub async fn read_topup_form(mut mp: Multipart) -> Result<TopupForm, AppError> {
         match field.name().unwrap_or("") {
             "amount" => form.amount = Some(field.text().await.map_err(bad)?),
             "_csrf" => form.csrf = Some(field.text().await.map_err(bad)?),
+            "confirm_second" => form.confirm_second = !field.text().await.map_err(bad)?.is_empty(),
             "receipt" => {
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
                     form.receipt.extend_from_slice(&chunk);

@@ -49,3 +49,8 @@ pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
     }
     res
 }
+
+/// The site icon (a shield), for `/favicon.svg` and the `/favicon.ico` browsers ask for.
+pub async fn favicon(headers: HeaderMap) -> Response {
+    serve(Path("favicon.svg".to_string()), headers).await
+}

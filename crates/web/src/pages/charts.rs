@@ -2,7 +2,7 @@
 //! per hour (48 hours), a wallet's balance over time, and the admin's top resellers by traffic.
 
 use crate::auth::{PageAdmin, PageUser};
-use crate::charts::{bars, line, Point};
+use crate::charts::{bars, line, Chart, Point};
 use crate::error::{AppError, PageResult};
 use crate::locale::Locale;
 use crate::pages::shell::Shell;
@@ -27,7 +27,20 @@ pub fn router() -> Router<AppState> {
 struct ChartsPage {
     shell: Shell,
     heading: String,
-    charts: Vec<(String, String)>,
+    charts: Vec<Chart>,
+    /// Totals printed under the charts (label, value).
+    totals: Vec<(String, String)>,
+    /// The admin's top resellers, as rows with names and bars rather than a chart of ids.
+    top: Option<Vec<TopRow>>,
+    /// Set on an admin's view of one reseller: links back to it.
+    reseller_id: Option<i64>,
+}
+
+struct TopRow {
+    id: i64,
+    name: String,
+    bytes: i64,
+    max: i64,
 }
 
 /// The reseller's own charts.
@@ -37,7 +50,7 @@ async fn own_usage(
     PageUser(user): PageUser,
 ) -> PageResult<Html<String>> {
     let reseller_id = user.reseller_id.ok_or(AppError::NotFound)?;
-    render_reseller(&state, loc, user, reseller_id, "/usage").await
+    render_reseller(&state, loc, user, reseller_id, "/usage", false).await
 }
 
 async fn reseller_usage(
@@ -46,8 +59,45 @@ async fn reseller_usage(
     PageAdmin(user): PageAdmin,
     Path(id): Path<i64>,
 ) -> PageResult<Html<String>> {
-    render_reseller(&state, loc, user, id, "/admin/resellers").await
+    render_reseller(&state, loc, user, id, "/admin/resellers", true).await
 }
+
+/// GB on an axis: as many decimals as the axis' steps need (`۰٫۵`, `۲`, `۰٫۰۲`).
+fn gb_tick(loc: Locale) -> impl Fn(i64, i64) -> String {
+    move |v, span| {
+        let step = span / 5;
+        let decimals = if step >= GIB {
+            0
+        } else if step >= GIB / 10 {
+            1
+        } else {
+            2
+        };
+        let n = loc.num(domain::units::format_gb(v, decimals));
+        // The top of the axis names the unit once.
+        if v == span && v > 0 {
+            format!("{n} {}", loc.t("common.gb"))
+        } else {
+            n
+        }
+    }
+}
+
+/// Toman on an axis, shortened to thousands when the amounts are large.
+fn toman_tick(loc: Locale) -> impl Fn(i64, i64) -> String {
+    move |v, span| {
+        if span >= 10_000 && v % 1000 == 0 {
+            loc.tf(
+                "charts.thousand",
+                &[("n", loc.signed(domain::units::format_toman(v / 1000)))],
+            )
+        } else {
+            loc.signed(domain::units::format_toman(v))
+        }
+    }
+}
+
+const GIB: i64 = domain::units::GIB;
 
 async fn render_reseller(
     state: &AppState,
@@ -55,6 +105,7 @@ async fn render_reseller(
     user: crate::auth::CurrentUser,
     reseller_id: i64,
     path: &str,
+    admin_view: bool,
 ) -> PageResult<Html<String>> {
     let mut conn = state.db.acquire().await?;
     let reseller = db::resellers::get(&mut conn, reseller_id)
@@ -79,21 +130,20 @@ async fn render_reseller(
         .map(|(date, bytes)| {
             let at = domain::tehran::start_of_tehran_day(*date);
             let label = loc.date(at);
+            // Month and day ("09/10"): the year is the same on every bar.
             let short = label
-                .rsplit('/')
-                .next()
-                .unwrap_or(&label)
-                .rsplit('-')
-                .next()
-                .unwrap_or(&label)
-                .to_string();
+                .split(['/', '-'])
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join("/");
             Point {
-                tooltip: format!("{label}: {} GB", loc.gb(*bytes)),
+                tooltip: format!("{label}: {}", loc.gb_unit(*bytes)),
                 label: short,
                 value: *bytes,
             }
         })
         .collect();
+    let month_total: i64 = per_day.values().sum();
 
     let this_hour = domain::tehran::hour_start(now);
     let by_hour: BTreeMap<i64, i64> = hourly.iter().copied().collect();
@@ -104,22 +154,36 @@ async fn render_reseller(
             let label = loc.datetime(at);
             let short = label.rsplit(' ').next().unwrap_or(&label).to_string();
             Point {
-                tooltip: format!("{label}: {} GB", loc.gb(bytes)),
+                tooltip: format!("{label}: {}", loc.gb_unit(bytes)),
                 label: short,
                 value: bytes,
             }
         })
         .collect();
+    let day_total: i64 = hour_points[24..].iter().map(|p| p.value).sum();
 
+    let gb_fmt = gb_tick(loc);
     let mut charts = vec![
-        (
-            loc.t("charts.per_day").to_string(),
-            bars(&day_points, loc.t("charts.per_day"), rtl),
-        ),
-        (
-            loc.t("charts.per_hour").to_string(),
-            bars(&hour_points, loc.t("charts.per_hour"), rtl),
-        ),
+        Chart {
+            title: loc.t("charts.per_day").to_string(),
+            svg: bars(
+                &day_points,
+                loc.t("charts.per_day"),
+                rtl,
+                GIB / 100,
+                &gb_fmt,
+            ),
+        },
+        Chart {
+            title: loc.t("charts.per_hour").to_string(),
+            svg: bars(
+                &hour_points,
+                loc.t("charts.per_hour"),
+                rtl,
+                GIB / 100,
+                &gb_fmt,
+            ),
+        },
     ];
     if reseller.kind == domain::status::ResellerKind::Wallet {
         let history = db::stats::balance_history(
@@ -132,22 +196,43 @@ async fn render_reseller(
             .iter()
             .map(|(at, balance)| {
                 let label = loc.ts_date(at);
+                let short = label
+                    .split(['/', '-'])
+                    .skip(1)
+                    .collect::<Vec<_>>()
+                    .join("/");
                 Point {
                     tooltip: format!("{}: {}", loc.ts_datetime(at), loc.toman(balance)),
-                    label,
+                    label: short,
                     value: *balance,
                 }
             })
             .collect();
-        charts.push((
-            loc.t("charts.balance").to_string(),
-            line(&points, loc.t("charts.balance"), rtl),
-        ));
+        charts.push(Chart {
+            title: loc.t("charts.balance").to_string(),
+            svg: line(&points, loc.t("charts.balance"), rtl, &toman_tick(loc)),
+        });
     }
     let page = ChartsPage {
-        heading: format!("{} — {}", loc.t("charts.title"), reseller.display_name),
+        heading: if admin_view {
+            format!("{} · {}", loc.t("charts.title"), reseller.display_name)
+        } else {
+            loc.t("charts.title").to_string()
+        },
+        totals: vec![
+            (
+                loc.t("charts.total_24h").to_string(),
+                loc.gb_unit(day_total),
+            ),
+            (
+                loc.t("charts.total_30d").to_string(),
+                loc.gb_unit(month_total),
+            ),
+        ],
         shell: Shell::new(loc, Some(user), path, "charts.title"),
         charts,
+        top: None,
+        reseller_id: admin_view.then_some(reseller_id),
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }
@@ -160,19 +245,24 @@ async fn top_resellers(
     let mut conn = state.db.acquire().await?;
     let since = (Utc::now() - Duration::days(30)).timestamp();
     let top = db::stats::top_resellers_by_traffic(&mut conn, since, 10).await?;
-    let points: Vec<Point> = top
-        .iter()
-        .map(|(id, name, bytes)| Point {
-            label: format!("#{id}"),
-            tooltip: format!("{name}: {} GB", loc.gb(bytes)),
-            value: *bytes,
-        })
-        .collect();
-    let chart = bars(&points, loc.t("charts.top"), loc.dir() == "rtl");
+    let max = top.iter().map(|t| t.2).max().unwrap_or(0);
+    let total: i64 = top.iter().map(|t| t.2).sum();
     let page = ChartsPage {
         heading: loc.t("charts.top").to_string(),
+        totals: vec![(loc.t("charts.top_total").to_string(), loc.gb_unit(total))],
         shell: Shell::new(loc, Some(user), "/admin/reports", "charts.top"),
-        charts: vec![(loc.t("charts.top_help").to_string(), chart)],
+        charts: vec![],
+        top: Some(
+            top.into_iter()
+                .map(|(id, name, bytes)| TopRow {
+                    id,
+                    name,
+                    bytes,
+                    max,
+                })
+                .collect(),
+        ),
+        reseller_id: None,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }

@@ -12,15 +12,15 @@ use crate::pages::reseller_dashboard::gate;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
 use crate::views::configs::{ConfigQuery, ConfigView, PendingOperation};
-use crate::views::{self, Badge, Label};
+use crate::views::{self, Label};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use db::configs::Config;
-use domain::status::{ConfigStatus, DisabledReason};
+use domain::status::{ConfigEventKind, ConfigStatus, DisabledReason, OpKind, RemoteState};
 use engine::access::Area;
 use serde::Deserialize;
 
@@ -46,6 +46,43 @@ pub fn router() -> Router<AppState> {
 
 pub use crate::views::configs::ConfigRow as Row;
 
+impl Row {
+    pub fn state_key(&self) -> &'static str {
+        display_state(&self.c, chrono::Utc::now().timestamp()).0
+    }
+    pub fn badge(&self) -> &'static str {
+        display_state(&self.c, chrono::Utc::now().timestamp()).1
+    }
+    pub fn days_left(&self) -> Option<i64> {
+        self.c.expires_at.map(|e| {
+            crate::pages::reseller_dashboard::days_until(e, chrono::Utc::now().timestamp())
+        })
+    }
+}
+
+/// What a customer's config really is right now, for its badge: our status, corrected by what
+/// the panel reports and by the figures themselves, so a config out of data or past its date
+/// never shows a green "active".
+pub fn display_state(c: &Config, now: i64) -> (&'static str, &'static str) {
+    match c.status {
+        ConfigStatus::Deleted => ("configs.state.deleted", "badge-muted"),
+        ConfigStatus::Expired => ("configs.state.expired", "badge-danger"),
+        ConfigStatus::Disabled => ("configs.state.disabled", "badge-warn"),
+        ConfigStatus::Active => {
+            let used_up = c.traffic_limit_bytes > 0 && c.usage_bytes >= c.traffic_limit_bytes;
+            let past = c.expires_at.is_some_and(|e| e <= now);
+            match c.remote_state {
+                Some(RemoteState::Limited) => ("configs.state.limited", "badge-danger"),
+                Some(RemoteState::Expired) => ("configs.state.expired", "badge-danger"),
+                Some(RemoteState::Disabled) => ("configs.state.disabled_on_panel", "badge-warn"),
+                _ if used_up => ("configs.state.limited", "badge-danger"),
+                _ if past => ("configs.state.expired", "badge-danger"),
+                Some(RemoteState::OnHold) => ("configs.state.on_hold", "badge-muted"),
+                Some(RemoteState::Active) | None => ("configs.state.active", "badge-ok"),
+            }
+        }
+    }
+}
 #[derive(Template)]
 #[template(path = "configs.html")]
 struct ListPage {
@@ -65,9 +102,6 @@ struct ListPage {
 impl ListPage {
     fn status_key(&self, s: &ConfigStatus) -> &'static str {
         s.key()
-    }
-    fn badge(&self, s: &ConfigStatus) -> &'static str {
-        s.badge()
     }
     fn page_link(&self, page: i64) -> String {
         let mut query = vec![
@@ -305,7 +339,10 @@ async fn create(
         Err(errors) => return render_new(&state, loc, user, &r, form, errors).await,
     };
     match create_config(&state, &user, &origin, req).await {
-        Ok(c) => Ok(Redirect::to(&format!("/configs/{}", c.id)).into_response()),
+        Ok(c) => Ok(crate::request_context::done(
+            &format!("/configs/{}", c.id),
+            &loc.tf1("flash.config_created", "name", &c.username),
+        )),
         Err(AppError::Validation(errors)) => render_new(&state, loc, user, &r, form, errors).await,
         Err(e) => Err(e.into()),
     }
@@ -321,14 +358,76 @@ struct ShowPage {
     qr_svg: Option<String>,
     errors: FieldErrors,
     can_enable: bool,
+    /// On an admin's view: the owner (id, name), linked.
+    reseller: Option<(i64, String)>,
+    /// What was typed, when the form comes back with errors.
+    typed: Option<EditForm>,
 }
 
 impl ShowPage {
     fn status_key(&self) -> &'static str {
-        self.c.status.key()
+        display_state(&self.c, chrono::Utc::now().timestamp()).0
     }
     fn badge(&self) -> &'static str {
-        self.c.status.badge()
+        display_state(&self.c, chrono::Utc::now().timestamp()).1
+    }
+    fn remote_key(&self, state: &RemoteState) -> &'static str {
+        crate::humanize::panel_state_key(*state)
+    }
+    fn event(&self, kind: &ConfigEventKind) -> String {
+        crate::humanize::event(&self.shell.loc, *kind)
+    }
+    fn actor(&self, name: &str) -> String {
+        crate::humanize::actor_name(&self.shell.loc, name)
+    }
+    fn panel_error(&self, raw: &str) -> String {
+        crate::humanize::panel_error(&self.shell.loc, raw)
+    }
+    fn is_admin(&self) -> bool {
+        self.shell.user.as_ref().is_some_and(|u| u.is_admin())
+    }
+    fn op_kind_key(&self, kind: &OpKind) -> &'static str {
+        kind.key()
+    }
+    fn days_left(&self) -> Option<i64> {
+        self.c.expires_at.map(|e| {
+            crate::pages::reseller_dashboard::days_until(e, chrono::Utc::now().timestamp())
+        })
+    }
+    fn limit_value(&self) -> String {
+        match &self.typed {
+            Some(f) => f.traffic_limit_gb.clone(),
+            None => self.limit_gb(),
+        }
+    }
+    fn expiry_value(&self) -> String {
+        match &self.typed {
+            Some(f) => f.expires_at.clone(),
+            None => self.expiry_input(),
+        }
+    }
+    fn max_clients_value(&self, current: &i64) -> String {
+        match &self.typed {
+            Some(f) => f.max_clients.clone(),
+            None => self.shell.loc.num(current),
+        }
+    }
+    /// Quick-extend choices: days from today and their label.
+    fn extend_chips(&self) -> [(i64, &'static str); 5] {
+        [
+            (7, "configs.extend.week"),
+            (30, "configs.extend.month"),
+            (90, "configs.extend.three_months"),
+            (180, "configs.extend.six_months"),
+            (365, "configs.extend.year"),
+        ]
+    }
+    /// The expiry as the form shows it: Jalali for Persian, ISO for English.
+    fn expiry_input(&self) -> String {
+        self.c
+            .expires_at
+            .map(|e| self.shell.loc.input_date(e))
+            .unwrap_or_default()
     }
     fn reason_key(&self, r: &DisabledReason) -> &'static str {
         r.key()
@@ -337,7 +436,9 @@ impl ShowPage {
         self.errors.get(field).map(|k| self.shell.t(k))
     }
     fn limit_gb(&self) -> String {
-        domain::units::format_gb(self.c.traffic_limit_bytes, 2)
+        self.shell
+            .loc
+            .num(domain::units::format_gb(self.c.traffic_limit_bytes, 2))
     }
 }
 
@@ -358,10 +459,18 @@ async fn render_show(
     user: CurrentUser,
     c: Config,
     errors: FieldErrors,
+    typed: Option<EditForm>,
 ) -> PageResult<Response> {
     let mut conn = state.db.acquire().await?;
     let view = ConfigView::load(&mut conn, &c).await?;
     let events = db::configs::events(&mut conn, c.id).await?;
+    let reseller = if user.is_admin() {
+        db::resellers::get(&mut conn, c.reseller_id)
+            .await?
+            .map(|r| (r.id, r.display_name))
+    } else {
+        None
+    };
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -377,6 +486,8 @@ async fn render_show(
         events,
         errors,
         can_enable,
+        reseller,
+        typed,
         c,
     };
     Ok((status, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
@@ -411,18 +522,19 @@ async fn show(
     Path(id): Path<i64>,
 ) -> PageResult<Response> {
     match load_page_config(&state, loc, &user, id).await? {
-        Ok(c) => render_show(&state, loc, user, c, FieldErrors::new()).await,
+        Ok(c) => render_show(&state, loc, user, c, FieldErrors::new(), None).await,
         Err(res) => Ok(res),
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub struct EditForm {
-    #[serde(default)]
     traffic_limit_gb: String,
-    #[serde(default)]
     expires_at: String,
-    #[serde(default)]
+    /// The expiry the form was shown with: an unchanged field changes nothing (re-saving the
+    /// date would move the expiry to that day's midnight).
+    expires_was: String,
     max_clients: String,
 }
 
@@ -441,12 +553,35 @@ async fn edit(
     let limit = match form.traffic_limit_gb.trim() {
         "" => None,
         s => match domain::units::parse_gb(s) {
+            // The limit as shown: no change is no change (rounding to two decimals must not
+            // shrink a limit that was set in bytes).
+            Ok(_)
+                if domain::units::to_latin_digits(s).replace('\u{066B}', ".")
+                    == domain::units::format_gb(c.traffic_limit_bytes, 2) =>
+            {
+                None
+            }
             Ok(b) => Some(b),
             Err(_) => {
                 errors.insert("traffic_limit_bytes".into(), "configs.err.gb".into());
                 None
             }
         },
+    };
+    // `+30` (a quick-extend chip, or typed) means 30 days from today.
+    let typed_expiry = form.expires_at.trim();
+    let (expires_at, expires_in_days) = if typed_expiry == form.expires_was.trim() {
+        (None, None)
+    } else if let Some(days) = typed_expiry.strip_prefix('+') {
+        match parse_int(days) {
+            Some(d) => (None, Some(d)),
+            None => {
+                errors.insert("expires_in_days".into(), "configs.err.days".into());
+                (None, None)
+            }
+        }
+    } else {
+        (form_date(typed_expiry), None)
     };
     let max_clients = match form.max_clients.trim() {
         "" => None,
@@ -455,21 +590,34 @@ async fn edit(
             if m.is_none() {
                 errors.insert("max_clients".into(), "configs.err.number".into());
             }
-            m
+            m.filter(|m| Some(*m) != c.max_clients)
         }
     };
     if !errors.is_empty() {
-        return render_show(&state, loc, user, c, errors).await;
+        return render_show(&state, loc, user, c, errors, Some(form)).await;
+    }
+    if limit.is_none() && expires_at.is_none() && expires_in_days.is_none() && max_clients.is_none()
+    {
+        return Ok(crate::request_context::redirect_with(
+            &format!("/configs/{id}"),
+            true,
+            loc.t("flash.no_changes"),
+        ));
     }
     let req = PatchConfig {
         traffic_limit_bytes: limit,
-        expires_at: form_date(&form.expires_at),
-        expires_in_days: None,
+        expires_at,
+        expires_in_days,
         max_clients,
     };
     match patch_config(&state, &user, &origin, id, req).await {
-        Ok(_) => Ok(Redirect::to(&format!("/configs/{id}")).into_response()),
-        Err(AppError::Validation(errors)) => render_show(&state, loc, user, c, errors).await,
+        Ok(_) => Ok(crate::request_context::done(
+            &format!("/configs/{id}"),
+            loc.t("flash.config_saved"),
+        )),
+        Err(AppError::Validation(errors)) => {
+            render_show(&state, loc, user, c, errors, Some(form)).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -488,8 +636,16 @@ async fn act(
     if let Err(res) = load_page_config(state, loc, &user, id).await? {
         return Ok(res);
     }
+    let key = match action {
+        Action::Disable => "flash.config_disabled",
+        Action::Enable => "flash.config_enabled",
+        Action::Delete => "flash.config_deleted",
+    };
     run_action(state, &user, &origin, id, action).await?;
-    Ok(Redirect::to(&format!("/configs/{id}")).into_response())
+    Ok(crate::request_context::done(
+        &format!("/configs/{id}"),
+        loc.t(key),
+    ))
 }
 
 async fn disable(

@@ -14,7 +14,7 @@ use crate::state::AppState;
 use crate::views::{Badge, Label};
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, Redirect};
+use axum::response::{Html, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use domain::status::OpStatus;
@@ -99,6 +99,15 @@ struct ListPage {
 impl ListPage {
     fn status_label(&self, s: &str) -> &'static str {
         status_key(s)
+    }
+    fn panel_error(&self, raw: &str) -> String {
+        crate::humanize::panel_error(&self.shell.loc, raw)
+    }
+}
+
+impl DetailPage {
+    fn panel_error(&self, raw: &str) -> String {
+        crate::humanize::panel_error(&self.shell.loc, raw)
     }
 }
 
@@ -188,22 +197,30 @@ fn forbid_non_admin(user: &CurrentUser) -> Result<(), AppError> {
 
 pub async fn retry(
     State(state): State<AppState>,
+    loc: Locale,
     RequestOrigin(origin): RequestOrigin,
     Path(id): Path<i64>,
     CsrfForm { user, .. }: CsrfForm<Empty>,
-) -> PageResult<Redirect> {
+) -> PageResult<Response> {
     forbid_non_admin(&user)?;
     retry_operation(&state, &user, &origin, id).await?;
-    Ok(Redirect::to(&format!("/admin/operations/{id}")))
+    Ok(crate::request_context::done(
+        &format!("/admin/operations/{id}"),
+        loc.t("flash.operation_retried"),
+    ))
 }
 
 pub async fn cancel(
     State(state): State<AppState>,
+    loc: Locale,
     RequestOrigin(origin): RequestOrigin,
     Path(id): Path<i64>,
     CsrfForm { user, .. }: CsrfForm<Empty>,
-) -> PageResult<Redirect> {
+) -> PageResult<Response> {
     forbid_non_admin(&user)?;
     cancel_operation(&state, &user, &origin, id).await?;
-    Ok(Redirect::to(&format!("/admin/operations/{id}")))
+    Ok(crate::request_context::done(
+        &format!("/admin/operations/{id}"),
+        loc.t("flash.operation_cancelled"),
+    ))
 }

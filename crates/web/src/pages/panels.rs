@@ -67,6 +67,14 @@ pub struct PanelRow {
 }
 
 impl PanelRow {
+    /// The last error as a short reason (the raw text goes behind a "details" toggle).
+    pub fn error_key(&self) -> Option<&'static str> {
+        self.panel
+            .last_error
+            .as_deref()
+            .map(crate::humanize::panel_error_key)
+    }
+
     pub fn kind_key(&self) -> &'static str {
         self.panel.kind.key()
     }
@@ -189,6 +197,9 @@ struct FormPage {
 }
 
 impl FormPage {
+    fn panel_error(&self, raw: &str) -> String {
+        crate::humanize::panel_error(&self.shell.loc, raw)
+    }
     fn err(&self, field: &str) -> Option<&str> {
         self.errors.get(field).map(String::as_str)
     }

@@ -1,11 +1,12 @@
 //! The admin's reseller pages: the list (search, kind and status filters, usage bars), the new
 //! and edit forms, and one reseller with its configs, recent config events, audit trail and actions.
 
-use crate::api::resellers::{create_reseller, patch_reseller, CreateReseller, PatchReseller};
+use crate::api::resellers::{create_reseller_with, patch_reseller, CreateReseller, PatchReseller};
 use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, FieldErrors, PageResult};
 use crate::locale::Locale;
+use crate::pages::audit::{audit_line, AuditLine};
 use crate::pages::configs::{parse_int, Row};
 use crate::pages::shell::Shell;
 use crate::state::AppState;
@@ -13,11 +14,13 @@ use crate::views::Label;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use db::resellers::Reseller;
-use domain::status::{AuditTarget, ConfigStatus, ResellerKind, ResellerStatus};
+use domain::status::{
+    AuditTarget, ConfigEventKind, PanelKind, ResellerKind, ResellerStatus, SuspendedBy,
+};
 use engine::resellers::Summary;
 use serde::Deserialize;
 
@@ -182,7 +185,9 @@ fn opt_text(v: &str) -> Option<String> {
 }
 
 impl ResellerForm {
-    fn to_create(&self) -> Result<CreateReseller, FieldErrors> {
+    /// The request and the fields that did not parse (sent on together, so the engine still
+    /// checks the rest and the form names every problem at once).
+    fn to_create(&self) -> (CreateReseller, FieldErrors) {
         let mut e = FieldErrors::new();
         let req = CreateReseller {
             username: self.username.trim().to_string(),
@@ -202,11 +207,7 @@ impl ResellerForm {
             service_whitelist: ids(&mut e, "service_whitelist", &self.service_whitelist),
             node_whitelist: ids(&mut e, "node_whitelist", &self.node_whitelist),
         };
-        if e.is_empty() {
-            Ok(req)
-        } else {
-            Err(e)
-        }
+        (req, e)
     }
 
     fn to_patch(&self) -> Result<PatchReseller, FieldErrors> {
@@ -230,15 +231,9 @@ impl ResellerForm {
         }
     }
 
-    fn of(r: &Reseller) -> ResellerForm {
-        let date = |t: Option<i64>| {
-            t.map(|t| {
-                domain::tehran::tehran_date(db::time::from_ts(t))
-                    .format("%Y-%m-%d")
-                    .to_string()
-            })
-            .unwrap_or_default()
-        };
+    /// The form filled from a stored reseller; dates as the reader types them (Jalali in fa).
+    fn of(r: &Reseller, loc: &Locale) -> ResellerForm {
+        let date = |t: Option<i64>| t.map(|t| loc.input_date(t)).unwrap_or_default();
         let list = |v: Vec<i64>| {
             v.iter()
                 .map(|i| i.to_string())
@@ -252,7 +247,7 @@ impl ResellerForm {
             config_limit: r.config_limit.map(|l| l.to_string()).unwrap_or_default(),
             username_prefix: r.username_prefix.clone().unwrap_or_default(),
             allow_custom_names: r.allow_custom_names.then(|| "on".into()),
-            quota_gb: domain::units::format_gb(r.traffic_quota_bytes, 2),
+            quota_gb: loc.num(domain::units::format_gb(r.traffic_quota_bytes, 2)),
             window_starts_at: date(r.window_starts_at),
             window_ends_at: date(r.window_ends_at),
             wallet_price_per_gb: r
@@ -278,6 +273,9 @@ struct FormPage {
 }
 
 impl FormPage {
+    fn panel_kind(&self, kind: &PanelKind) -> &'static str {
+        kind.key()
+    }
     fn err(&self, field: &str) -> Option<&str> {
         self.errors.get(field).map(|k| self.shell.t(k))
     }
@@ -339,12 +337,12 @@ async fn create(
     if !user.is_admin() {
         return Err(AppError::forbidden("admin_only", "admin only").into());
     }
-    let req = match form.to_create() {
-        Ok(r) => r,
-        Err(e) => return render_form(&state, loc, user, None, form, e).await,
-    };
-    match create_reseller(&state, &user, &origin, req).await {
-        Ok(r) => Ok(Redirect::to(&format!("/admin/resellers/{}", r.id)).into_response()),
+    let (req, parse_errors) = form.to_create();
+    match create_reseller_with(&state, &user, &origin, req, parse_errors).await {
+        Ok(r) => Ok(crate::request_context::done(
+            &format!("/admin/resellers/{}", r.id),
+            &loc.tf1("flash.reseller_created", "name", &r.display_name),
+        )),
         Err(AppError::Validation(e)) => render_form(&state, loc, user, None, form, e).await,
         Err(e) => Err(e.into()),
     }
@@ -369,7 +367,7 @@ async fn edit_form(
         loc,
         admin,
         Some(id),
-        ResellerForm::of(&r),
+        ResellerForm::of(&r, &loc),
         FieldErrors::new(),
     )
     .await
@@ -392,7 +390,10 @@ async fn edit(
         Err(e) => return render_form(&state, loc, user, Some(id), form, e).await,
     };
     match patch_reseller(&state, &user, &origin, id, req).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/resellers/{id}")).into_response()),
+        Ok(r) => Ok(crate::request_context::done(
+            &format!("/admin/resellers/{id}"),
+            &loc.tf1("flash.reseller_saved", "name", &r.display_name),
+        )),
         Err(AppError::Validation(e)) => render_form(&state, loc, user, Some(id), form, e).await,
         Err(e) => Err(e.into()),
     }
@@ -406,7 +407,9 @@ struct ShowPage {
     panel_name: String,
     configs: Vec<Row>,
     events: Vec<db::configs::ConfigEvent>,
-    audit: Vec<db::audit::AuditRow>,
+    audit: Vec<AuditLine>,
+    /// The audit rows' stored JSON, behind a toggle (admins only see this page).
+    show_raw: bool,
     errors: FieldErrors,
 }
 
@@ -417,11 +420,42 @@ impl ShowPage {
     fn status_key(&self) -> &'static str {
         self.it.r.status.key()
     }
-    fn config_status_key(&self, s: &ConfigStatus) -> &'static str {
-        s.key()
-    }
     fn err(&self, field: &str) -> Option<&str> {
         self.errors.get(field).map(|k| self.shell.t(k))
+    }
+    /// Who or what suspended the reseller, in words.
+    fn suspension_key(&self) -> Option<&'static str> {
+        if self.it.r.status == ResellerStatus::Active {
+            return None;
+        }
+        Some(match self.it.r.suspended_by {
+            Some(SuspendedBy::Admin) => "resellers.suspended_by_admin",
+            _ if self.it.r.status == ResellerStatus::SuspendedWallet => {
+                "resellers.suspended_by_wallet"
+            }
+            _ if self
+                .it
+                .r
+                .window_ends_at
+                .is_some_and(|e| e <= chrono::Utc::now().timestamp()) =>
+            {
+                "resellers.suspended_by_window"
+            }
+            _ => "resellers.suspended_by_quota",
+        })
+    }
+    fn config_name(&self, id: &i64) -> String {
+        self.configs
+            .iter()
+            .find(|r| r.c.id == *id)
+            .map(|r| r.c.username.clone())
+            .unwrap_or_else(|| format!("#{}", self.shell.loc.num(id)))
+    }
+    fn event(&self, kind: &ConfigEventKind) -> String {
+        crate::humanize::event(&self.shell.loc, *kind)
+    }
+    fn actor(&self, name: &str) -> String {
+        crate::humanize::actor_name(&self.shell.loc, name)
     }
 }
 
@@ -449,6 +483,7 @@ async fn render_show(
         ..Default::default()
     };
     let (audit, _) = db::audit::list(&mut conn, &filter, 30, 0).await?;
+    let audit = audit.iter().map(|a| audit_line(&loc, a)).collect();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -466,6 +501,7 @@ async fn render_show(
         configs,
         events,
         audit,
+        show_raw: true,
         errors,
     };
     Ok((status, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
@@ -494,9 +530,13 @@ async fn after(
     user: CurrentUser,
     id: i64,
     result: Result<Reseller, AppError>,
+    done_key: &str,
 ) -> PageResult<Response> {
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/resellers/{id}")).into_response()),
+        Ok(r) => Ok(crate::request_context::done(
+            &format!("/admin/resellers/{id}"),
+            &loc.tf1(done_key, "name", &r.display_name),
+        )),
         Err(AppError::Validation(e)) => render_show(state, loc, user, id, e).await,
         Err(e) => Err(e.into()),
     }
@@ -527,7 +567,7 @@ async fn suspend(
     )
     .await
     .map_err(AppError::from);
-    after(&state, loc, user, id, r).await
+    after(&state, loc, user, id, r, "flash.reseller_suspended").await
 }
 
 async fn activate(
@@ -547,7 +587,7 @@ async fn activate(
     )
     .await
     .map_err(AppError::from);
-    after(&state, loc, user, id, r).await
+    after(&state, loc, user, id, r, "flash.reseller_activated").await
 }
 
 async fn add_traffic(
@@ -573,7 +613,7 @@ async fn add_traffic(
     )
     .await
     .map_err(AppError::from);
-    after(&state, loc, user, id, r).await
+    after(&state, loc, user, id, r, "flash.traffic_added").await
 }
 
 async fn extend_window(
@@ -599,5 +639,5 @@ async fn extend_window(
     )
     .await
     .map_err(AppError::from);
-    after(&state, loc, user, id, r).await
+    after(&state, loc, user, id, r, "flash.window_extended").await
 }

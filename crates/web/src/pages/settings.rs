@@ -3,15 +3,17 @@
 
 use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};
 use crate::csrf::CsrfForm;
+use crate::error::FieldErrors;
 use crate::error::{AppError, PageResult};
 use crate::locale::Locale;
 use crate::pages::shell::Shell;
+use crate::pages::wallet::PaymentInstructions;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
 use db::audit::{NewAudit, Origin};
 use domain::status::{AuditAction, AuditTarget};
@@ -19,7 +21,9 @@ use engine::wallet;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/settings", get(show).post(save))
+    Router::new()
+        .route("/admin/settings", get(show).post(save))
+        .route("/admin/settings/payment", post(save_payment))
 }
 
 #[derive(Template)]
@@ -31,6 +35,14 @@ struct SettingsPage {
     topup_min: String,
     saved: bool,
     invalid: bool,
+    pay: PaymentInstructions,
+    pay_errors: FieldErrors,
+}
+
+impl SettingsPage {
+    fn pay_err(&self, field: &str) -> Option<&str> {
+        self.pay_errors.get(field).map(|k| self.shell.t(k))
+    }
 }
 
 async fn render(
@@ -39,11 +51,19 @@ async fn render(
     user: CurrentUser,
     saved: bool,
     input: Option<&SettingsForm>,
+    pay_input: Option<(PaymentInstructions, FieldErrors)>,
 ) -> PageResult<Html<String>> {
     let mut conn = state.db.acquire().await?;
     let d = wallet::defaults(&mut conn, &state.engine.settings)
         .await
         .map_err(crate::api::wallet::engine_error)?;
+    let (pay, pay_errors) = match pay_input {
+        Some(p) => p,
+        None => (
+            PaymentInstructions::load(&mut conn).await?,
+            FieldErrors::new(),
+        ),
+    };
     let page = SettingsPage {
         shell: Shell::new(loc, Some(user), "/admin/settings", "wallet_settings.title"),
         price: input.map_or(d.price_per_gb.to_string(), |f| f.price_per_gb.clone()),
@@ -51,6 +71,8 @@ async fn render(
         topup_min: input.map_or(d.topup_min.to_string(), |f| f.topup_min_amount.clone()),
         saved,
         invalid: input.is_some(),
+        pay,
+        pay_errors,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }
@@ -66,7 +88,7 @@ pub async fn show(
     PageAdmin(user): PageAdmin,
     Query(q): Query<ShowQuery>,
 ) -> PageResult<Html<String>> {
-    render(&state, loc, user, q.saved.is_some(), None).await
+    render(&state, loc, user, q.saved.is_some(), None, None).await
 }
 
 #[derive(Deserialize)]
@@ -140,12 +162,123 @@ pub async fn save(
         int(&form.topup_min_amount).filter(|v| (0..=1_000_000_000).contains(v)),
     );
     let (Some(price), Some(threshold), Some(min)) = parsed else {
-        let mut res = render(&state, loc, user, false, Some(&form))
+        let mut res = render(&state, loc, user, false, Some(&form), None)
             .await?
             .into_response();
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     };
     update_wallet_defaults(&state, &user, &origin, price, threshold, min).await?;
-    Ok(Redirect::to("/admin/settings?saved=1").into_response())
+    Ok(crate::request_context::done(
+        "/admin/settings",
+        loc.t("wallet_settings.saved"),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PaymentForm {
+    card_number: String,
+    card_holder: String,
+    bank: String,
+    note: String,
+}
+
+/// A card number as people write it (`6037 9975 …`, Persian digits, dashes), kept as digits in
+/// groups of four; empty is allowed (no card, instructions in the note instead).
+fn card_number(s: &str) -> Option<String> {
+    let digits: String = domain::units::to_latin_digits(s)
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '\u{200c}'))
+        .collect();
+    if digits.is_empty() {
+        return Some(String::new());
+    }
+    if !(12..=26).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(
+        digits
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// Saves where resellers pay (shown on their top-up form), audited with before and after.
+pub async fn save_payment(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    CsrfForm { user, form }: CsrfForm<PaymentForm>,
+) -> PageResult<Response> {
+    if !user.is_admin() {
+        return Err(AppError::forbidden("admin_only", "admin only").into());
+    }
+    let mut errors = FieldErrors::new();
+    let card = card_number(&form.card_number).unwrap_or_else(|| {
+        errors.insert(
+            "card_number".into(),
+            "wallet_settings.err.card_number".into(),
+        );
+        String::new()
+    });
+    for (field, value, max) in [
+        ("card_holder", &form.card_holder, 100),
+        ("bank", &form.bank, 100),
+        ("note", &form.note, 1000),
+    ] {
+        if value.trim().chars().count() > max {
+            errors.insert(field.into(), "wallet_settings.err.too_long".into());
+        }
+    }
+    let new = PaymentInstructions {
+        card_number: if errors.contains_key("card_number") {
+            form.card_number.clone()
+        } else {
+            card
+        },
+        card_holder: form.card_holder.trim().to_string(),
+        bank: form.bank.trim().to_string(),
+        note: form.note.trim().to_string(),
+    };
+    if !errors.is_empty() {
+        let mut res = render(&state, loc, user, false, None, Some((new, errors)))
+            .await?
+            .into_response();
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
+    let backend = state.db.backend();
+    let mut tx = state.db.begin_write().await?;
+    let before = PaymentInstructions::load(&mut tx).await?;
+    let values = [&new.card_number, &new.card_holder, &new.bank, &new.note];
+    for (key, v) in PaymentInstructions::KEYS.iter().zip(values) {
+        db::settings::set(&mut tx, backend, key, v).await?;
+    }
+    db::audit::record(
+        &mut tx,
+        NewAudit {
+            actor: &user.actor(),
+            origin: &origin,
+            action: AuditAction::SettingsUpdated,
+            target_type: Some(AuditTarget::Settings),
+            target_id: None,
+            reason: None,
+            meta: serde_json::json!({
+                "before": {"card_number": before.card_number, "card_holder": before.card_holder,
+                           "bank": before.bank, "payment_note": before.note},
+                "after": {"card_number": new.card_number, "card_holder": new.card_holder,
+                          "bank": new.bank, "payment_note": new.note},
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(db::DbError::from)?;
+    Ok(crate::request_context::done(
+        "/admin/settings",
+        loc.t("wallet_settings.payment_saved"),
+    ))
 }

@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::locale::Locale;
+use crate::request_context::{self, Flash};
 
 pub struct NavItem {
     pub href: &'static str,
@@ -16,6 +17,10 @@ pub struct Shell {
     /// The current path, for the language links and the active menu item.
     pub path: String,
     pub title_key: &'static str,
+    /// The message the previous action left (shown once, above the content).
+    pub flash: Option<Flash>,
+    /// The address of this request, for the language links (so a choice keeps the filters).
+    here: Option<(String, Option<String>)>,
 }
 
 const ADMIN_NAV: &[NavItem] = &[
@@ -84,6 +89,53 @@ const RESELLER_NAV: &[NavItem] = &[
     },
 ];
 
+/// A suspended reseller's menu: what still opens (the dashboard says why the rest is closed).
+const BLOCKED_WALLET_NAV: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        label_key: "nav.dashboard",
+    },
+    NavItem {
+        href: "/wallet",
+        label_key: "nav.wallet",
+    },
+    NavItem {
+        href: "/usage",
+        label_key: "nav.usage",
+    },
+];
+
+const BLOCKED_NAV: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        label_key: "nav.dashboard",
+    },
+    NavItem {
+        href: "/usage",
+        label_key: "nav.usage",
+    },
+];
+
+/// A traffic reseller has no wallet: the same menu without it.
+const TRAFFIC_RESELLER_NAV: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        label_key: "nav.dashboard",
+    },
+    NavItem {
+        href: "/configs",
+        label_key: "nav.configs",
+    },
+    NavItem {
+        href: "/usage",
+        label_key: "nav.usage",
+    },
+    NavItem {
+        href: "/tokens",
+        label_key: "nav.tokens",
+    },
+];
+
 impl Shell {
     pub fn new(
         loc: Locale,
@@ -95,13 +147,40 @@ impl Shell {
             .as_ref()
             .and_then(|u| u.csrf.clone())
             .unwrap_or_default();
+        let ctx = request_context::current();
         Shell {
             loc,
             user,
             csrf,
             path: path.to_string(),
             title_key,
+            flash: ctx.flash,
+            // A page re-rendered after a POST (a form with errors) has no address of its own to
+            // reload: its language links go to the page's own path instead.
+            here: (ctx.is_get && !ctx.path.is_empty()).then_some((ctx.path, ctx.query)),
         }
+    }
+
+    /// This page in another language, with its query (filters, page) kept.
+    pub fn lang_href(&self, lang: &str) -> String {
+        let (path, query) = match &self.here {
+            Some((p, q)) => (p.as_str(), q.as_deref()),
+            None => (self.path.as_str(), None),
+        };
+        let mut pairs: Vec<(String, String)> = query
+            .and_then(|q| serde_urlencoded::from_str(q).ok())
+            .unwrap_or_default();
+        pairs.retain(|(k, _)| k != "lang");
+        pairs.push(("lang".into(), lang.into()));
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
+
+    /// The page's `<title>`: its own name, then the product's.
+    pub fn title(&self) -> String {
+        format!("{} · {}", self.t(self.title_key), self.t("app.name"))
     }
 
     pub fn t<'a>(&self, key: &'a str) -> &'a str {
@@ -111,7 +190,15 @@ impl Shell {
     pub fn nav(&self) -> &'static [NavItem] {
         match &self.user {
             Some(u) if u.is_admin() => ADMIN_NAV,
-            Some(_) => RESELLER_NAV,
+            Some(u) => {
+                let wallet = u.reseller_kind == Some(domain::status::ResellerKind::Wallet);
+                match (u.reseller_blocked, wallet) {
+                    (true, true) => BLOCKED_WALLET_NAV,
+                    (true, false) => BLOCKED_NAV,
+                    (false, true) => RESELLER_NAV,
+                    (false, false) => TRAFFIC_RESELLER_NAV,
+                }
+            }
             None => &[],
         }
     }

@@ -47,12 +47,16 @@ fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
 /// The reset button of a config page (reseller: its own; admin: any); back to the config.
 pub async fn reset_config(
     State(state): State<AppState>,
+    loc: Locale,
     RequestOrigin(origin): RequestOrigin,
     Path(id): Path<i64>,
     CsrfForm { user, .. }: CsrfForm<Empty>,
-) -> PageResult<Redirect> {
+) -> PageResult<Response> {
     reset_config_for(&state, &user, &origin, id).await?;
-    Ok(Redirect::to(&format!("/configs/{id}")))
+    Ok(crate::request_context::done(
+        &format!("/configs/{id}"),
+        loc.t("flash.usage_reset"),
+    ))
 }
 
 #[derive(Template)]
@@ -158,12 +162,12 @@ struct PanelRuns {
 struct SyncPage {
     shell: Shell,
     panels: Vec<PanelRuns>,
-    ran: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct SyncQuery {
-    ran: Option<String>,
+impl SyncPage {
+    fn panel_error(&self, raw: &str) -> String {
+        crate::humanize::panel_error(&self.shell.loc, raw)
+    }
 }
 
 /// Each panel's last sync runs, and a button to run one now.
@@ -171,7 +175,6 @@ pub async fn sync_runs(
     State(state): State<AppState>,
     loc: Locale,
     PageAdmin(user): PageAdmin,
-    Query(q): Query<SyncQuery>,
 ) -> PageResult<Html<String>> {
     let mut conn = state.db.acquire().await?;
     let mut panels = Vec::new();
@@ -184,20 +187,32 @@ pub async fn sync_runs(
     html(SyncPage {
         shell: Shell::new(loc, Some(user), "/admin/sync", "usage.sync_title"),
         panels,
-        ran: q.ran,
     })
 }
 
 pub async fn run_sync(
     State(state): State<AppState>,
+    loc: Locale,
     CsrfForm { user, .. }: CsrfForm<Empty>,
-) -> PageResult<Redirect> {
+) -> PageResult<Response> {
     require_admin(&user)?;
     let r = crate::api::jobs::run_sync(&state).await?;
-    Ok(Redirect::to(&format!(
-        "/admin/sync?ran={}-{}-{}",
-        r.panels_ok, r.panels_failed, r.configs_updated
-    )))
+    let text = loc.tf(
+        "flash.sync_ran",
+        &[
+            ("ok", loc.num(r.panels_ok)),
+            ("bad", loc.num(r.panels_failed)),
+            ("configs", loc.num(r.configs_updated)),
+        ],
+    );
+    Ok(crate::request_context::redirect_with(
+        &format!(
+            "/admin/sync?ran={}-{}-{}",
+            r.panels_ok, r.panels_failed, r.configs_updated
+        ),
+        r.panels_failed == 0,
+        &text,
+    ))
 }
 
 #[derive(Template)]

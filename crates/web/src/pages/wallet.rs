@@ -17,7 +17,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use domain::status::{ResellerStatus, TopupStatus};
+use domain::status::{ResellerKind, ResellerStatus, TopupStatus};
 use engine::{topups, wallet};
 use serde::Deserialize;
 
@@ -66,26 +66,72 @@ struct WalletPage {
     burn: Option<String>,
     lines: Vec<Line>,
     topups: Vec<topups::Topup>,
+    /// The newest top-up still waiting for the admin, if any.
+    pending: Option<topups::Topup>,
+    pay: PaymentInstructions,
     topup_min: i64,
-    sent: bool,
-    error_key: Option<String>,
+    form: TopupTyped,
 }
 
-/// Near the threshold: less than a day left at the current rate, or headroom below five GB's
-/// worth (for wallets with no recent traffic).
-fn near_threshold(v: &WalletView, hours: Option<i64>) -> bool {
-    let headroom = v.balance.saturating_sub(v.suspension_threshold);
-    hours.is_some_and(|h| h < 24) || headroom <= v.price_per_gb.saturating_mul(5)
+/// What the top-up form shows: the amount as typed and every field's error.
+#[derive(Default)]
+struct TopupTyped {
+    amount: String,
+    errors: FieldErrors,
+    /// A top-up is pending and the reseller has not yet said "send another".
+    ask_second: bool,
 }
+
+impl WalletPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.form.errors.get(field).map(|k| self.shell.t(k))
+    }
+}
+
+/// Where the reseller pays before uploading a receipt (set by the admin in settings).
+#[derive(Default, Clone)]
+pub struct PaymentInstructions {
+    pub card_number: String,
+    pub card_holder: String,
+    pub bank: String,
+    pub note: String,
+}
+
+impl PaymentInstructions {
+    pub const KEYS: [&'static str; 4] = [
+        "payment_card_number",
+        "payment_card_holder",
+        "payment_bank",
+        "payment_note",
+    ];
+
+    pub async fn load(conn: &mut db::Conn) -> Result<PaymentInstructions, AppError> {
+        let mut v = Vec::with_capacity(4);
+        for k in Self::KEYS {
+            v.push(db::settings::get(conn, k).await?.unwrap_or_default());
+        }
+        Ok(PaymentInstructions {
+            card_number: v[0].clone(),
+            card_holder: v[1].clone(),
+            bank: v[2].clone(),
+            note: v[3].clone(),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.card_number.is_empty() && self.note.is_empty()
+    }
+}
+
+use crate::error::FieldErrors;
 
 async fn render_wallet(
     state: &AppState,
     loc: Locale,
     user: CurrentUser,
-    sent: bool,
-    error_key: Option<String>,
-) -> PageResult<Html<String>> {
-    let r = wallet_owner(state, &user).await?;
+    r: db::resellers::Reseller,
+    form: TopupTyped,
+) -> PageResult<Response> {
     let view = wallet_view(state, &r).await?;
     let now = chrono::Utc::now().timestamp();
     let mut conn = state.db.acquire().await?;
@@ -103,22 +149,41 @@ async fn render_wallet(
     let my_topups = topups::of_reseller(&mut conn, r.id, 20)
         .await
         .map_err(engine_error)?;
+    let pay = PaymentInstructions::load(&mut conn).await?;
     drop(conn);
-    let suspended = r.status == ResellerStatus::SuspendedWallet;
+    let suspended = r.status != ResellerStatus::Active;
+    let status = if form.errors.is_empty() && !form.ask_second {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let page = WalletPage {
-        near: !suspended && near_threshold(&view, hours),
-        burn: hours.map(|h| loc.tf("wallet.burn_rate", &[("hours", loc.num(h))])),
-        used: loc.gb(used),
+        near: !suspended
+            && crate::pages::reseller_dashboard::near_threshold(
+                view.balance,
+                view.suspension_threshold,
+                view.price_per_gb,
+                hours,
+            ),
+        // "Lasts about 0 hours" says nothing to a suspended wallet: the alert above says it all.
+        burn: hours
+            .filter(|_| !suspended)
+            .map(|h| loc.tf("wallet.burn_rate", &[("hours", loc.num(h))])),
+        used: loc.gb_unit(used),
         lines: lines.iter().map(|l| line(&loc, l)).collect(),
+        pending: my_topups
+            .iter()
+            .find(|t| t.status == TopupStatus::Pending)
+            .cloned(),
         topups: my_topups,
+        pay,
         topup_min: d.topup_min,
         suspended,
         view,
-        sent,
-        error_key,
+        form,
         shell: Shell::new(loc, Some(user), "/wallet", "wallet.title"),
     };
-    Ok(Html(page.render().map_err(anyhow::Error::from)?))
+    Ok((status, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
 }
 
 fn line(loc: &Locale, l: &wallet::StatementLine) -> Line {
@@ -129,23 +194,45 @@ fn line(loc: &Locale, l: &wallet::StatementLine) -> Line {
         price: l.price_per_gb.map(|p| loc.toman(p)).unwrap_or_default(),
         amount: loc.toman(l.amount),
         balance: loc.toman(l.balance_after),
-        note: l.note.clone().unwrap_or_default(),
+        // A note the system wrote is translated; one a person typed is shown as typed.
+        note: l
+            .note
+            .as_deref()
+            .map(|n| crate::humanize::reason(loc, n))
+            .unwrap_or_default(),
         negative: l.amount < 0,
     }
 }
 
-#[derive(Deserialize)]
-pub struct ShowQuery {
-    sent: Option<String>,
+/// The reseller's wallet, or the dashboard for a reseller that has none (a traffic reseller
+/// is never shown a wallet).
+async fn own_wallet(
+    state: &AppState,
+    user: &CurrentUser,
+) -> PageResult<Result<db::resellers::Reseller, Response>> {
+    let Some(rid) = user.reseller_id else {
+        return Err(AppError::forbidden("reseller_only", "the wallet belongs to resellers").into());
+    };
+    let mut conn = state.db.acquire().await?;
+    let r = db::resellers::get(&mut conn, rid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if r.kind != ResellerKind::Wallet {
+        return Ok(Err(Redirect::to("/").into_response()));
+    }
+    Ok(Ok(r))
 }
 
 pub async fn show(
     State(state): State<AppState>,
     loc: Locale,
     PageUser(user): PageUser,
-    Query(q): Query<ShowQuery>,
-) -> PageResult<Html<String>> {
-    render_wallet(&state, loc, user, q.sent.is_some(), None).await
+) -> PageResult<Response> {
+    let r = match own_wallet(&state, &user).await? {
+        Ok(r) => r,
+        Err(res) => return Ok(res),
+    };
+    render_wallet(&state, loc, user, r, TopupTyped::default()).await
 }
 
 /// The top-up form is multipart (it carries a file), so the CSRF field is checked here.
@@ -156,9 +243,19 @@ pub async fn submit(
     RequestOrigin(origin): RequestOrigin,
     mp: Multipart,
 ) -> PageResult<Response> {
+    let r = match own_wallet(&state, &user).await? {
+        Ok(r) => r,
+        Err(res) => return Ok(res),
+    };
     let form = match read_topup_form(mp).await {
         Ok(f) => f,
-        Err(AppError::Validation(f)) => return refused(&state, loc, user, f).await,
+        Err(AppError::Validation(errors)) => {
+            let typed = TopupTyped {
+                errors,
+                ..Default::default()
+            };
+            return render_wallet(&state, loc, user, r, typed).await;
+        }
         Err(e) => return Err(e.into()),
     };
     if !token_matches(
@@ -171,25 +268,46 @@ pub async fn submit(
         )
         .into());
     }
+    let amount_typed = form.amount.clone().unwrap_or_default();
+    // Every field is checked before anything is sent, so the form names all its problems.
+    let mut errors = FieldErrors::new();
+    if domain::units::parse_toman(&domain::units::to_latin_digits(amount_typed.trim())).is_err() {
+        errors.insert("amount".into(), "wallet.err.amount".into());
+    }
+    if form.receipt.is_empty() {
+        errors.insert("receipt".into(), "wallet.err.receipt_missing".into());
+    }
+    let pending = {
+        let mut conn = state.db.acquire().await?;
+        topups::of_reseller(&mut conn, r.id, 20)
+            .await
+            .map_err(engine_error)?
+            .into_iter()
+            .any(|t| t.status == TopupStatus::Pending)
+    };
+    if !errors.is_empty() || (pending && !form.confirm_second) {
+        let typed = TopupTyped {
+            amount: amount_typed,
+            ask_second: errors.is_empty(),
+            errors,
+        };
+        return render_wallet(&state, loc, user, r, typed).await;
+    }
     match submit_topup_form(&state, &user, &origin, &form).await {
-        Ok(_) => Ok(Redirect::to("/wallet?sent=1").into_response()),
-        Err(AppError::Validation(f)) => refused(&state, loc, user, f).await,
+        Ok(t) => Ok(crate::request_context::done(
+            "/wallet",
+            &loc.tf1("flash.topup_sent", "amount", loc.toman(t.amount)),
+        )),
+        Err(AppError::Validation(errors)) => {
+            let typed = TopupTyped {
+                amount: amount_typed,
+                errors,
+                ask_second: false,
+            };
+            render_wallet(&state, loc, user, r, typed).await
+        }
         Err(e) => Err(e.into()),
     }
-}
-
-async fn refused(
-    state: &AppState,
-    loc: Locale,
-    user: CurrentUser,
-    f: crate::error::FieldErrors,
-) -> PageResult<Response> {
-    let key = f.values().next().cloned();
-    let mut res = render_wallet(state, loc, user, false, key)
-        .await?
-        .into_response();
-    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(res)
 }
 
 fn csv_field(s: &str) -> String {
@@ -342,13 +460,32 @@ pub struct Empty {}
 
 pub async fn approve(
     State(state): State<AppState>,
+    loc: Locale,
     RequestOrigin(origin): RequestOrigin,
     Path(id): Path<i64>,
     CsrfForm { user, .. }: CsrfForm<Empty>,
-) -> PageResult<Redirect> {
+) -> PageResult<Response> {
     require_admin(&user)?;
-    approve_topup(&state, &user, &origin, id).await?;
-    Ok(Redirect::to("/admin/topups"))
+    let t = approve_topup(&state, &user, &origin, id).await?;
+    let name = reseller_name(&state, t.reseller_id).await?;
+    Ok(crate::request_context::done(
+        "/admin/topups",
+        &loc.tf2(
+            "flash.topup_approved",
+            "amount",
+            loc.toman(t.amount),
+            "name",
+            name,
+        ),
+    ))
+}
+
+async fn reseller_name(state: &AppState, id: i64) -> Result<String, AppError> {
+    let mut conn = state.db.acquire().await?;
+    Ok(db::resellers::get(&mut conn, id)
+        .await?
+        .map(|r| r.display_name)
+        .unwrap_or_default())
 }
 
 #[derive(Deserialize)]
@@ -366,7 +503,19 @@ pub async fn reject(
 ) -> PageResult<Response> {
     require_admin(&user)?;
     match reject_topup(&state, &user, &origin, id, &form.reason).await {
-        Ok(_) => Ok(Redirect::to("/admin/topups").into_response()),
+        Ok(t) => {
+            let name = reseller_name(&state, t.reseller_id).await?;
+            Ok(crate::request_context::done(
+                "/admin/topups",
+                &loc.tf2(
+                    "flash.topup_rejected",
+                    "amount",
+                    loc.toman(t.amount),
+                    "name",
+                    name,
+                ),
+            ))
+        }
         Err(AppError::Validation(f)) => {
             let key = f.values().next().cloned();
             let mut res = render_queue(&state, loc, user, Some(TopupStatus::Pending), key)
@@ -394,8 +543,11 @@ struct AdminWalletPage {
     reseller: db::resellers::Reseller,
     view: WalletView,
     lines: Vec<Line>,
-    done: bool,
+    amount: String,
+    note: String,
     error_key: Option<String>,
+    /// Set when the admin must confirm: the parsed amount, named in the question.
+    confirm: Option<i64>,
 }
 
 async fn render_admin_wallet(
@@ -403,37 +555,43 @@ async fn render_admin_wallet(
     loc: Locale,
     user: CurrentUser,
     id: i64,
-    done: bool,
+    form: AdjustForm,
     error_key: Option<String>,
-) -> PageResult<Html<String>> {
+    confirm: Option<i64>,
+) -> PageResult<Response> {
     let mut conn = state.db.acquire().await?;
     let r = db::resellers::get(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if r.kind != ResellerKind::Wallet {
+        return Ok(Redirect::to(&format!("/admin/resellers/{id}")).into_response());
+    }
     let lines = wallet::statement(&mut conn, r.id, PAGE_LINES)
         .await
         .map_err(engine_error)?;
     drop(conn);
     let view = wallet_view(state, &r).await?;
+    let status = if error_key.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let page = AdminWalletPage {
         lines: lines.iter().map(|l| line(&loc, l)).collect(),
         shell: Shell::new(
             loc,
             Some(user),
             &format!("/admin/resellers/{id}/wallet"),
-            "wallet.title",
+            "wallet_admin.title",
         ),
         reseller: r,
         view,
-        done,
+        amount: form.amount,
+        note: form.note,
         error_key,
+        confirm,
     };
-    Ok(Html(page.render().map_err(anyhow::Error::from)?))
-}
-
-#[derive(Deserialize)]
-pub struct AdminWalletQuery {
-    done: Option<String>,
+    Ok((status, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
 }
 
 pub async fn admin_wallet(
@@ -441,17 +599,17 @@ pub async fn admin_wallet(
     loc: Locale,
     PageAdmin(user): PageAdmin,
     Path(id): Path<i64>,
-    Query(q): Query<AdminWalletQuery>,
-) -> PageResult<Html<String>> {
-    render_admin_wallet(&state, loc, user, id, q.done.is_some(), None).await
+) -> PageResult<Response> {
+    render_admin_wallet(&state, loc, user, id, AdjustForm::default(), None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct AdjustForm {
-    #[serde(default)]
     amount: String,
-    #[serde(default)]
     note: String,
+    /// Present on the confirmation step's button: the admin saw the reseller and the amount.
+    confirmed: String,
 }
 
 /// A signed whole toman amount as typed (`-5,000`, `۲۰۰۰۰`).
@@ -465,6 +623,7 @@ fn parse_signed(s: &str) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// Credit or debit: the first post asks "credit 50,000 toman to X?", the second does it.
 pub async fn admin_adjust(
     State(state): State<AppState>,
     loc: Locale,
@@ -473,28 +632,45 @@ pub async fn admin_adjust(
     CsrfForm { user, form }: CsrfForm<AdjustForm>,
 ) -> PageResult<Response> {
     require_admin(&user)?;
-    let result = match parse_signed(&form.amount).filter(|a| *a != 0) {
-        None => Err(AppError::field("amount", "wallet.err.adjust_amount")),
-        Some(amount) => wallet::adjust(
-            &state.engine,
-            id,
-            amount,
-            &form.note,
-            &user.actor(),
-            &origin,
-        )
-        .await
-        .map_err(engine_error),
+    let amount = parse_signed(&form.amount).filter(|a| *a != 0);
+    let error_key = match (amount, form.note.trim()) {
+        (None, _) => Some("wallet.err.adjust_amount"),
+        (_, n) if n.is_empty() || n.chars().count() > 500 => Some("wallet.err.note"),
+        _ => None,
     };
+    if let Some(k) = error_key {
+        return render_admin_wallet(&state, loc, user, id, form, Some(k.to_string()), None).await;
+    }
+    let amount = amount.unwrap_or_default();
+    if form.confirmed.is_empty() {
+        return render_admin_wallet(&state, loc, user, id, form, None, Some(amount)).await;
+    }
+    let result = wallet::adjust(
+        &state.engine,
+        id,
+        amount,
+        &form.note,
+        &user.actor(),
+        &origin,
+    )
+    .await
+    .map_err(engine_error);
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/resellers/{id}/wallet?done=1")).into_response()),
+        Ok(_) => {
+            let name = reseller_name(&state, id).await?;
+            let key = if amount > 0 {
+                "flash.credited"
+            } else {
+                "flash.debited"
+            };
+            Ok(crate::request_context::done(
+                &format!("/admin/resellers/{id}/wallet"),
+                &loc.tf2(key, "amount", loc.toman(amount.abs()), "name", name),
+            ))
+        }
         Err(AppError::Validation(f)) => {
             let key = f.values().next().cloned();
-            let mut res = render_admin_wallet(&state, loc, user, id, false, key)
-                .await?
-                .into_response();
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(res)
+            render_admin_wallet(&state, loc, user, id, form, key, None).await
         }
         Err(e) => Err(e.into()),
     }
