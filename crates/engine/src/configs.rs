@@ -101,6 +101,102 @@ fn check_ids(f: &mut Fields, field: &str, given: &[i64], allowed: &[i64]) {
     }
 }
 
+/// Where a reseller may place a config: its service (Marzneshin services, PasarGuard groups) and
+/// node whitelists, and where one is empty every service or node the panel lists: an empty
+/// whitelist means no restriction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub services: Vec<panels::Choice>,
+    pub nodes: Vec<panels::Choice>,
+}
+
+fn whitelisted(ids: Vec<i64>) -> Vec<panels::Choice> {
+    ids.into_iter()
+        .map(|id| panels::Choice {
+            id: id.to_string(),
+            label: format!("#{id}"),
+        })
+        .collect()
+}
+
+fn numeric(choices: Vec<panels::Choice>) -> Vec<panels::Choice> {
+    // Only numeric ids can be asked for (3x-ui and Marzban list inbound tags here, not services).
+    choices
+        .into_iter()
+        .filter(|c| c.id.parse::<i64>().is_ok())
+        .collect()
+}
+
+/// The reseller's `Placement`; reads the panel's lists (a remote call, so outside any transaction)
+/// only when a whitelist is empty.
+pub async fn placement(ctx: &Ctx, reseller: &db::resellers::Reseller) -> Result<Placement> {
+    let (services, nodes) = (reseller.service_ids(), reseller.node_ids());
+    let panel = if services.is_empty() || nodes.is_empty() {
+        let handle = ctx.registry.handle(reseller.panel_id).await?;
+        handle
+            .client
+            .list_choices()
+            .await
+            .map_err(crate::EngineError::from)?
+    } else {
+        panels::Choices::default()
+    };
+    Ok(Placement {
+        services: if services.is_empty() {
+            numeric(panel.services)
+        } else {
+            whitelisted(services)
+        },
+        nodes: if nodes.is_empty() {
+            numeric(panel.nodes)
+        } else {
+            whitelisted(nodes)
+        },
+    })
+}
+
+/// Service and node ids asked for: within the whitelist, or with no whitelist, on the panel.
+async fn check_placement(
+    ctx: &Ctx,
+    f: &mut Fields,
+    reseller: &db::resellers::Reseller,
+    given_services: &[i64],
+    given_nodes: &[i64],
+) -> Result<()> {
+    let (services, nodes) = (reseller.service_ids(), reseller.node_ids());
+    let open = |given: &[i64], list: &[i64]| !given.is_empty() && list.is_empty();
+    if !open(given_services, &services) && !open(given_nodes, &nodes) {
+        check_ids(f, "service_ids", given_services, &services);
+        check_ids(f, "node_ids", given_nodes, &nodes);
+        return Ok(());
+    }
+    let placement = placement(ctx, reseller).await?;
+    let known = |given: &[i64], list: &[panels::Choice]| {
+        given
+            .iter()
+            .all(|id| list.iter().any(|c| c.id == id.to_string()))
+    };
+    for (field, given, whitelist, list) in [
+        (
+            "service_ids",
+            given_services,
+            &services,
+            &placement.services,
+        ),
+        ("node_ids", given_nodes, &nodes, &placement.nodes),
+    ] {
+        if !known(given, list) {
+            let key = if whitelist.is_empty() {
+                "configs.err.not_on_panel"
+            } else {
+                "configs.err.not_in_whitelist"
+            };
+            f.add(field, key);
+        }
+    }
+    Ok(())
+}
+
 async fn record(
     conn: &mut db::Conn,
     actor: &Actor,
@@ -217,13 +313,7 @@ pub async fn create(
             f.add("custom_name", "configs.err.custom_name");
         }
     }
-    check_ids(
-        &mut f,
-        "service_ids",
-        &input.service_ids,
-        &reseller.service_ids(),
-    );
-    check_ids(&mut f, "node_ids", &input.node_ids, &reseller.node_ids());
+    check_placement(ctx, &mut f, &reseller, &input.service_ids, &input.node_ids).await?;
     let panel_inbounds = serde_json::from_str::<panels::PanelSettings>(&panel.settings)
         .map(|s| s.inbound_ids)
         .unwrap_or_default();

@@ -626,3 +626,62 @@ async fn figures_create_latency() {
         times[n - 1]
     );
 }
+
+/// A reseller with no service or node whitelist may place a config in any of the panel's services
+/// (Marzneshin) or nodes (Eylandoo), as in the original; an id the panel does not have is refused.
+#[tokio::test]
+async fn an_empty_whitelist_allows_any_of_the_panels_services_and_nodes() {
+    for (kind, field) in [
+        (SimKind::Marzneshin, "service_ids"),
+        (SimKind::Eylandoo, "node_ids"),
+    ] {
+        let app = TestApp::spawn().await;
+        let (_rid, token, sim, _) = setup(&app, kind, json!({})).await;
+        let (s, c) = create(
+            &app,
+            &token,
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, field: [2]}),
+        )
+        .await;
+        assert_eq!(s, 201, "{kind}: {c}");
+        let u = sim
+            .user(c["username"].as_str().unwrap())
+            .expect("the config on the panel");
+        let placed = match kind {
+            SimKind::Marzneshin => u.service_ids.clone(),
+            _ => u.node_ids.clone(),
+        };
+        assert_eq!(placed, [2], "{kind}: placed where the reseller asked");
+
+        let (s, e) = create(
+            &app,
+            &token,
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, field: [99]}),
+        )
+        .await;
+        assert_eq!(s, 422, "{kind}: {e}");
+        assert!(e["error"]["fields"][field].is_string(), "{kind}: {e}");
+        assert_eq!(
+            sim.user_count(),
+            1,
+            "{kind}: nothing made for the unknown id"
+        );
+
+        // The form offers every one of the panel's, by name.
+        let b = app.signed_in_browser("shop1", "shop-pass-1").await;
+        let html = b
+            .get(app.url("/configs/new?lang=en"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for id in ["1", "2"] {
+            assert!(
+                html.contains(&format!("name=\"{field}\" value=\"{id}\"")),
+                "{kind}: {id} offered"
+            );
+        }
+    }
+}

@@ -168,8 +168,9 @@ async fn list(
 struct NewPage {
     shell: Shell,
     allow_names: bool,
-    services: Vec<i64>,
-    nodes: Vec<i64>,
+    /// The reseller's whitelists, or with none every service (group) or node the panel lists.
+    services: Vec<panels::Choice>,
+    nodes: Vec<panels::Choice>,
     max_clients: bool,
     form: NewForm,
     errors: FieldErrors,
@@ -179,13 +180,13 @@ impl NewPage {
     fn err(&self, field: &str) -> Option<&str> {
         self.errors.get(field).map(|k| self.shell.t(k))
     }
-    fn checked(&self, field: &str, id: &i64) -> bool {
+    fn checked(&self, field: &str, id: &str) -> bool {
         let list = if field == "service_ids" {
             &self.form.service_ids
         } else {
             &self.form.node_ids
         };
-        list.contains(id)
+        list.iter().any(|i| i.to_string() == id)
     }
 }
 
@@ -295,11 +296,18 @@ async fn render_new(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    // A panel that cannot list its services leaves the choice to its defaults.
+    let placement = engine::configs::placement(&state.engine, r)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(panel = r.panel_id, "cannot list the panel's choices: {e}");
+            engine::configs::Placement::default()
+        });
     let page = NewPage {
         shell: Shell::new(loc, Some(user), "/configs/new", "configs.new"),
         allow_names: r.allow_custom_names,
-        services: r.service_ids(),
-        nodes: r.node_ids(),
+        services: placement.services,
+        nodes: placement.nodes,
         max_clients: panel_kind.is_some_and(|k| k.has_max_clients()),
         form,
         errors,
