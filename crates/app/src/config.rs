@@ -28,6 +28,8 @@ pub const KEYS: &[Key] = &[
     Key { name: "sync_interval_secs", default: "60", help: "Seconds between usage syncs (10 to 86400)." },
     Key { name: "wallet_price_per_gb", default: "780", help: "Default wallet price per GB in toman (also read from WALLET_PRICE_PER_GB)." },
     Key { name: "wallet_suspension_threshold", default: "-1000", help: "Balance at or below which a wallet reseller is suspended (also WALLET_SUSPENSION_THRESHOLD)." },
+    Key { name: "quarantine_max_mbit_per_sec", default: "10000", help: "A panel reading implying more than this rate since the last reading (judged over 5 minutes at least) is held back for the admin, not counted (1 to 10000000)." },
+    Key { name: "quarantine_limit_factor", default: "100", help: "A reading adding more than this many times the config's own traffic limit is held back for the admin (1 to 1000000)." },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub struct Config {
     pub sync_interval_secs: u64,
     pub wallet_price_per_gb: i64,
     pub wallet_suspension_threshold: i64,
+    pub quarantine_max_mbit_per_sec: i64,
+    pub quarantine_limit_factor: i64,
 }
 
 /// Raw values by key, merged from the file and the environment.
@@ -238,6 +242,14 @@ impl Config {
                 -1_000_000_000_000,
                 1_000_000_000_000,
             )?,
+            quarantine_max_mbit_per_sec: parse_int(
+                &s,
+                "quarantine_max_mbit_per_sec",
+                10_000,
+                1,
+                10_000_000,
+            )?,
+            quarantine_limit_factor: parse_int(&s, "quarantine_limit_factor", 100, 1, 1_000_000)?,
         })
     }
 

@@ -137,6 +137,11 @@ pub async fn open_engine(config: &mut Config) -> Result<engine::Ctx> {
         engine::EngineSettings {
             wallet_price_per_gb: config.wallet_price_per_gb,
             wallet_suspension_threshold: config.wallet_suspension_threshold,
+            quarantine: domain::usage::Ceiling {
+                max_bytes_per_sec: config.quarantine_max_mbit_per_sec * 1_000_000 / 8,
+                limit_factor: config.quarantine_limit_factor,
+                ..Default::default()
+            },
             ..Default::default()
         },
     ))

@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "usage_wallet",
         sql: include_str!("../migrations/0003_usage_wallet.sql"),
     },
+    Migration {
+        version: 5,
+        name: "usage_quarantine",
+        sql: include_str!("../migrations/0005_usage_quarantine.sql"),
+    },
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -239,6 +239,15 @@ string_enum! {
 }
 
 string_enum! {
+    /// A held-back panel reading: waiting for the admin, or accepted (counted) or discarded.
+    QuarantineStatus, "quarantine status" {
+        Pending => "pending",
+        Accepted => "accepted",
+        Discarded => "discarded",
+    }
+}
+
+string_enum! {
     /// Why a wallet balance changed (spec §9); every change is one ledger row.
     LedgerKind, "ledger kind" {
         UsageCharge => "usage_charge",
@@ -346,6 +355,10 @@ string_enum! {
         WalletTopupSubmitted => "wallet_topup_submitted",
         WalletTopupApproved => "wallet_topup_approved",
         WalletTopupRejected => "wallet_topup_rejected",
+        /// A panel reading too large to believe was held back (issue 11).
+        UsageReadingQuarantined => "usage_reading_quarantined",
+        UsageReadingAccepted => "usage_reading_accepted",
+        UsageReadingDiscarded => "usage_reading_discarded",
     }
 }
 

@@ -66,6 +66,64 @@ pub fn observe_detailed(prev: UsageCounters, observed: i64) -> Observation {
     }
 }
 
+/// The most bytes one config may ever account for (1 EiB): far beyond any real traffic, far
+/// below `i64::MAX`, so sums over a reseller's or the whole system's configs cannot overflow.
+pub const MAX_BYTES: i64 = 1 << 60;
+
+/// When a reading is too large to be believed (issue 11): more than `max_bytes_per_sec`
+/// sustained since the last reading, or more than `limit_factor` times the config's own limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ceiling {
+    pub max_bytes_per_sec: i64,
+    pub limit_factor: i64,
+    /// The rate is judged over at least this long: readings are only as punctual as the sync
+    /// (and `last_observed_at` moves only when a counter does), so a short gap proves nothing.
+    pub min_window_secs: i64,
+}
+
+impl Default for Ceiling {
+    /// 10 Gbit/s (judged over 5 minutes at least) and 100× the limit.
+    fn default() -> Self {
+        Ceiling {
+            max_bytes_per_sec: 10_000_000_000 / 8,
+            limit_factor: 100,
+            min_window_secs: 300,
+        }
+    }
+}
+
+impl Ceiling {
+    /// The largest delta believed after `elapsed_secs` (at least `min_window_secs`) for a
+    /// config limited to `limit_bytes` (0 = unlimited).
+    pub fn max_delta(&self, elapsed_secs: i64, limit_bytes: i64) -> i64 {
+        let window = elapsed_secs.max(self.min_window_secs).max(1);
+        let by_rate = i128::from(self.max_bytes_per_sec.max(1)) * i128::from(window);
+        let mut max = by_rate;
+        if limit_bytes > 0 {
+            max = max.min(i128::from(limit_bytes) * i128::from(self.limit_factor.max(1)));
+        }
+        max.clamp(0, i128::from(MAX_BYTES)) as i64
+    }
+
+    /// The delta `prev → next` when it is implausible (to be held back), None when believed.
+    /// A lifetime total beyond [`MAX_BYTES`] is never believed.
+    pub fn implausible(
+        &self,
+        prev: UsageCounters,
+        next: UsageCounters,
+        elapsed_secs: i64,
+        limit_bytes: i64,
+    ) -> Option<i64> {
+        let delta = next
+            .lifetime_usage_bytes
+            .saturating_sub(prev.lifetime_usage_bytes);
+        let over = delta > self.max_delta(elapsed_secs, limit_bytes)
+            || next.lifetime_usage_bytes > MAX_BYTES
+            || next.usage_bytes > MAX_BYTES;
+        over.then_some(delta)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod configs;
 pub mod enforcement;
 pub mod observe;
 pub mod ops;
+pub mod quarantine;
 pub mod registry;
 pub mod resellers;
 pub mod reset;
@@ -32,6 +33,8 @@ pub struct EngineSettings {
     /// Defaults from the environment; the admin's settings page overrides them (db `settings`).
     pub wallet_price_per_gb: i64,
     pub wallet_suspension_threshold: i64,
+    /// Readings beyond this are held back for the admin (issue 11).
+    pub quarantine: domain::usage::Ceiling,
 }
 
 impl Default for EngineSettings {
@@ -44,6 +47,7 @@ impl Default for EngineSettings {
             default_concurrency: 4,
             wallet_price_per_gb: 780,
             wallet_suspension_threshold: -1000,
+            quarantine: domain::usage::Ceiling::default(),
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct CtxInner {
     pub instance_id: String,
     /// Wakes the worker when an operation is queued.
     pub wake: tokio::sync::Notify,
+    /// One usage sync at a time in this process (the `usage_sync` lease covers other instances).
+    pub sync_gate: tokio::sync::Mutex<()>,
 }
 
 impl std::ops::Deref for Ctx {
@@ -79,6 +85,7 @@ impl Ctx {
             settings,
             instance_id: format!("{}-{}", hostname(), uuid_like()),
             wake: tokio::sync::Notify::new(),
+            sync_gate: tokio::sync::Mutex::new(()),
         }))
     }
 }

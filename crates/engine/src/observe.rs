@@ -51,6 +51,38 @@ pub async fn record_since(
     Ok(Some(added))
 }
 
+/// [`record_since`] for a reading from a panel: one too large to believe is held back for the
+/// admin (`quarantine`) instead, and Some(0) is returned (nothing counted).
+pub async fn record_checked(
+    ctx: &crate::Ctx,
+    before: &db::configs::Config,
+    observed: i64,
+    remote_state: Option<RemoteState>,
+    now: i64,
+) -> EngineResult<Option<i64>> {
+    let prev = counters(before);
+    let next = observe(prev, observed);
+    let elapsed = now - before.last_observed_at.unwrap_or(before.created_at);
+    let ceiling = &ctx.settings.quarantine;
+    let limit = before.traffic_limit_bytes;
+    if let Some(delta) = ceiling.implausible(prev, next, elapsed, limit) {
+        let mut tx = ctx.db.begin_write().await?;
+        let suspect = crate::quarantine::Suspect {
+            config_id: before.id,
+            reseller_id: before.reseller_id,
+            panel_id: before.panel_id,
+            reading: observed,
+            prev,
+            delta,
+            ceiling: ceiling.max_delta(elapsed, limit),
+        };
+        crate::quarantine::hold(&mut tx, &suspect, now).await?;
+        tx.commit().await?;
+        return Ok(Some(0));
+    }
+    record_since(&ctx.db, before, observed, remote_state, now).await
+}
+
 /// Applies a reading that is current now (the caller holds no older snapshot of our counters),
 /// retrying when a concurrent writer gets there first. Returns the bytes added to lifetime usage.
 pub async fn record(

@@ -251,8 +251,8 @@ async fn read_and_record(
     drop(conn);
     let user = client.get_user(username).await?;
     if let Some(u) = &user {
-        observe::record_since(
-            &ctx.db,
+        observe::record_checked(
+            ctx,
             &before,
             u.used_bytes,
             Some(observe::remote_state(u)),

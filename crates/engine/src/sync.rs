@@ -30,6 +30,8 @@ pub struct SyncReport {
     /// the next sync reads them again, so nothing is lost or doubled.
     pub raced: i64,
     pub bytes_added: i64,
+    /// Readings too large to believe, held back for the admin (`quarantine`).
+    pub quarantined: i64,
     pub resellers_enforced: i64,
 }
 
@@ -42,24 +44,68 @@ struct PanelResult {
     missing_configs: i64,
     raced: i64,
     bytes_added: i64,
+    quarantined: i64,
 }
 
-/// Runs one sync of every active panel, unless another instance holds the lease.
+/// How long [`run_now`] waits for another instance's sync to finish before giving up.
+const WAIT_FOR_OTHER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs one sync of every active panel, unless another instance holds the lease (the scheduler's
+/// entry: the other instance's sync does the work). A sync already running in this process is
+/// waited for first, so two never interleave.
 pub async fn run_once(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> EngineResult<SyncReport> {
-    let ts = now.timestamp();
-    {
-        let mut conn = ctx.db.acquire().await?;
-        if !db::leases::try_acquire(&mut conn, LEASE, &ctx.instance_id, ts, LEASE_SECS).await? {
+    let _gate = ctx.sync_gate.lock().await;
+    match try_run(ctx, now).await? {
+        Some(report) => Ok(report),
+        None => Ok(SyncReport {
+            skipped_lease_held: true,
+            ..Default::default()
+        }),
+    }
+}
+
+/// A sync asked for now (the admin's button, `POST /jobs/usage-sync`): waits for a sync running
+/// in this process or in another instance, then runs its own, so the caller sees fresh figures.
+/// `skipped_lease_held` only when another instance held the lease for longer than 30 s.
+pub async fn run_now(ctx: &Ctx) -> EngineResult<SyncReport> {
+    let _gate = ctx.sync_gate.lock().await;
+    let deadline = std::time::Instant::now() + WAIT_FOR_OTHER;
+    loop {
+        if let Some(report) = try_run(ctx, chrono::Utc::now()).await? {
+            return Ok(report);
+        }
+        if std::time::Instant::now() >= deadline {
             return Ok(SyncReport {
                 skipped_lease_held: true,
                 ..Default::default()
             });
         }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Takes the lease for this run only (the owner names the run, not just the process, so nothing
+/// re-enters a lease it does not hold) and runs; None when another run holds it.
+async fn try_run(
+    ctx: &Ctx,
+    now: chrono::DateTime<chrono::Utc>,
+) -> EngineResult<Option<SyncReport>> {
+    let ts = now.timestamp();
+    let owner = format!(
+        "{}:{}",
+        ctx.instance_id,
+        &crate::secrets::random_token()[..12]
+    );
+    {
+        let mut conn = ctx.db.acquire().await?;
+        if !db::leases::try_acquire(&mut conn, LEASE, &owner, ts, LEASE_SECS).await? {
+            return Ok(None);
+        }
     }
     let result = run_locked(ctx, now).await;
     let mut conn = ctx.db.acquire().await?;
-    db::leases::release(&mut conn, LEASE, &ctx.instance_id).await?;
-    result
+    db::leases::release(&mut conn, LEASE, &owner).await?;
+    result.map(Some)
 }
 
 async fn run_locked(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> EngineResult<SyncReport> {
@@ -82,7 +128,8 @@ async fn run_locked(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> EngineResu
         report.unknown_users += r.unknown_users;
         report.missing_configs += r.missing_configs;
         report.raced += r.raced;
-        report.bytes_added += r.bytes_added;
+        report.bytes_added = report.bytes_added.saturating_add(r.bytes_added);
+        report.quarantined += r.quarantined;
     }
     // Every traffic reseller: usage may have grown, and a window may have ended with no traffic.
     let resellers = {
@@ -108,6 +155,9 @@ struct Tracked {
     lifetime_usage_bytes: i64,
     #[sqlx(try_from = "db::decode::MaybeText")]
     remote_state: Option<RemoteState>,
+    traffic_limit_bytes: i64,
+    last_observed_at: Option<i64>,
+    created_at: i64,
 }
 
 /// One observation to write: the counters read before the listing and the ones to store.
@@ -133,7 +183,8 @@ async fn sync_panel(
     let tracked: Vec<Tracked> = {
         let mut conn = ctx.db.acquire().await?;
         sqlx::query_as(
-            "SELECT id, reseller_id, username, status, usage_bytes, lifetime_usage_bytes, remote_state FROM configs \
+            "SELECT id, reseller_id, username, status, usage_bytes, lifetime_usage_bytes, remote_state, \
+             traffic_limit_bytes, last_observed_at, created_at FROM configs \
              WHERE panel_id = $1 AND NOT (status = $2 AND remote_confirmed = 1)",
         )
         .bind(panel_id)
@@ -165,6 +216,7 @@ async fn sync_panel(
         users.iter().map(|u| (u.username.as_str(), u)).collect();
     let mut known: BTreeSet<&str> = BTreeSet::new();
     let mut changes = Vec::new();
+    let mut suspects = Vec::new();
     for c in &tracked {
         // Marzneshin lower-cases usernames; ours are lower-case by default, custom ones may not be.
         let lower = c.username.to_lowercase();
@@ -182,7 +234,22 @@ async fn sync_panel(
             usage_bytes: c.usage_bytes,
             lifetime_usage_bytes: c.lifetime_usage_bytes,
         };
-        let next = observe(prev, u.used_bytes.max(0));
+        let mut next = observe(prev, u.used_bytes.max(0));
+        let elapsed = ts - c.last_observed_at.unwrap_or(c.created_at);
+        let ceiling = &ctx.settings.quarantine;
+        if let Some(delta) = ceiling.implausible(prev, next, elapsed, c.traffic_limit_bytes) {
+            // Held back: our counters stay as they are, so nothing of it is metered or billed.
+            suspects.push(crate::quarantine::Suspect {
+                config_id: c.id,
+                reseller_id: c.reseller_id,
+                panel_id,
+                reading: u.used_bytes,
+                prev,
+                delta,
+                ceiling: ceiling.max_delta(elapsed, c.traffic_limit_bytes),
+            });
+            next = prev;
+        }
         if let Some(panel_lifetime) = u.lifetime_used_bytes {
             // The panel's own monotonic counter is a cross-check only; ours stays the record.
             if next.lifetime_usage_bytes > panel_lifetime {
@@ -214,7 +281,15 @@ async fn sync_panel(
         let (updated, raced, added) = write_changes(ctx, chunk, ts).await?;
         result.configs_updated += updated;
         result.raced += raced;
-        result.bytes_added += added;
+        result.bytes_added = result.bytes_added.saturating_add(added);
+    }
+    if !suspects.is_empty() {
+        let mut tx = ctx.db.begin_write().await?;
+        for s in &suspects {
+            crate::quarantine::hold(&mut tx, s, ts).await?;
+        }
+        tx.commit().await?;
+        result.quarantined = suspects.len() as i64;
     }
     let mut conn = ctx.db.acquire().await?;
     db::panels::record_success(&mut conn, panel_id, ts).await?;
@@ -258,44 +333,29 @@ async fn write_changes(ctx: &Ctx, rows: &[Change], ts: i64) -> EngineResult<(i64
             }
             .expect("writing to a String");
         }
+        // RETURNING names exactly the rows this statement changed: a row another writer (a
+        // reset, or a sync that raced us) changed first holds other counters and is not ours.
         sql.push_str(
             ") AS v WHERE configs.id = v.column1 AND configs.usage_bytes = v.column5 \
-             AND configs.lifetime_usage_bytes = v.column6",
+             AND configs.lifetime_usage_bytes = v.column6 RETURNING configs.id",
         );
-        let q = sqlx::query(&sql).bind(ts).persistent(false);
-        let affected = q.execute(&mut *tx).await?.rows_affected() as usize;
-        let applied: Vec<&Change> = if affected == batch.len() {
-            batch.iter().collect()
-        } else {
-            // Some rows changed under us: find which ones hold our values (those were applied).
-            let ids = batch
-                .iter()
-                .map(|c| c.id.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            let now_rows: Vec<(i64, i64, i64, Option<i64>)> = sqlx::query_as(&format!(
-                "SELECT id, usage_bytes, lifetime_usage_bytes, last_observed_at FROM configs WHERE id IN ({ids})"
-            ))
-            .fetch_all(&mut *tx)
-            .await?;
-            let seen: HashMap<i64, (i64, i64, Option<i64>)> = now_rows
-                .into_iter()
-                .map(|(id, u, l, at)| (id, (u, l, at)))
-                .collect();
-            batch
-                .iter()
-                .filter(|c| {
-                    seen.get(&c.id)
-                        == Some(&(c.next.usage_bytes, c.next.lifetime_usage_bytes, Some(ts)))
-                })
-                .collect()
-        };
+        let q = sqlx::query_scalar::<_, i64>(&sql)
+            .bind(ts)
+            .persistent(false);
+        let done: BTreeSet<i64> = q.fetch_all(&mut *tx).await?.into_iter().collect();
+        let applied: Vec<&Change> = batch.iter().filter(|c| done.contains(&c.id)).collect();
         raced += (batch.len() - applied.len()) as i64;
         for c in applied {
             updated += 1;
             let added = c.next.lifetime_usage_bytes - c.prev.lifetime_usage_bytes;
             if added > 0 {
-                *hourly.entry(c.reseller_id).or_default() += added;
+                let sum = hourly.entry(c.reseller_id).or_default();
+                *sum = sum.checked_add(added).ok_or_else(|| {
+                    crate::EngineError::Invalid(format!(
+                        "reseller {}: usage overflow",
+                        c.reseller_id
+                    ))
+                })?;
             }
         }
     }
@@ -303,7 +363,7 @@ async fn write_changes(ctx: &Ctx, rows: &[Change], ts: i64) -> EngineResult<(i64
     let mut added_total = 0;
     for (reseller_id, bytes) in hourly {
         db::usage_hourly::add(&mut tx, reseller_id, hour, bytes).await?;
-        added_total += bytes;
+        added_total = i64::saturating_add(added_total, bytes);
     }
     tx.commit().await?;
     Ok((updated, raced, added_total))

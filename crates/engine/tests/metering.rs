@@ -372,7 +372,12 @@ async fn only_the_lease_holder_runs_a_sync() {
     let rep = engine::sync::run_once(&env.ctx, now).await.unwrap();
     assert!(rep.skipped_lease_held);
     assert_eq!(env.get(a).await.usage_bytes, 0);
-    // The holder runs it and lets go; then either instance may.
+    // The holder lets go; then either instance may.
+    let mut conn = env.conn().await;
+    db::leases::release(&mut conn, engine::sync::LEASE, &other.instance_id)
+        .await
+        .unwrap();
+    drop(conn);
     let rep = engine::sync::run_once(&other, now).await.unwrap();
     assert!(!rep.skipped_lease_held);
     assert_eq!(rep.configs_updated, 1);

@@ -563,3 +563,112 @@ async fn over_quota_after_a_sync_suspends_and_added_traffic_brings_the_reseller_
     assert_eq!(me["status"], "active");
     assert_eq!(w.app.audit_count("reseller_suspended").await, 1);
 }
+
+/// An absurd reading (4.7·10¹⁸ bytes) is held back: the reseller's figures and `/me` answer,
+/// the admin sees it on the sync page (fa and en) and in the API, and accepts or discards it,
+/// each audited; a decided one cannot be decided again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_reading_is_shown_to_the_admin_to_accept_or_discard() {
+    let w = world().await;
+    let (rid, tr) = w.reseller("shop_q", 100 * GIB).await;
+    let (cid, username) = w.config(&tr).await;
+    let (_cid2, username2) = w.config(&tr).await;
+    w.sim.add_traffic(&username, GIB);
+    w.sim.add_traffic(&username2, GIB);
+    w.sync().await;
+    w.sim.add_traffic(&username, 4_700_000_000_000_000_000);
+    w.sim.add_traffic(&username2, 3 * GIB);
+    let r = w.sync().await;
+    assert_eq!(r["quarantined"], 1, "{r}");
+    let (s, me) = send(&w.app, &tr, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(s, 200, "{me}");
+    let (s, _) = send(
+        &w.app,
+        &w.admin,
+        Method::GET,
+        &format!("/api/v1/resellers/{rid}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, list) = send(
+        &w.app,
+        &w.admin,
+        Method::GET,
+        "/api/v1/usage/held-readings",
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["config_id"], cid);
+    assert_eq!(list[0]["status"], "pending");
+    let hid = list[0]["id"].as_i64().unwrap();
+    // A reseller may not decide.
+    let (s, _) = send(
+        &w.app,
+        &tr,
+        Method::POST,
+        &format!("/api/v1/usage/held-readings/{hid}/accept"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    let b = w.app.signed_in_browser("root", "correct-horse").await;
+    let (_, html) = page(&b, &w.app, "/admin/sync?lang=en").await;
+    assert!(
+        html.contains("Readings held back") && html.contains(&username),
+        "{html}"
+    );
+    let (_, html) = page(&b, &w.app, "/admin/sync?lang=fa").await;
+    assert!(html.contains("خوانش‌های نگه‌داشته"));
+    let csrf = w.app.csrf_of(&b).await;
+    let res = b
+        .post(w.app.url(&format!("/admin/sync/held/{hid}/discard")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(w.app.audit_count("usage_reading_discarded").await, 1);
+    let (s, r) = send(
+        &w.app,
+        &w.admin,
+        Method::POST,
+        &format!("/api/v1/usage/held-readings/{hid}/accept"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("already_decided"))
+    );
+    // The same absurd reading seen again is not asked about again, and is never counted.
+    let r = w.sync().await;
+    assert_eq!(r["quarantined"], 1, "{r}");
+    let (_, list) = send(
+        &w.app,
+        &w.admin,
+        Method::GET,
+        "/api/v1/usage/held-readings",
+        None,
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, c) = send(
+        &w.app,
+        &tr,
+        Method::GET,
+        &format!("/api/v1/configs/{cid}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        c["usage"]["lifetime_bytes"]
+            .as_i64()
+            .or(c["lifetime_usage_bytes"].as_i64()),
+        Some(GIB),
+        "{c}"
+    );
+}

@@ -89,11 +89,14 @@ pub struct SyncResult {
     pub unknown_users: i64,
     pub missing_configs: i64,
     pub bytes_added: i64,
+    /// Readings too large to believe, held back for the admin (`/usage/held-readings`).
+    pub quarantined: i64,
 }
 
-/// Runs one usage sync now; 409 `sync_in_progress` when another instance is running one.
+/// Runs one usage sync now, after any sync already running (here or, for up to 30 s, in
+/// another instance); 409 `sync_in_progress` when another instance's run outlasts that.
 pub async fn run_sync(state: &AppState) -> Result<SyncResult, AppError> {
-    let r = engine::sync::run_once(&state.engine, chrono::Utc::now())
+    let r = engine::sync::run_now(&state.engine)
         .await
         .map_err(crate::api::usage::engine_error)?;
     if r.skipped_lease_held {
@@ -110,6 +113,7 @@ pub async fn run_sync(state: &AppState) -> Result<SyncResult, AppError> {
         unknown_users: r.unknown_users,
         missing_configs: r.missing_configs,
         bytes_added: r.bytes_added,
+        quarantined: r.quarantined,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod health;
 pub mod jobs;
 pub mod operations;
 pub mod panels;
+pub mod quarantine;
 pub mod resellers;
 pub mod usage;
 pub mod wallet;
@@ -52,6 +53,7 @@ fn v1() -> OpenApiRouter<AppState> {
         .merge(configs::routes())
         .merge(jobs::routes())
         .merge(usage::routes())
+        .merge(quarantine::routes())
         .merge(wallet::routes())
 }
 

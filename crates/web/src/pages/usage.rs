@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/jobs/{id}", get(job))
         .route("/admin/sync", get(sync_runs).post(run_sync))
+        .route("/admin/sync/held/{id}/{decision}", post(decide_held))
         .route("/admin/settings/grace", get(grace).post(save_grace))
 }
 
@@ -162,6 +163,8 @@ struct PanelRuns {
 struct SyncPage {
     shell: Shell,
     panels: Vec<PanelRuns>,
+    /// Readings held back for a decision (issue 11).
+    held: Vec<engine::quarantine::Held>,
 }
 
 impl SyncPage {
@@ -184,9 +187,14 @@ pub async fn sync_runs(
             .map_err(crate::api::usage::engine_error)?;
         panels.push(PanelRuns { panel, runs });
     }
+    drop(conn);
+    let held = engine::quarantine::pending(&state.engine)
+        .await
+        .map_err(crate::api::usage::engine_error)?;
     html(SyncPage {
         shell: Shell::new(loc, Some(user), "/admin/sync", "usage.sync_title"),
         panels,
+        held,
     })
 }
 
@@ -213,6 +221,24 @@ pub async fn run_sync(
         r.panels_failed == 0,
         &text,
     ))
+}
+
+/// Counts (`accept`) or discards (`discard`) a held-back reading, audited; back to the sync page.
+pub async fn decide_held(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path((id, decision)): Path<(i64, String)>,
+    CsrfForm { user, .. }: CsrfForm<Empty>,
+) -> PageResult<Response> {
+    require_admin(&user)?;
+    let (accept, flash) = match decision.as_str() {
+        "accept" => (true, "flash.held_accepted"), // a form's action, not a state
+        "discard" => (false, "flash.held_discarded"), // a form's action, not a state
+        _ => return Err(AppError::NotFound.into()),
+    };
+    crate::api::quarantine::decide(&state, &user, &origin, id, accept).await?;
+    Ok(crate::request_context::done("/admin/sync", loc.t(flash)))
 }
 
 #[derive(Template)]

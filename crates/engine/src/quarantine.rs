@@ -1,0 +1,319 @@
+//! Readings too large to believe (issue 11): a delta beyond `EngineSettings::quarantine` is not
+//! applied to the config's counters (so it is never metered nor billed); it is kept here for the
+//! admin, who accepts it (counted then, if our counters have not moved since) or discards it.
+//! Both decisions are audited. The rest of the sync and of billing proceeds meanwhile.
+
+use crate::{Ctx, EngineResult};
+use db::audit::{Actor, NewAudit, Origin};
+use domain::status::{AuditAction, AuditTarget, QuarantineStatus};
+use domain::usage::{UsageCounters, MAX_BYTES};
+
+/// A held-back reading, with the names the admin's page shows.
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct Held {
+    pub id: i64,
+    pub config_id: i64,
+    pub username: String,
+    pub reseller_id: i64,
+    pub reseller_name: String,
+    pub panel_id: i64,
+    /// The panel's counter as read.
+    pub reading_bytes: i64,
+    /// Our counters when it was read.
+    pub prev_usage_bytes: i64,
+    pub prev_lifetime_bytes: i64,
+    /// What it would add to the lifetime total.
+    pub delta_bytes: i64,
+    /// The largest delta that would have been believed.
+    pub ceiling_bytes: i64,
+    #[sqlx(try_from = "String")]
+    pub status: QuarantineStatus,
+    pub first_seen_at: i64,
+    pub last_seen_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+}
+
+/// What the sync found: one config's implausible reading.
+pub struct Suspect {
+    pub config_id: i64,
+    pub reseller_id: i64,
+    pub panel_id: i64,
+    pub reading: i64,
+    pub prev: UsageCounters,
+    pub delta: i64,
+    pub ceiling: i64,
+}
+
+/// Why a decision was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("no such held-back reading")]
+    NotFound,
+    #[error("this reading was decided already")]
+    Decided,
+    /// Newer readings were counted since; accepting this one would count bytes twice.
+    #[error("the config's counters changed since this reading; it can only be discarded")]
+    Stale,
+    #[error("accepting this reading would exceed the largest total the product keeps")]
+    TooLarge,
+    #[error(transparent)]
+    Engine(#[from] crate::EngineError),
+}
+
+impl From<db::DbError> for Refusal {
+    fn from(e: db::DbError) -> Self {
+        Refusal::Engine(e.into())
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(e: sqlx::Error) -> Self {
+        Refusal::Engine(e.into())
+    }
+}
+
+const SELECT: &str = "SELECT q.id, q.config_id, c.username, q.reseller_id, r.display_name AS reseller_name, \
+     q.panel_id, q.reading_bytes, q.prev_usage_bytes, q.prev_lifetime_bytes, q.delta_bytes, q.ceiling_bytes, \
+     q.status, q.first_seen_at, q.last_seen_at, q.decided_at, q.decided_by \
+     FROM usage_quarantine q JOIN configs c ON c.id = q.config_id JOIN resellers r ON r.id = q.reseller_id";
+
+/// Holds `s` back: updates the config's pending row with the newest reading, or opens one
+/// (with a `system` audit row) unless the admin already discarded this very reading.
+/// Returns whether a new row was opened.
+pub async fn hold(conn: &mut db::Conn, s: &Suspect, now: i64) -> EngineResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE usage_quarantine SET reading_bytes = $1, prev_usage_bytes = $2, prev_lifetime_bytes = $3, \
+         delta_bytes = $4, ceiling_bytes = $5, last_seen_at = $6 WHERE config_id = $7 AND status = $8",
+    )
+    .bind(s.reading)
+    .bind(s.prev.usage_bytes)
+    .bind(s.prev.lifetime_usage_bytes)
+    .bind(s.delta)
+    .bind(s.ceiling)
+    .bind(now)
+    .bind(s.config_id)
+    .bind(QuarantineStatus::Pending.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if updated > 0 {
+        return Ok(false);
+    }
+    let discarded: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM usage_quarantine WHERE config_id = $1 AND status = $2 AND reading_bytes = $3 \
+         AND prev_usage_bytes = $4 AND prev_lifetime_bytes = $5 LIMIT 1",
+    )
+    .bind(s.config_id)
+    .bind(QuarantineStatus::Discarded.as_str())
+    .bind(s.reading)
+    .bind(s.prev.usage_bytes)
+    .bind(s.prev.lifetime_usage_bytes)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if discarded.is_some() {
+        return Ok(false);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO usage_quarantine (config_id, reseller_id, panel_id, reading_bytes, prev_usage_bytes, \
+         prev_lifetime_bytes, delta_bytes, ceiling_bytes, status, first_seen_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(s.config_id)
+    .bind(s.reseller_id)
+    .bind(s.panel_id)
+    .bind(s.reading)
+    .bind(s.prev.usage_bytes)
+    .bind(s.prev.lifetime_usage_bytes)
+    .bind(s.delta)
+    .bind(s.ceiling)
+    .bind(QuarantineStatus::Pending.as_str())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    db::audit::record(
+        conn,
+        NewAudit {
+            actor: &Actor::system(),
+            origin: &Origin::default(),
+            action: AuditAction::UsageReadingQuarantined,
+            target_type: Some(AuditTarget::Config),
+            target_id: Some(s.config_id),
+            reason: None,
+            meta: serde_json::json!({
+                "quarantine_id": id,
+                "reading_bytes": s.reading,
+                "delta_bytes": s.delta,
+                "ceiling_bytes": s.ceiling,
+            }),
+        },
+    )
+    .await?;
+    tracing::warn!(
+        config = s.config_id,
+        reading = s.reading,
+        delta = s.delta,
+        ceiling = s.ceiling,
+        "usage sync: implausible reading held back"
+    );
+    Ok(true)
+}
+
+/// Readings waiting for the admin, oldest first.
+pub async fn pending(ctx: &Ctx) -> EngineResult<Vec<Held>> {
+    list(ctx, Some(QuarantineStatus::Pending), 500).await
+}
+
+/// The held-back readings of one status (or all), newest first for decided ones.
+pub async fn list(
+    ctx: &Ctx,
+    status: Option<QuarantineStatus>,
+    limit: i64,
+) -> EngineResult<Vec<Held>> {
+    let mut conn = ctx.db.acquire().await?;
+    let rows = match status {
+        Some(st) => {
+            let order = if st == QuarantineStatus::Pending {
+                "ASC"
+            } else {
+                "DESC"
+            };
+            sqlx::query_as(&format!(
+                "{SELECT} WHERE q.status = $1 ORDER BY q.id {order} LIMIT $2"
+            ))
+            .bind(st.as_str())
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query_as(&format!("{SELECT} ORDER BY q.id DESC LIMIT $1"))
+                .bind(limit)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
+    Ok(rows)
+}
+
+pub async fn get(conn: &mut db::Conn, id: i64) -> EngineResult<Option<Held>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE q.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// The admin believes the reading: it is applied to the config's counters as if the sync had
+/// (only while our counters are still the ones it was read against), and counted this hour.
+pub async fn accept(
+    ctx: &Ctx,
+    id: i64,
+    actor: &Actor,
+    origin: &Origin,
+    now: i64,
+) -> Result<Held, Refusal> {
+    let (mut tx, h) = open_pending(ctx, id).await?;
+    let prev = UsageCounters {
+        usage_bytes: h.prev_usage_bytes,
+        lifetime_usage_bytes: h.prev_lifetime_bytes,
+    };
+    let next = domain::usage::observe(prev, h.reading_bytes);
+    let added = next.lifetime_usage_bytes - prev.lifetime_usage_bytes;
+    // The reseller's total must stay within what every sum of ours can hold.
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(CAST(SUM(lifetime_usage_bytes) AS BIGINT), 0) FROM configs WHERE reseller_id = $1",
+    )
+    .bind(h.reseller_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if next.lifetime_usage_bytes > MAX_BYTES
+        || next.usage_bytes > MAX_BYTES
+        || total.checked_add(added).is_none_or(|t| t > MAX_BYTES)
+    {
+        return Err(Refusal::TooLarge);
+    }
+    if !db::configs::store_observation(&mut tx, h.config_id, prev, next, None, now).await? {
+        return Err(Refusal::Stale);
+    }
+    if added > 0 {
+        let hour = domain::tehran::hour_start(db::time::from_ts(now)).timestamp();
+        db::usage_hourly::add(&mut tx, h.reseller_id, hour, added).await?;
+    }
+    decide(&mut tx, &h, QuarantineStatus::Accepted, actor, origin, now).await?;
+    tx.commit().await?;
+    let mut conn = ctx.db.acquire().await?;
+    get(&mut conn, id).await?.ok_or(Refusal::NotFound)
+}
+
+/// The admin does not believe the reading: it is never counted. The same reading seen again
+/// later stays held back without asking again.
+pub async fn discard(
+    ctx: &Ctx,
+    id: i64,
+    actor: &Actor,
+    origin: &Origin,
+    now: i64,
+) -> Result<Held, Refusal> {
+    let (mut tx, h) = open_pending(ctx, id).await?;
+    decide(&mut tx, &h, QuarantineStatus::Discarded, actor, origin, now).await?;
+    tx.commit().await?;
+    let mut conn = ctx.db.acquire().await?;
+    get(&mut conn, id).await?.ok_or(Refusal::NotFound)
+}
+
+/// A write transaction holding the pending row `id`.
+async fn open_pending(ctx: &Ctx, id: i64) -> Result<(db::Tx, Held), Refusal> {
+    let mut tx = ctx.db.begin_write().await?;
+    let h = get(&mut tx, id).await?.ok_or(Refusal::NotFound)?;
+    if h.status != QuarantineStatus::Pending {
+        return Err(Refusal::Decided);
+    }
+    Ok((tx, h))
+}
+
+async fn decide(
+    conn: &mut db::Conn,
+    h: &Held,
+    to: QuarantineStatus,
+    actor: &Actor,
+    origin: &Origin,
+    now: i64,
+) -> Result<(), Refusal> {
+    let n = sqlx::query(
+        "UPDATE usage_quarantine SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND status = $5",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(&actor.name)
+    .bind(h.id)
+    .bind(QuarantineStatus::Pending.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(Refusal::Decided);
+    }
+    let action = if to == QuarantineStatus::Accepted {
+        AuditAction::UsageReadingAccepted
+    } else {
+        AuditAction::UsageReadingDiscarded
+    };
+    db::audit::record(
+        conn,
+        NewAudit {
+            actor,
+            origin,
+            action,
+            target_type: Some(AuditTarget::Config),
+            target_id: Some(h.config_id),
+            reason: None,
+            meta: serde_json::json!({
+                "quarantine_id": h.id,
+                "reading_bytes": h.reading_bytes,
+                "delta_bytes": h.delta_bytes,
+            }),
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! Issue 11's usage and money findings, each as the user or the admin meets it: parallel syncs,
+//! absurd panel readings, and billing that one broken reseller cannot stop for the others.
+
+mod support;
+
+use domain::status::{LedgerKind, ResellerKind};
+use panel_sim::SimKind;
+use support::*;
+
+async fn hourly_total(env: &Env, reseller: i64) -> i64 {
+    let mut conn = env.conn().await;
+    sqlx::query_scalar(
+        "SELECT COALESCE(CAST(SUM(bytes) AS BIGINT), 0) FROM reseller_usage_hourly WHERE reseller_id = $1",
+    )
+    .bind(reseller)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap()
+}
+
+async fn wallet_reseller(env: &Env, panel_id: i64, opening: i64) -> i64 {
+    let now = chrono::Utc::now();
+    let mut tx = env.ctx.db.begin_write().await.unwrap();
+    let id = db::resellers::create(
+        &mut tx,
+        db::resellers::NewReseller {
+            display_name: "wallet",
+            kind: ResellerKind::Wallet,
+            panel_id,
+            username_prefix: None,
+            allow_custom_names: false,
+            config_limit: None,
+            service_whitelist: &[],
+            node_whitelist: &[],
+            traffic_quota_bytes: 0,
+            window_starts_at: None,
+            window_ends_at: None,
+            wallet_price_per_gb: Some(1000),
+        },
+        now.timestamp() - 7200,
+    )
+    .await
+    .unwrap();
+    engine::wallet::post_entry(
+        &mut tx,
+        id,
+        LedgerKind::OpeningBalance,
+        opening,
+        &format!("opening:{id}"),
+        None,
+        None,
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    engine::wallet::start_wallet(&mut tx, id, now - chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// 20 concurrent syncs on one instance, then 10 on each of two instances over one database:
+/// `vpnmarket check` stays consistent and the metered usage equals the panel's growth exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_syncs_do_not_double_count() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 1000 * GIB, None).await;
+    let names = ["par_a", "par_b", "par_c"];
+    for n in names {
+        env.config(r, panel, n).await;
+    }
+    for (i, n) in names.iter().enumerate() {
+        sim.add_traffic(n, (i as i64 + 1) * 7 * MIB + 13);
+    }
+    let runs = (0..20).map(|_| engine::sync::run_now(&env.ctx));
+    for rep in futures::future::join_all(runs).await {
+        rep.unwrap();
+    }
+    let grown: i64 = names.iter().map(|n| sim.traffic_counted(n)).sum();
+    assert_eq!(
+        engine::sync::check_aggregates(&env.ctx).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(hourly_total(&env, r).await, grown, "one instance, 20 syncs");
+
+    // A second instance on the same database.
+    let other = engine::Ctx::new(
+        env.ctx.db.clone(),
+        engine::secrets::Keys::from_secret(SECRET).unwrap(),
+        quick_settings(),
+    );
+    for n in names {
+        sim.add_traffic(n, 3 * MIB + 1);
+    }
+    let runs = (0..20).map(|i| {
+        let ctx = if i % 2 == 0 {
+            env.ctx.clone()
+        } else {
+            other.clone()
+        };
+        async move { engine::sync::run_now(&ctx).await }
+    });
+    for rep in futures::future::join_all(runs).await {
+        rep.unwrap();
+    }
+    let grown: i64 = names.iter().map(|n| sim.traffic_counted(n)).sum();
+    assert_eq!(
+        engine::sync::check_aggregates(&env.ctx).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        hourly_total(&env, r).await,
+        grown,
+        "two instances, 10 syncs each"
+    );
+    let lifetime: i64 = {
+        let mut conn = env.conn().await;
+        sqlx::query_scalar("SELECT CAST(SUM(lifetime_usage_bytes) AS BIGINT) FROM configs")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(lifetime, grown);
+}
+
+/// A panel reports 4.7·10¹⁸ bytes for one config: that reading is held back, the other
+/// reseller's traffic is metered and billed, nothing errors, and the books stay consistent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_reading_is_quarantined_not_billed() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let bad = wallet_reseller(&env, panel, 50_000).await;
+    let good = wallet_reseller(&env, panel, 50_000).await;
+    let a = env.config(bad, panel, "absurd_a").await;
+    let b = env.config(good, panel, "fine_b").await;
+    sim.add_traffic("absurd_a", GIB);
+    sim.add_traffic("fine_b", GIB);
+    env.sync().await;
+    sim.add_traffic("absurd_a", 4_700_000_000_000_000_000);
+    sim.add_traffic("fine_b", GIB);
+    let rep = env.sync().await;
+    assert_eq!(rep.panels_ok, 1);
+    // The absurd delta is held back; the config keeps its last plausible counters.
+    assert_eq!(env.get(a).await.lifetime_usage_bytes, GIB);
+    assert_eq!(env.get(b).await.lifetime_usage_bytes, 2 * GIB);
+    assert_eq!(
+        engine::sync::check_aggregates(&env.ctx).await.unwrap(),
+        Vec::<String>::new()
+    );
+    // Billing runs for both wallets: the good one pays for its 2 GiB, the other for its 1 GiB.
+    let report = engine::billing::run_once(&env.ctx, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report.snapshots, 2);
+    assert_eq!(env.reseller_row(good).await.wallet_balance, 50_000 - 2000);
+    assert_eq!(env.reseller_row(bad).await.wallet_balance, 50_000 - 1000);
+    // Shown to the admin, who may discard it.
+    let held = engine::quarantine::pending(&env.ctx).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].config_id, a);
+    assert_eq!(held[0].delta_bytes, 4_700_000_000_000_000_000);
+}
+
+/// A wallet whose charge cannot be posted (its balance would overflow) is left for the next
+/// run; every other wallet is billed in the same run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_failing_wallet_does_not_stop_billing() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let broken = wallet_reseller(&env, panel, 50_000).await;
+    let fine = wallet_reseller(&env, panel, 50_000).await;
+    env.config(broken, panel, "brk_a").await;
+    env.config(fine, panel, "fin_b").await;
+    sim.add_traffic("brk_a", GIB);
+    sim.add_traffic("fin_b", GIB);
+    env.sync().await;
+    {
+        let mut conn = env.conn().await;
+        sqlx::query("UPDATE resellers SET wallet_balance = $1 WHERE id = $2")
+            .bind(i64::MIN + 10)
+            .bind(broken)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let report = engine::billing::run_once(&env.ctx, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report.resellers_failed, 1);
+    assert_eq!(env.reseller_row(fine).await.wallet_balance, 50_000 - 1000);
+    assert_eq!(env.reseller_row(broken).await.wallet_balance, i64::MIN + 10);
+}
+
+/// The ceiling is configurable; a held-back reading the admin accepts is counted once, this hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_reading_is_counted_once() {
+    let env = env_with(engine::EngineSettings {
+        quarantine: domain::usage::Ceiling {
+            max_bytes_per_sec: 1000,
+            limit_factor: 100,
+            min_window_secs: 1,
+        },
+        ..quick_settings()
+    })
+    .await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 1000 * GIB, None).await;
+    let a = env.config(r, panel, "acc_a").await;
+    sim.add_traffic("acc_a", 10 * MIB);
+    assert_eq!(env.sync().await.quarantined, 1);
+    assert_eq!(env.get(a).await.lifetime_usage_bytes, 0);
+    let held = engine::quarantine::pending(&env.ctx).await.unwrap();
+    let admin = db::audit::Actor::user(domain::status::Role::Admin, 1, "boss");
+    let origin = db::audit::Origin::default();
+    let now = chrono::Utc::now().timestamp();
+    let done = engine::quarantine::accept(&env.ctx, held[0].id, &admin, &origin, now)
+        .await
+        .unwrap();
+    assert_eq!(done.status, domain::status::QuarantineStatus::Accepted);
+    assert!(matches!(
+        engine::quarantine::accept(&env.ctx, held[0].id, &admin, &origin, now).await,
+        Err(engine::quarantine::Refusal::Decided)
+    ));
+    assert_eq!(env.get(a).await.lifetime_usage_bytes, 10 * MIB);
+    assert_eq!(hourly_total(&env, r).await, 10 * MIB);
+    // The next reading is an ordinary one again.
+    env.sync().await;
+    assert_eq!(env.get(a).await.lifetime_usage_bytes, 10 * MIB);
+    assert_eq!(
+        engine::sync::check_aggregates(&env.ctx).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(env.audit_count("usage_reading_accepted").await, 1);
+}
