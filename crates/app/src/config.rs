@@ -24,6 +24,9 @@ pub const KEYS: &[Key] = &[
     Key { name: "jobs", default: "auto", help: "auto: the scheduler runs periodic jobs; manual: they run only when asked (API or command line). The remote-operations worker always runs." },
     Key { name: "public_url", default: "", help: "The https URL users reach; when it starts with https, cookies are always marked Secure." },
     Key { name: "trust_proxy", default: "false", help: "true when a reverse proxy sets X-Forwarded-For and X-Forwarded-Proto." },
+    Key { name: "metrics_token", default: "", help: "Bearer token that `GET /metrics` on the main address requires; without it /metrics is served only on metrics_listen." },
+    Key { name: "metrics_listen", default: "", help: "A separate address (such as 127.0.0.1:9100) that serves /metrics without a token; keep it private." },
+    Key { name: "panel_deny_private", default: "false", help: "true refuses panel addresses in loopback, private, link-local and shared ranges (for a panel test that must not reach the local network)." },
     Key { name: "log_format", default: "text", help: "text or json." },
     Key { name: "sync_interval_secs", default: "60", help: "Seconds between usage syncs (10 to 86400)." },
     Key { name: "wallet_price_per_gb", default: "780", help: "Default wallet price per GB in toman (also read from WALLET_PRICE_PER_GB)." },
@@ -48,6 +51,9 @@ pub struct Config {
     pub jobs: JobsMode,
     pub public_url: Option<String>,
     pub trust_proxy: bool,
+    pub metrics_token: Option<String>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub panel_deny_private: bool,
     pub log_json: bool,
     pub sync_interval_secs: u64,
     pub wallet_price_per_gb: i64,
@@ -232,6 +238,23 @@ impl Config {
             jobs,
             public_url,
             trust_proxy: parse_bool(&s, "trust_proxy")?,
+            metrics_token: match s.get("metrics_token") {
+                None => None,
+                Some((v, src)) => {
+                    let v = v.trim();
+                    if v.len() < 16 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+                        bail!("{src}: expected a token of at least 16 visible characters");
+                    }
+                    Some(v.to_string())
+                }
+            },
+            metrics_listen: match s.get("metrics_listen") {
+                None => None,
+                Some((v, src)) => Some(v.trim().parse().with_context(|| {
+                    format!("{src}: expected an address such as 127.0.0.1:9100, got `{v}`")
+                })?),
+            },
+            panel_deny_private: parse_bool(&s, "panel_deny_private")?,
             log_json,
             sync_interval_secs: parse_int(&s, "sync_interval_secs", 60, 10, 86_400)? as u64,
             wallet_price_per_gb: parse_int(&s, "wallet_price_per_gb", 780, 0, 1_000_000_000)?,

@@ -65,6 +65,8 @@ async fn insert_admin(db: &db::Db, username: &str, password: &str, actor: &Actor
     if let Err(key) = web::password::check_strength(password) {
         anyhow::bail!("{}", web::i18n::english(key));
     }
+    let username = &domain::login::validate_new(username)
+        .map_err(|key| anyhow::anyhow!("{}", web::i18n::english(key)))?;
     let hash = web::password::hash_async(password.to_string()).await?;
     let mut tx = db.begin_write().await?;
     if db::users::by_username(&mut tx, username).await?.is_some() {
@@ -204,9 +206,23 @@ pub async fn run_server(
             .is_some_and(|u| u.starts_with("https://")),
         trust_proxy: config.trust_proxy,
         data_dir: config.data_dir.clone(),
+        metrics_token: config.metrics_token.clone(),
+        panel_deny_private: config.panel_deny_private,
         ..Default::default()
     };
-    let app = web::app(web::AppState::new(ctx, options));
+    let state = web::AppState::new(ctx, options);
+    if let Some(addr) = config.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("VPNMARKET_METRICS_LISTEN: cannot listen on {addr}"))?;
+        let router = web::metrics::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!("metrics listener stopped: {e}");
+            }
+        });
+    }
+    let app = web::app(state);
     let addr = listener.local_addr()?;
     match announce_with {
         Announce::Bootstrap(b, started) => announce(addr, config, &b, started.elapsed()),

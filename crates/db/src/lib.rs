@@ -11,6 +11,7 @@ pub mod decode;
 pub mod error;
 pub mod jobs;
 pub mod leases;
+pub mod login_failures;
 pub mod migrate;
 pub mod operations;
 pub mod panels;

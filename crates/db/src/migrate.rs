@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "usage_quarantine",
         sql: include_str!("../migrations/0005_usage_quarantine.sql"),
     },
+    Migration {
+        version: 6,
+        name: "accounts",
+        sql: include_str!("../migrations/0006_accounts.sql"),
+    },
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

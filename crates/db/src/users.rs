@@ -43,11 +43,14 @@ pub async fn create(
     .await?)
 }
 
+/// The account of a login, whatever its case (logins are unique case-insensitively).
 pub async fn by_username(conn: &mut Conn, username: &str) -> DbResult<Option<User>> {
-    Ok(sqlx::query_as("SELECT * FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT * FROM users WHERE LOWER(username) = LOWER($1)")
+            .bind(username)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> DbResult<Option<User>> {

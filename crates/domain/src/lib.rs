@@ -4,6 +4,7 @@
 pub mod billing;
 pub mod enforcement;
 pub mod jalali;
+pub mod login;
 pub mod status;
 pub mod tehran;
 pub mod units;

@@ -229,13 +229,15 @@ async fn check_new(
     now: DateTime<Utc>,
     f: &mut Fields,
 ) -> Result<(Option<i64>, Option<i64>)> {
-    let username = input.username.trim().to_string();
-    if username.chars().count() < 3
-        || username.chars().count() > 64
-        || username.contains(char::is_whitespace)
-    {
-        f.add("username", "resellers.err.username");
-    }
+    // The login's normal form (lower case, NFKC) in a restricted character set, so no
+    // look-alike of an existing login (case, width, zero-width, bidi, NUL) can be created.
+    let username = match domain::login::validate_new(&input.username) {
+        Ok(u) => u,
+        Err(_) => {
+            f.add("username", "resellers.err.username");
+            input.username.trim().to_string()
+        }
+    };
     let parsed_kind = input.kind.parse::<ResellerKind>();
     if parsed_kind.is_err() {
         f.add("kind", "resellers.err.kind");
@@ -310,7 +312,8 @@ pub async fn create(
     let mut f = Fields::default();
     let (ws, we) = check_new(ctx, &input, now, &mut f).await?;
     f.finish()?;
-    let username = input.username.trim().to_string();
+    let username = domain::login::validate_new(&input.username)
+        .unwrap_or_else(|_| input.username.trim().to_string());
     // A bad kind was refused by `check_new`.
     let kind = input
         .kind

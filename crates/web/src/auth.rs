@@ -42,16 +42,21 @@ impl CurrentUser {
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
-/// Client IP: the socket peer, or the first `X-Forwarded-For` hop when behind a trusted proxy.
+/// Client IP: the socket peer, or behind a trusted proxy the right-most `X-Forwarded-For` hop
+/// (the one the proxy itself added; the hops left of it are whatever the client sent), parsed as
+/// an IP. An unparsable hop falls back to the socket peer.
 pub fn client_ip(parts: &Parts, trust_proxy: bool) -> String {
     if trust_proxy {
         if let Some(ip) = parts
             .headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
         {
-            return ip.trim().to_string();
+            return ip.to_string();
         }
     }
     parts

@@ -46,14 +46,15 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/{*path}", get(pages::assets::serve))
         .route("/favicon.svg", get(pages::assets::favicon))
         .route("/favicon.ico", get(pages::assets::favicon))
-        .route("/metrics", get(metrics::render))
+        .route("/metrics", get(metrics::guarded))
         .fallback(middleware::not_found)
+        // Bodies over a few KB (a receipt upload: 5 MiB) are refused before a handler reads them.
+        .layer(axum::middleware::from_fn(middleware::limit_body))
         .layer(axum::middleware::from_fn(request_context::layer))
         .layer(axum::middleware::from_fn(middleware::remember_lang))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::request_id))
-        // Bodies larger than a receipt upload are refused before a handler sees them.
-        .layer(axum::extract::DefaultBodyLimit::max(5 * 1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(middleware::MAX_UPLOAD))
         .with_state(state)
 }
 

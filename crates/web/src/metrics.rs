@@ -1,6 +1,8 @@
 //! `GET /metrics` in the Prometheus text format: HTTP latency (recorded by the request-id
 //! middleware), per-panel sync results and health, pending remote operations, billing totals.
-//! Aggregates only, no customer data; put it behind the reverse proxy's access rules if needed.
+//! Aggregates only, but they name panels and revenue, so `/metrics` on the main address answers
+//! only with `Authorization: Bearer <metrics_token>`; without a token it is served only on the
+//! separate metrics listener ([`router`], `VPNMARKET_METRICS_LISTEN`).
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -46,6 +48,33 @@ fn escape(label: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', " ")
+}
+
+/// `/metrics` on the main address: the bearer token of `metrics_token`, else not found.
+pub async fn guarded(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, crate::error::ApiError> {
+    let Some(expected) = state.options.metrics_token.as_deref() else {
+        return Err(crate::error::ApiError(crate::error::AppError::NotFound));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !crate::csrf::token_matches(expected, given.trim()) {
+        return Err(crate::error::ApiError(crate::error::AppError::Unauthorized));
+    }
+    render(State(state)).await
+}
+
+/// The router of the separate metrics listener: `/metrics` without a token (the operator keeps
+/// that address private).
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(render))
+        .with_state(state)
 }
 
 pub async fn render(State(state): State<AppState>) -> Result<Response, crate::error::ApiError> {

@@ -14,6 +14,42 @@ use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The largest body of any request but an upload (JSON, forms): a few KB is plenty.
+pub const MAX_BODY: usize = 32 * 1024;
+/// The largest upload (a receipt, multipart).
+pub const MAX_UPLOAD: usize = 5 * 1024 * 1024;
+
+/// Refuses a body over [`MAX_BODY`] with 413, except multipart uploads (up to [`MAX_UPLOAD`]):
+/// by its declared length at once, and a body without one (chunked) as soon as it passes it.
+pub async fn limit_body(req: Request, next: Next) -> Response {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let limit = if multipart { MAX_UPLOAD } else { MAX_BODY };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(limit);
+    }
+    let (parts, body) = req.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    let res = next.run(Request::from_parts(parts, limited)).await;
+    res
+}
+
+fn too_large(limit: usize) -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body over {limit} bytes"),
+    )
+        .into_response()
+}
+
 /// Accepts a sane incoming `X-Request-Id` (so a proxy's id flows through), else makes one.
 pub async fn request_id(mut req: Request, next: Next) -> Response {
     let id = req

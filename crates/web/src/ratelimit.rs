@@ -1,72 +1,57 @@
-//! Failed sign-ins are limited per IP and per username over a sliding window. In memory: each
-//! instance limits on its own, which bounds guessing to instances × limit per window.
+//! Failed sign-ins slow down the guesser, not the owner of the login. Failures are counted per
+//! (login, IP) and per IP in the database (`db::login_failures`), so several instances share
+//! them. Past a free allowance, each further attempt from that pair (or that IP) waits a delay
+//! that doubles with every failure, up to the window. A login is never locked for an IP that has
+//! not failed: a stranger's guesses from one address do not keep the reseller out of another.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use db::login_failures::Counts;
 
+#[derive(Clone, Copy, Debug)]
 pub struct LoginLimiter {
-    window: Duration,
-    per_ip: usize,
-    per_user: usize,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// Failures older than this are forgotten (seconds).
+    pub window: i64,
+    /// Failures of one login from one IP before delays start.
+    pub per_pair: i64,
+    /// Failures from one IP (any logins) before delays start.
+    pub per_ip: i64,
+    /// The first delay (seconds); it doubles with each further failure, up to `window`.
+    pub base_delay: i64,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        // 5 failures per login and IP, 20 per IP, then 1 min, 2, 4, … up to 15 minutes.
+        LoginLimiter {
+            window: 15 * 60,
+            per_pair: 5,
+            per_ip: 20,
+            base_delay: 60,
+        }
+    }
 }
 
 impl LoginLimiter {
-    pub fn new(window: Duration, per_ip: usize, per_user: usize) -> Self {
-        LoginLimiter {
-            window,
-            per_ip,
-            per_user,
-            failures: Mutex::new(HashMap::new()),
+    fn delay(&self, failures: i64, free: i64) -> i64 {
+        if failures < free {
+            return 0;
         }
+        let doublings = (failures - free).min(20) as u32;
+        self.base_delay
+            .saturating_mul(1i64 << doublings)
+            .min(self.window)
     }
 
-    fn keys(ip: &str, username: &str) -> (String, String) {
-        (
-            format!("ip:{ip}"),
-            format!("user:{}", username.to_lowercase()),
-        )
-    }
-
-    /// True when this IP or this username has used up its failures for the window.
-    pub fn is_blocked(&self, ip: &str, username: &str) -> bool {
-        let now = Instant::now();
-        let (ip_key, user_key) = Self::keys(ip, username);
-        let mut map = self.failures.lock().expect("limiter lock");
-        let mut count = |key: &str| {
-            map.get_mut(key).map_or(0, |q| {
-                while q
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) > self.window)
-                {
-                    q.pop_front();
-                }
-                q.len()
-            })
+    /// Seconds this attempt must still wait, or `None` when it may go ahead.
+    pub fn wait(&self, c: &Counts, now: i64) -> Option<i64> {
+        let until = |n: i64, last: Option<i64>, free: i64| {
+            last.map_or(0, |l| l + self.delay(n, free) - now)
         };
-        count(&ip_key) >= self.per_ip || count(&user_key) >= self.per_user
+        let w = until(c.pair, c.pair_last, self.per_pair).max(until(c.ip, c.ip_last, self.per_ip));
+        (w > 0).then_some(w)
     }
 
-    pub fn record_failure(&self, ip: &str, username: &str) {
-        let now = Instant::now();
-        let (ip_key, user_key) = Self::keys(ip, username);
-        let mut map = self.failures.lock().expect("limiter lock");
-        if map.len() > 100_000 {
-            // Bound memory under a spray of random usernames: drop stale entries.
-            map.retain(|_, q| {
-                q.back()
-                    .is_some_and(|t| now.duration_since(*t) <= self.window)
-            });
-        }
-        map.entry(ip_key).or_default().push_back(now);
-        map.entry(user_key).or_default().push_back(now);
-    }
-
-    /// A successful sign-in clears that username's failures (not the IP's).
-    pub fn record_success(&self, username: &str) {
-        let key = format!("user:{}", username.to_lowercase());
-        self.failures.lock().expect("limiter lock").remove(&key);
+    pub fn since(&self, now: i64) -> i64 {
+        now - self.window
     }
 }
 
@@ -74,32 +59,40 @@ impl LoginLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_username_is_blocked_after_its_limit_from_any_ip() {
-        let l = LoginLimiter::new(Duration::from_secs(60), 100, 3);
-        for i in 0..3 {
-            assert!(!l.is_blocked(&format!("10.0.0.{i}"), "Admin"));
-            l.record_failure(&format!("10.0.0.{i}"), "Admin");
+    fn counts(pair: i64, ip: i64, last: i64) -> Counts {
+        Counts {
+            pair,
+            pair_last: (pair > 0).then_some(last),
+            ip,
+            ip_last: (ip > 0).then_some(last),
         }
-        assert!(l.is_blocked("10.9.9.9", "admin"));
-        assert!(!l.is_blocked("10.9.9.9", "someone-else"));
     }
 
     #[test]
-    fn an_ip_is_blocked_after_its_limit_for_any_username() {
-        let l = LoginLimiter::new(Duration::from_secs(60), 2, 100);
-        l.record_failure("1.2.3.4", "a");
-        l.record_failure("1.2.3.4", "b");
-        assert!(l.is_blocked("1.2.3.4", "c"));
-        assert!(!l.is_blocked("5.6.7.8", "c"));
+    fn delays_start_after_the_allowance_and_double() {
+        let l = LoginLimiter::default();
+        assert_eq!(l.wait(&counts(4, 4, 1000), 1000), None);
+        assert_eq!(l.wait(&counts(5, 5, 1000), 1000), Some(60));
+        assert_eq!(l.wait(&counts(5, 5, 1000), 1060), None);
+        assert_eq!(l.wait(&counts(6, 6, 1000), 1000), Some(120));
+        assert_eq!(l.wait(&counts(7, 7, 1000), 1000), Some(240));
+        assert_eq!(
+            l.wait(&counts(40, 40, 1000), 1000),
+            Some(900),
+            "capped at the window"
+        );
     }
 
     #[test]
-    fn failures_expire_after_the_window() {
-        let l = LoginLimiter::new(Duration::from_millis(30), 1, 1);
-        l.record_failure("1.2.3.4", "a");
-        assert!(l.is_blocked("1.2.3.4", "a"));
-        std::thread::sleep(Duration::from_millis(50));
-        assert!(!l.is_blocked("1.2.3.4", "a"));
+    fn an_ip_with_many_logins_waits_too() {
+        let l = LoginLimiter::default();
+        assert_eq!(l.wait(&counts(0, 19, 1000), 1000), None);
+        assert_eq!(l.wait(&counts(0, 20, 1000), 1000), Some(60));
+    }
+
+    #[test]
+    fn an_ip_that_has_not_failed_never_waits() {
+        let l = LoginLimiter::default();
+        assert_eq!(l.wait(&Counts::default(), 1000), None);
     }
 }

@@ -1,5 +1,8 @@
 //! Checking a username and password, shared by the sign-in page and `POST /api/v1/auth/token`:
-//! the rate limit, Argon2id verification, and the `login_failed` audit row.
+//! the login's normal form, the rate limit, Argon2id verification, and the `login_failed` audit
+//! row. The login is normalised once (`domain::login::normalize`) and that one form is what the
+//! limiter counts, the lookup finds and the audit row names; a login over 64 characters is
+//! refused before anything is stored or counted.
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -13,12 +16,20 @@ pub async fn check_credentials(
     username: &str,
     password: &str,
 ) -> Result<db::users::User, AppError> {
+    let login = domain::login::normalize(username)
+        .ok_or_else(|| AppError::field("username", "login.err.too_long"))?;
+    if password.len() > 1024 {
+        return Err(AppError::field("password", "err.password_long"));
+    }
     let ip = origin.ip.clone().unwrap_or_default();
-    if state.limiter.is_blocked(&ip, username) {
+    let now = chrono::Utc::now().timestamp();
+    let mut conn = state.db.acquire().await?;
+    let counts =
+        db::login_failures::counts(&mut conn, &login, &ip, state.limiter.since(now)).await?;
+    if state.limiter.wait(&counts, now).is_some() {
         return Err(AppError::RateLimited);
     }
-    let mut conn = state.db.acquire().await?;
-    let user = db::users::by_username(&mut conn, username.trim()).await?;
+    let user = db::users::by_username(&mut conn, &login).await?;
     let stored = user
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -26,25 +37,30 @@ pub async fn check_credentials(
     let ok = crate::password::verify_async(password.to_string(), stored).await;
     match user {
         Some(u) if ok && u.is_active => {
-            state.limiter.record_success(username);
+            if counts.pair > 0 {
+                db::login_failures::clear_pair(&mut conn, &login, &ip).await?;
+            }
             Ok(u)
         }
         _ => {
-            state.limiter.record_failure(&ip, username);
+            let now = chrono::Utc::now().timestamp();
+            db::login_failures::record(&mut conn, &login, &ip, now, state.limiter.since(now))
+                .await?;
             db::audit::record(
                 &mut conn,
                 NewAudit {
                     actor: &Actor {
                         kind: ActorType::Anonymous,
                         id: None,
-                        name: username.chars().take(64).collect(),
+                        name: login.clone(),
                     },
                     origin,
                     action: AuditAction::LoginFailed,
                     target_type: Some(AuditTarget::User),
                     target_id: None,
                     reason: None,
-                    meta: serde_json::json!({ "username": username.chars().take(64).collect::<String>() }),
+                    meta: serde_json::json!({ "username": login, "ip": ip,
+                        "failures_from_ip": counts.pair + 1 }),
                 },
             )
             .await?;

@@ -1,4 +1,4 @@
-//! What every handler shares: the database, the keys, the sign-in limiter and the options the
+//! What every handler shares: the database, the keys, the sign-in limiter's rules and the options the
 //! binary configured. Cheap to clone (one `Arc`).
 
 use crate::ratelimit::LoginLimiter;
@@ -17,6 +17,11 @@ pub struct WebOptions {
     pub data_dir: PathBuf,
     pub session_ttl: Duration,
     pub api_token_ttl: Duration,
+    /// Refuse panel addresses in private, loopback and link-local ranges.
+    pub panel_deny_private: bool,
+    /// `/metrics` answers only with `Authorization: Bearer <this>`; without it, only on the
+    /// separate metrics listener (if the binary opens one).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for WebOptions {
@@ -27,6 +32,8 @@ impl Default for WebOptions {
             data_dir: PathBuf::from("./data"),
             session_ttl: Duration::from_secs(12 * 3600),
             api_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            panel_deny_private: false,
+            metrics_token: None,
         }
     }
 }
@@ -58,8 +65,7 @@ impl AppState {
             db,
             engine,
             keys,
-            // 5 failures per username and 20 per IP in 15 minutes.
-            limiter: LoginLimiter::new(Duration::from_secs(15 * 60), 20, 5),
+            limiter: LoginLimiter::default(),
             options,
         }))
     }

@@ -7,7 +7,11 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn metrics_expose_http_latency_panel_health_and_pending_operations() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_behind(web::WebOptions {
+        metrics_token: Some("metrics-token-1".into()),
+        ..Default::default()
+    })
+    .await;
     let (panel_id, sim) = app.add_panel(panel_sim::SimKind::Marzban).await;
     let c = app.client();
     c.get(app.url("/healthz")).send().await.unwrap();
@@ -18,6 +22,7 @@ async fn metrics_expose_http_latency_panel_health_and_pending_operations() {
     drop(conn);
     let text = c
         .get(app.url("/metrics"))
+        .bearer_auth("metrics-token-1")
         .send()
         .await
         .unwrap()

@@ -108,14 +108,97 @@ fn blank_to_none(s: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// An http(s) address with a host, no query and no `user:password@` (credentials go in their
+/// own fields, which are encrypted; a URL's userinfo would be stored and shown in clear).
 fn valid_base_url(s: &str) -> bool {
     match s.parse::<axum::http::Uri>() {
         Ok(u) => {
             matches!(u.scheme_str(), Some("http") | Some("https"))
                 && u.host().is_some_and(|h| !h.is_empty())
                 && u.query().is_none()
+                && !u.authority().is_some_and(|a| a.as_str().contains('@'))
         }
         Err(_) => false,
+    }
+}
+
+/// Loopback, private, link-local, shared (CGNAT) and unspecified addresses: what an operator
+/// who sets `panel_deny_private` does not want a panel address to reach.
+pub fn is_private_ip(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_ip(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// With `panel_deny_private`, refuses an address whose host is or resolves to a private range.
+async fn check_target(state: &AppState, base_url: Option<&str>) -> Result<(), AppError> {
+    if !state.options.panel_deny_private {
+        return Ok(());
+    }
+    let Some(uri) = base_url.and_then(|u| u.trim().parse::<axum::http::Uri>().ok()) else {
+        return Ok(());
+    };
+    let Some(host) = uri.host() else {
+        return Ok(());
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let refused = || {
+        let mut f = FieldErrors::new();
+        f.insert("base_url".into(), "panels.err.private".into());
+        AppError::Validation(f)
+    };
+    let addrs: Vec<std::net::IpAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => match tokio::net::lookup_host((host, port)).await {
+            Ok(it) => it.map(|a| a.ip()).collect(),
+            Err(_) => return Ok(()),
+        },
+    };
+    if addrs.into_iter().any(is_private_ip) {
+        return Err(refused());
+    }
+    Ok(())
+}
+
+/// A panel error in our own words: the kind and the HTTP status, never the text of the answer,
+/// so a panel test cannot be used to read pages of the network the server sits in.
+pub fn error_without_body(e: &panels::PanelError) -> String {
+    use panels::PanelError as E;
+    match e {
+        E::Unreachable(m) => format!("panel unreachable: {m}"),
+        E::Timeout(m) => format!("no answer from panel: {m}"),
+        E::Auth(_) => "panel refused the credentials".to_string(),
+        E::NotFound(_) => "not found on panel".to_string(),
+        E::Rejected { status, .. } => format!("panel rejected the request (HTTP {status})"),
+        E::BadResponse(_) => "unreadable answer from panel".to_string(),
+        E::Config(m) => format!("panel configuration: {m}"),
     }
 }
 
@@ -153,6 +236,17 @@ fn validate(
     };
     let new_password = blank_to_none(&input.password);
     let new_api_key = blank_to_none(&input.api_key);
+    // A stored secret goes only to the host it was entered for: a new address needs it again.
+    if let Some(p) = existing {
+        if p.base_url.trim_end_matches('/') != base_url {
+            if p.password_enc.is_some() && new_password.is_none() {
+                errors.insert("password".into(), "panels.err.reenter".into());
+            }
+            if p.api_key_enc.is_some() && new_api_key.is_none() {
+                errors.insert("api_key".into(), "panels.err.reenter".into());
+            }
+        }
+    }
     let has_password = new_password.is_some() || existing.is_some_and(|p| p.password_enc.is_some());
     let has_api_key = new_api_key.is_some() || existing.is_some_and(|p| p.api_key_enc.is_some());
     match kind {
@@ -297,6 +391,7 @@ pub async fn create_panel(
     origin: &Origin,
     input: &PanelInput,
 ) -> Result<db::panels::Panel, AppError> {
+    check_target(state, input.base_url.as_deref()).await?;
     let v = validate(state, None, input)?;
     let mut tx = state.db.begin_write().await?;
     let created = db::panels::create(
@@ -358,6 +453,7 @@ pub async fn update_panel(
     id: i64,
     input: &PanelInput,
 ) -> Result<db::panels::Panel, AppError> {
+    check_target(state, input.base_url.as_deref()).await?;
     let mut tx = state.db.begin_write().await?;
     let sql = format!(
         "SELECT * FROM panels WHERE id = $1{}",
@@ -452,8 +548,12 @@ pub async fn test_panel(
 ) -> Result<TestResult, AppError> {
     let panel = get_panel(state, id).await?;
     let started = std::time::Instant::now();
+    check_target(state, Some(&panel.base_url)).await?;
     let result = match client_for(state, &panel) {
-        Ok(client) => client.test_connection().await.map_err(|e| e.to_string()),
+        Ok(client) => client
+            .test_connection()
+            .await
+            .map_err(|e| error_without_body(&e)),
         Err(e) => Err(e),
     };
     let result = match result {

@@ -30,11 +30,22 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only same-site relative paths, so the form cannot become an open redirect.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
+/// Only a same-site path: `/` then visible ASCII (no control characters, spaces or tabs, which
+/// browsers strip so that `/\t/evil` becomes `//evil`), not `//` or `/\\`, and parsing as a URI
+/// path with optional query. Anything else is `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    let Some(n) = next else {
+        return "/".to_string();
+    };
+    let visible = n.bytes().all(|b| (0x21..0x7f).contains(&b));
+    let rooted = n.starts_with('/') && !n.starts_with("//") && !n.contains('\\');
+    let parses = n
+        .parse::<axum::http::uri::PathAndQuery>()
+        .is_ok_and(|pq| pq.as_str() == n);
+    if visible && rooted && parses && n.len() <= 2048 {
+        n.to_string()
+    } else {
+        "/".to_string()
     }
 }
 
@@ -133,6 +144,17 @@ pub async fn submit(
                     form.username,
                     Some("login.rate_limited"),
                     StatusCode::TOO_MANY_REQUESTS,
+                ));
+            }
+            Err(AppError::Validation(_)) => {
+                return Ok(render_form(
+                    loc,
+                    jar,
+                    secure,
+                    next,
+                    String::new(),
+                    Some("login.err.too_long"),
+                    StatusCode::UNPROCESSABLE_ENTITY,
                 ));
             }
             Err(AppError::InvalidCredentials) => {
