@@ -114,7 +114,7 @@ async fn failed_sign_ins_keep_a_bounded_amount_of_state() {
     for i in 0..200 {
         let login = format!("{i:0>64}");
         token_from(&app.base, "203.0.113.77", &login, "x").await;
-        token_from(&app.base, "203.0.113.78", &"z".repeat(100_00), "x").await;
+        token_from(&app.base, "203.0.113.78", &"z".repeat(10_000), "x").await;
     }
     let mut conn = app.db.acquire().await.unwrap();
     let rows = db::login_failures::stored(&mut conn).await.unwrap();
