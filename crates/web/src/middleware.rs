@@ -27,7 +27,12 @@ pub async fn limit_body(req: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    let limit = if multipart { MAX_UPLOAD } else { MAX_BODY };
+    if multipart {
+        // The upload handlers read up to MAX_UPLOAD (DefaultBodyLimit) and name the field
+        // that is too large.
+        return next.run(req).await;
+    }
+    let limit = MAX_BODY;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -38,8 +43,7 @@ pub async fn limit_body(req: Request, next: Next) -> Response {
     }
     let (parts, body) = req.into_parts();
     let limited = axum::body::Body::new(http_body_util::Limited::new(body, limit));
-    let res = next.run(Request::from_parts(parts, limited)).await;
-    res
+    next.run(Request::from_parts(parts, limited)).await
 }
 
 fn too_large(limit: usize) -> Response {
