@@ -232,10 +232,10 @@ async fn check_new(
     // The login's normal form (lower case, NFKC) in a restricted character set, so no
     // look-alike of an existing login (case, width, zero-width, bidi, NUL) can be created.
     let username = match domain::login::validate_new(&input.username) {
-        Ok(u) => u,
+        Ok(u) => Some(u),
         Err(_) => {
             f.add("username", "resellers.err.username");
-            input.username.trim().to_string()
+            None
         }
     };
     let parsed_kind = input.kind.parse::<ResellerKind>();
@@ -272,11 +272,10 @@ async fn check_new(
             f.add("panel_id", "resellers.err.panel");
             return Ok((ws, we));
         }
-        if db::users::by_username(&mut conn, &username)
-            .await?
-            .is_some()
-        {
-            f.add("username", "resellers.err.username_taken");
+        if let Some(username) = &username {
+            if db::users::by_username(&mut conn, username).await?.is_some() {
+                f.add("username", "resellers.err.username_taken");
+            }
         }
     }
     check_whitelists(

@@ -18,6 +18,10 @@ pub async fn check_credentials(
 ) -> Result<db::users::User, AppError> {
     let login = domain::login::normalize(username)
         .ok_or_else(|| AppError::field("username", "login.err.too_long"))?;
+    // No login has control characters (NUL would not even reach PostgreSQL): refused unstored.
+    if login.chars().any(char::is_control) {
+        return Err(AppError::field("username", "login.err.chars"));
+    }
     if password.len() > 1024 {
         return Err(AppError::field("password", "err.password_long"));
     }

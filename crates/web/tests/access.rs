@@ -239,6 +239,16 @@ async fn look_alike_logins_are_refused_and_uniqueness_ignores_case() {
         .await
         .unwrap();
     assert_eq!(n, 2, "only root and shop");
+    drop(conn);
+    // Signing in with a control character in the login is refused, not a server error.
+    let res = app
+        .client()
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({ "username": "shop\u{0}", "password": "shop-pass-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -146,14 +146,19 @@ pub async fn submit(
                     StatusCode::TOO_MANY_REQUESTS,
                 ));
             }
-            Err(AppError::Validation(_)) => {
+            Err(AppError::Validation(f)) => {
+                let key = if f.values().any(|k| k == "login.err.chars") {
+                    "login.err.chars"
+                } else {
+                    "login.err.too_long"
+                };
                 return Ok(render_form(
                     loc,
                     jar,
                     secure,
                     next,
                     String::new(),
-                    Some("login.err.too_long"),
+                    Some(key),
                     StatusCode::UNPROCESSABLE_ENTITY,
                 ));
             }
