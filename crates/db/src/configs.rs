@@ -35,6 +35,10 @@ pub struct Config {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+    /// When the sync last found the user gone from the panel (None = present or unknown).
+    pub missing_on_panel_at: Option<i64>,
+    /// The panel's differing limit/expiry, reported and not restored (JSON).
+    pub panel_drift: Option<String>,
 }
 
 impl Config {
@@ -240,6 +244,26 @@ pub async fn set_limits(
     .bind(id)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Records that the user is missing on the panel since `at` (None: it is there again).
+pub async fn set_missing_on_panel(conn: &mut Conn, id: i64, at: Option<i64>) -> DbResult<()> {
+    sqlx::query("UPDATE configs SET missing_on_panel_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The panel's limit/expiry difference that is reported and not restored (None: in line).
+pub async fn set_panel_drift(conn: &mut Conn, id: i64, drift: Option<&str>) -> DbResult<()> {
+    sqlx::query("UPDATE configs SET panel_drift = $1 WHERE id = $2")
+        .bind(drift)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0003_usage_wallet.sql"),
     },
     Migration {
+        version: 4,
+        name: "drift",
+        sql: include_str!("../migrations/0004_drift.sql"),
+    },
+    Migration {
         version: 5,
         name: "usage_quarantine",
         sql: include_str!("../migrations/0005_usage_quarantine.sql"),

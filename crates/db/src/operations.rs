@@ -280,6 +280,44 @@ pub async fn pending_for_configs(
         .collect())
 }
 
+/// The configs of a panel with an unfinished (pending or failed) operation, and the newest
+/// operation id: what a sync reads before and after its listing, so a config whose operation
+/// ran meanwhile is never taken for drift.
+pub async fn unfinished_on_panel(
+    conn: &mut Conn,
+    panel_id: i64,
+) -> DbResult<(std::collections::HashSet<i64>, i64)> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT config_id FROM operations WHERE panel_id = $1 AND config_id IS NOT NULL \
+         AND status IN ($2, $3)",
+    )
+    .bind(panel_id)
+    .bind(OpStatus::Pending.as_str())
+    .bind(OpStatus::Failed.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let newest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM operations")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((ids.into_iter().collect(), newest))
+}
+
+/// The configs of a panel with an operation newer than `after_id`.
+pub async fn configs_with_newer(
+    conn: &mut Conn,
+    panel_id: i64,
+    after_id: i64,
+) -> DbResult<std::collections::HashSet<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT config_id FROM operations WHERE panel_id = $1 AND config_id IS NOT NULL AND id > $2",
+    )
+    .bind(panel_id)
+    .bind(after_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
 /// The newest unfinished operation of a config (what "pending_operation" shows).
 pub async fn pending_for_config(conn: &mut Conn, config_id: i64) -> DbResult<Option<Operation>> {
     Ok(sqlx::query_as(

@@ -3,6 +3,7 @@
 
 use crate::decode::Flag;
 use crate::{Conn, DbResult};
+use domain::status::{AuditAction, ConfigStatus};
 use sqlx::FromRow;
 
 #[derive(Clone, Debug, FromRow)]
@@ -30,6 +31,35 @@ pub async fn billing_totals(conn: &mut Conn) -> DbResult<(i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT COALESCE(CAST(SUM(cost) AS BIGINT), 0), COALESCE(CAST(SUM(delta_bytes) AS BIGINT), 0) FROM usage_snapshots",
     )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Drift found on the panels (spec §13), counted from the `system` audit rows the sync writes:
+/// (kind, action, count), the kind being the row's reason.
+pub async fn drift_counts(conn: &mut Conn) -> DbResult<Vec<(String, String, i64)>> {
+    let actions = [
+        AuditAction::ConfigDriftCorrected,
+        AuditAction::ConfigDriftReported,
+        AuditAction::ConfigMissingOnPanel,
+    ];
+    Ok(sqlx::query_as(
+        "SELECT COALESCE(reason, ''), action, COUNT(*) FROM audit_logs WHERE action IN ($1, $2, $3) \
+         GROUP BY reason, action ORDER BY 1, 2",
+    )
+    .bind(actions[0].as_str())
+    .bind(actions[1].as_str())
+    .bind(actions[2].as_str())
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Configs whose user is missing on its panel (not deleted by us).
+pub async fn missing_on_panel(conn: &mut Conn) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM configs WHERE missing_on_panel_at IS NOT NULL AND status <> $1",
+    )
+    .bind(ConfigStatus::Deleted.as_str())
     .fetch_one(&mut *conn)
     .await?)
 }

@@ -283,6 +283,35 @@ string_enum! {
         OperationCancelled => "operation_cancelled",
         /// The panel differed from what we want and was brought back in line (spec §11).
         DriftCorrected => "drift_corrected",
+        /// The panel's limit or expiry differs from ours and the admin setting says report only.
+        DriftReported => "drift_reported",
+        /// The user is gone from the panel (deleted there by hand); not re-created silently.
+        MissingOnPanel => "missing_on_panel",
+        /// An admin had a user missing on the panel created again.
+        Recreated => "recreated",
+    }
+}
+
+string_enum! {
+    /// How a panel differed from a config's desired state (spec §13), counted by the metrics.
+    DriftKind, "drift kind" {
+        /// Enabled on the panel while we want it disabled.
+        EnabledOnPanel => "enabled_on_panel",
+        /// Disabled by the panel's admin switch while we want it active.
+        DisabledOnPanel => "disabled_on_panel",
+        LimitChanged => "limit_changed",
+        ExpiryChanged => "expiry_changed",
+        MissingOnPanel => "missing_on_panel",
+    }
+}
+
+string_enum! {
+    /// What the product did about a drift.
+    DriftAction, "drift action" {
+        /// A corrective operation was queued (or run, right after a reset).
+        Corrected => "corrected",
+        /// Shown to the admin only, as the setting asks (or a missing user, never re-created).
+        Reported => "reported",
     }
 }
 
@@ -348,6 +377,10 @@ string_enum! {
         ConfigAutoDisabled => "config_auto_disabled",
         ConfigAutoEnabled => "config_auto_enabled",
         ConfigUsageReset => "config_usage_reset",
+        ConfigDriftCorrected => "config_drift_corrected",
+        ConfigDriftReported => "config_drift_reported",
+        ConfigMissingOnPanel => "config_missing_on_panel",
+        ConfigRecreated => "config_recreated",
         OperationRetried => "operation_retried",
         OperationCancelled => "operation_cancelled",
         WalletAdjusted => "wallet_adjusted",

@@ -32,6 +32,7 @@ pub const CONFIG_LIMIT_REACHED: &str = "config_limit_reached";
 pub const CONFIG_DELETED: &str = "config_deleted"; // an error code, not a state
 pub const CONFIG_NOT_ACTIVE: &str = "config_not_active";
 pub const CONFIG_NOT_ENABLEABLE: &str = "config_not_enableable";
+pub const CONFIG_NOT_MISSING: &str = "config_not_missing";
 
 /// The one matrix. `suspended_by` is `admin` when a person suspended the reseller: then even the
 /// dashboard is blocked, but a wallet reseller can still reach its wallet.

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod billing;
 pub mod configs;
+pub mod drift;
 pub mod enforcement;
 pub mod observe;
 pub mod ops;

@@ -5,7 +5,10 @@
 use crate::{observe, Ctx, EngineResult};
 use db::operations::Operation;
 pub use domain::status::OpKind;
-use domain::status::{ActorType, ConfigEventKind, ConfigStatus, OpStatus};
+use domain::status::{
+    ActorType, AuditAction, AuditTarget, ConfigEventKind, ConfigStatus, DriftAction, DriftKind,
+    OpStatus,
+};
 use panels::{NewUser, PanelError, RemoteUser, UserLimits};
 use std::time::Duration;
 
@@ -378,22 +381,39 @@ async fn reassert_disabled(
         return Ok(());
     }
     client.disable_user(&config.username).await?;
-    let mut conn = ctx.db.acquire().await?;
+    let mut tx = ctx.db.begin_write().await?;
+    let meta = serde_json::json!({
+        "drift": DriftKind::EnabledOnPanel,
+        "action": DriftAction::Corrected,
+        "on_panel": true,
+        "wanted": false,
+        "cause": OpKind::Reset,
+        "config_status": config.status,
+    });
     db::configs::add_event(
-        &mut conn,
+        &mut tx,
         config_id,
         ConfigEventKind::DriftCorrected,
         ActorType::System.as_str(),
         Some(true),
         None,
-        serde_json::json!({
-            "found": "enabled on the panel after its usage reset",
-            "done": "disabled again",
-            "cause": OpKind::Reset.as_str(),
-            "config_status": config.status,
-        }),
+        meta.clone(),
     )
     .await?;
+    db::audit::record(
+        &mut tx,
+        db::audit::NewAudit {
+            actor: &db::audit::Actor::system(),
+            origin: &db::audit::Origin::default(),
+            action: AuditAction::ConfigDriftCorrected,
+            target_type: Some(AuditTarget::Config),
+            target_id: Some(config_id),
+            reason: Some(DriftKind::EnabledOnPanel.as_str()),
+            meta,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(db::DbError::from)?;
     Ok(())
 }
 

@@ -33,10 +33,13 @@ pub struct SyncReport {
     /// Readings too large to believe, held back for the admin (`quarantine`).
     pub quarantined: i64,
     pub resellers_enforced: i64,
+    /// Differences between the panels and what we want (spec §13): corrected, reported, missing.
+    pub drift: crate::drift::DriftCounts,
 }
 
 #[derive(Default)]
 struct PanelResult {
+    drift: crate::drift::DriftCounts,
     ok: bool,
     users_seen: i64,
     configs_updated: i64,
@@ -114,7 +117,7 @@ async fn run_locked(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> EngineResu
         db::panels::list_active(&mut conn).await?
     };
     let results =
-        futures::future::join_all(panels.iter().map(|p| sync_panel(ctx, p.id, now))).await;
+        futures::future::join_all(panels.iter().map(|p| sync_panel(ctx, p.id, p.kind, now))).await;
     let mut report = SyncReport::default();
     for r in results {
         let r = r?;
@@ -130,6 +133,7 @@ async fn run_locked(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> EngineResu
         report.raced += r.raced;
         report.bytes_added = report.bytes_added.saturating_add(r.bytes_added);
         report.quarantined += r.quarantined;
+        report.drift.add(&r.drift);
     }
     // Every traffic reseller: usage may have grown, and a window may have ended with no traffic.
     let resellers = {
@@ -158,6 +162,8 @@ struct Tracked {
     traffic_limit_bytes: i64,
     last_observed_at: Option<i64>,
     created_at: i64,
+    #[sqlx(flatten)]
+    desired: crate::drift::Desired,
 }
 
 /// One observation to write: the counters read before the listing and the ones to store.
@@ -173,6 +179,7 @@ struct Change {
 async fn sync_panel(
     ctx: &Ctx,
     panel_id: i64,
+    kind: domain::status::PanelKind,
     now: chrono::DateTime<chrono::Utc>,
 ) -> EngineResult<PanelResult> {
     let started = std::time::Instant::now();
@@ -184,13 +191,20 @@ async fn sync_panel(
         let mut conn = ctx.db.acquire().await?;
         sqlx::query_as(
             "SELECT id, reseller_id, username, status, usage_bytes, lifetime_usage_bytes, remote_state, \
-             traffic_limit_bytes, last_observed_at, created_at FROM configs \
+             traffic_limit_bytes, last_observed_at, created_at, expires_at, missing_on_panel_at, panel_drift FROM configs \
              WHERE panel_id = $1 AND NOT (status = $2 AND remote_confirmed = 1)",
         )
         .bind(panel_id)
         .bind(ConfigStatus::Deleted.as_str())
         .fetch_all(&mut *conn)
         .await?
+    };
+    // Which configs have an operation in flight, read with the desired state (before the
+    // listing) and again after it: those are never compared, since the listing may predate
+    // what their operation did or is doing.
+    let (busy_before, newest_op) = {
+        let mut conn = ctx.db.acquire().await?;
+        db::operations::unfinished_on_panel(&mut conn, panel_id).await?
     };
     let listing = match ctx.registry.handle(panel_id).await {
         Ok(h) => h.client.list_users().await.map_err(|e| e.to_string()),
@@ -217,6 +231,7 @@ async fn sync_panel(
     let mut known: BTreeSet<&str> = BTreeSet::new();
     let mut changes = Vec::new();
     let mut suspects = Vec::new();
+    let mut listed: HashMap<i64, &panels::RemoteUser> = HashMap::new();
     for c in &tracked {
         // Marzneshin lower-cases usernames; ours are lower-case by default, custom ones may not be.
         let lower = c.username.to_lowercase();
@@ -230,6 +245,7 @@ async fn sync_panel(
             continue;
         };
         known.insert(u.username.as_str());
+        listed.insert(c.id, u);
         let prev = UsageCounters {
             usage_bytes: c.usage_bytes,
             lifetime_usage_bytes: c.lifetime_usage_bytes,
@@ -291,11 +307,72 @@ async fn sync_panel(
         tx.commit().await?;
         result.quarantined = suspects.len() as i64;
     }
+    result.drift = hold_desired_state(
+        ctx,
+        panel_id,
+        kind,
+        &tracked,
+        &listed,
+        busy_before,
+        newest_op,
+    )
+    .await?;
     let mut conn = ctx.db.acquire().await?;
     db::panels::record_success(&mut conn, panel_id, ts).await?;
     db::panels::record_sync(&mut conn, panel_id, ts).await?;
     record_run(&mut conn, panel_id, ts, started, Some(&result), None).await?;
     Ok(result)
+}
+
+/// Compares each tracked config with the listing (spec §13) and acts on the differences of
+/// those with no operation in flight. A user absent from the listing is looked up once more
+/// by name before it is called missing (a listing paged over a changing table can skip one).
+async fn hold_desired_state(
+    ctx: &Ctx,
+    panel_id: i64,
+    kind: domain::status::PanelKind,
+    tracked: &[Tracked],
+    listed: &HashMap<i64, &panels::RemoteUser>,
+    busy_before: std::collections::HashSet<i64>,
+    newest_op: i64,
+) -> EngineResult<crate::drift::DriftCounts> {
+    let (busy_after, newer, restore) = {
+        let mut conn = ctx.db.acquire().await?;
+        let (after, _) = db::operations::unfinished_on_panel(&mut conn, panel_id).await?;
+        let newer = db::operations::configs_with_newer(&mut conn, panel_id, newest_op).await?;
+        (
+            after,
+            newer,
+            crate::drift::restores_limits(&mut conn).await?,
+        )
+    };
+    let tol = crate::drift::tolerance(kind);
+    let mut counts = crate::drift::DriftCounts::default();
+    let now = chrono::Utc::now().timestamp();
+    for c in tracked {
+        if busy_before.contains(&c.id) || busy_after.contains(&c.id) || newer.contains(&c.id) {
+            continue;
+        }
+        let d = &c.desired;
+        let mut looked_up = None;
+        let mut user = listed.get(&c.id).copied();
+        if user.is_none() && d.status != ConfigStatus::Deleted && d.missing_on_panel_at.is_none() {
+            let Ok(handle) = ctx.registry.handle(panel_id).await else {
+                continue;
+            };
+            match handle.client.get_user(&d.username).await {
+                Ok(Some(u)) => looked_up = Some(u),
+                Ok(None) => {}
+                // Not sure it is gone: the next sync asks again.
+                Err(_) => continue,
+            }
+            user = looked_up.as_ref();
+        }
+        let found = crate::drift::compare(d, user, tol);
+        let r = crate::drift::apply(ctx, panel_id, d, user.is_some(), &found, restore, now).await?;
+        counts.add(&r);
+    }
+    Ok(counts)
 }
 
 /// Writes observations in one transaction with multi-row conditional updates, and the hourly

@@ -333,6 +333,24 @@ impl Sim {
         }
     }
 
+    /// Someone edits the data limit and expiry on the panel behind our back (None = unlimited,
+    /// never).
+    pub fn panel_side_set_limits(
+        &self,
+        username: &str,
+        limit_bytes: Option<i64>,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> bool {
+        match self.store().get_mut(username) {
+            Some(rec) => {
+                rec.limit = limit_bytes;
+                rec.expires_at = expires_at;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Runs the panel's review job now instead of waiting for its next tick; false for kinds
     /// without one (3x-ui, Eylandoo).
     pub fn run_review(&self) -> bool {

@@ -4,7 +4,10 @@
 
 use crate::i18n;
 use crate::locale::Locale;
-use domain::status::{ActorType, AuditAction, AuditTarget, ConfigEventKind, RemoteState};
+use domain::status::{
+    ActorType, AuditAction, AuditTarget, ConfigEventKind, DriftAction, DriftKind, OpKind,
+    RemoteState,
+};
 use serde_json::Value;
 
 /// `prefix.code` when it has a translation, else `fallback` (never the bare code).
@@ -144,6 +147,63 @@ pub fn panel_error_key(raw: &str) -> &'static str {
 /// `panel_error_key` in the visitor's language.
 pub fn panel_error(loc: &Locale, raw: &str) -> String {
     loc.t(panel_error_key(raw)).to_string()
+}
+
+/// A limit or expiry as recorded in a drift event (bytes or Unix seconds; null = none).
+fn drift_value(loc: &Locale, kind: &str, v: &Value) -> String {
+    match (kind, v.as_i64()) {
+        (_, None) if kind == DriftKind::ExpiryChanged.as_str() => {
+            loc.t("configs.never").to_string()
+        }
+        (_, None) => loc.t("drift.unlimited").to_string(),
+        (k, Some(ts)) if k == DriftKind::ExpiryChanged.as_str() => loc.ts_date(ts),
+        (_, Some(bytes)) => loc.gb_unit(bytes),
+    }
+}
+
+/// A drift event (`drift_corrected`, `panel_drift`, `missing_on_panel`) as a sentence: what
+/// the panel showed, and what was done about it. None for other events.
+pub fn drift(loc: &Locale, kind: ConfigEventKind, meta: &str) -> Option<String> {
+    if !matches!(
+        kind,
+        ConfigEventKind::DriftCorrected
+            | ConfigEventKind::DriftReported
+            | ConfigEventKind::MissingOnPanel
+    ) {
+        return None;
+    }
+    let m: Value = serde_json::from_str(meta).ok()?;
+    let drift: DriftKind = m.get("drift")?.as_str()?.parse().ok()?;
+    let action: DriftAction = m.get("action")?.as_str()?.parse().ok()?;
+    let after_reset = m.get("cause").and_then(Value::as_str) == Some(OpKind::Reset.as_str());
+    let key = format!(
+        "drift.{action}_{drift}{}",
+        if after_reset { "_reset" } else { "" }
+    );
+    if !i18n::has(loc.lang, &key) {
+        return None;
+    }
+    let null = Value::Null;
+    let panel = drift_value(loc, drift.as_str(), m.get("on_panel").unwrap_or(&null));
+    let ours = drift_value(loc, drift.as_str(), m.get("wanted").unwrap_or(&null));
+    Some(loc.tf(&key, &[("on_panel", panel), ("wanted", ours)]))
+}
+
+/// A config's reported differences (its `panel_drift` JSON) as sentences.
+pub fn reported_drift(loc: &Locale, stored: &str) -> Vec<String> {
+    let Ok(Value::Object(m)) = serde_json::from_str::<Value>(stored) else {
+        return Vec::new();
+    };
+    m.iter()
+        .filter_map(|(kind, v)| {
+            let kind: DriftKind = kind.parse().ok()?;
+            let key = format!("drift.{}_{kind}", DriftAction::Reported);
+            let null = Value::Null;
+            let panel = drift_value(loc, kind.as_str(), v.get("on_panel").unwrap_or(&null));
+            let ours = drift_value(loc, kind.as_str(), v.get("wanted").unwrap_or(&null));
+            Some(loc.tf(&key, &[("on_panel", panel), ("wanted", ours)]))
+        })
+        .collect()
 }
 
 const TOMAN_FIELDS: &[&str] = &[
@@ -294,6 +354,43 @@ mod tests {
         let fa = details(&FA, meta);
         assert!(fa.iter().any(|l| l.contains("فعال")), "{fa:?}");
         assert!(details(&EN, "not json").is_empty());
+    }
+
+    #[test]
+    fn drift_events_say_what_was_found_and_done() {
+        let meta = r#"{"drift":"limit_changed","action":"corrected","on_panel":10737418240,"wanted":5368709120}"#;
+        let en = drift(&EN, ConfigEventKind::DriftCorrected, meta).unwrap();
+        assert!(en.contains("set back to"), "{en}");
+        assert!(!en.contains('{'), "{en}");
+        let fa = drift(&FA, ConfigEventKind::DriftCorrected, meta).unwrap();
+        assert!(fa.contains("برگردانده"), "{fa}");
+        let reset = r#"{"drift":"enabled_on_panel","action":"corrected","on_panel":true,"wanted":false,"cause":"reset"}"#;
+        assert!(drift(&EN, ConfigEventKind::DriftCorrected, reset)
+            .unwrap()
+            .contains("reset"));
+        for k in DriftKind::ALL {
+            for a in DriftAction::ALL {
+                let meta =
+                    format!(r#"{{"drift":"{k}","action":"{a}","on_panel":null,"wanted":null}}"#);
+                let ok = drift(&EN, ConfigEventKind::DriftCorrected, &meta).is_some();
+                // Every combination the engine records has words.
+                let recorded = match k {
+                    DriftKind::MissingOnPanel => *a == DriftAction::Reported,
+                    DriftKind::EnabledOnPanel | DriftKind::DisabledOnPanel => {
+                        *a == DriftAction::Corrected
+                    }
+                    DriftKind::LimitChanged | DriftKind::ExpiryChanged => true,
+                };
+                if recorded {
+                    assert!(ok, "{k} {a}");
+                    assert!(
+                        drift(&FA, ConfigEventKind::DriftCorrected, &meta).is_some(),
+                        "{k} {a}"
+                    );
+                }
+            }
+        }
+        assert!(drift(&EN, ConfigEventKind::Created, meta).is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use domain::status::{AuditAction, DriftAction};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -173,6 +174,30 @@ pub async fn render(State(state): State<AppState>) -> Result<Response, crate::er
     );
     let _ = writeln!(out, "# TYPE vpnmarket_operations_pending gauge");
     let _ = writeln!(out, "vpnmarket_operations_pending {pending}");
+    let drift = db::stats::drift_counts(&mut conn).await?;
+    let _ = writeln!(
+        out,
+        "# HELP vpnmarket_panel_drift_total Differences found between the panels and the configs' desired state, by kind and what was done."
+    );
+    let _ = writeln!(out, "# TYPE vpnmarket_panel_drift_total counter");
+    for (kind, action, n) in &drift {
+        let handled = match action.parse::<AuditAction>() {
+            Ok(AuditAction::ConfigDriftCorrected) => DriftAction::Corrected,
+            _ => DriftAction::Reported,
+        };
+        let _ = writeln!(
+            out,
+            "vpnmarket_panel_drift_total{{kind=\"{}\",action=\"{handled}\"}} {n}",
+            escape(kind)
+        );
+    }
+    let missing = db::stats::missing_on_panel(&mut conn).await?;
+    let _ = writeln!(
+        out,
+        "# HELP vpnmarket_configs_missing_on_panel Configs whose user is gone from its panel, waiting for an administrator."
+    );
+    let _ = writeln!(out, "# TYPE vpnmarket_configs_missing_on_panel gauge");
+    let _ = writeln!(out, "vpnmarket_configs_missing_on_panel {missing}");
     let (billed_cost, billed_bytes) = db::stats::billing_totals(&mut conn).await?;
     let _ = writeln!(
         out,

@@ -3,7 +3,7 @@
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Paged};
 use crate::api::resellers::own_reseller;
-use crate::auth::{ApiUser, CurrentUser, RequestOrigin};
+use crate::auth::{ApiAdmin, ApiUser, CurrentUser, RequestOrigin};
 use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
 use crate::views::configs::{config_page, ConfigQuery, ConfigView, EventView};
@@ -24,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, patch, delete))
         .routes(routes!(disable))
         .routes(routes!(enable))
+        .routes(routes!(recreate))
         .routes(routes!(events))
 }
 
@@ -280,6 +281,23 @@ pub async fn enable(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<ConfigView>> {
     let c = run_action(&state, &user, &origin, id, Action::Enable).await?;
+    Ok(Json(view_of(&state, &c).await?))
+}
+
+/// Admin: creates a config whose user went missing on its panel there again (audited
+/// `config_recreated`); 409 `config_not_missing` when the user is on the panel.
+#[utoipa::path(post, path = "/missing-configs/{id}/recreate", tag = "admin", operation_id = "recreate_config",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = ConfigView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn recreate(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    RequestOrigin(origin): RequestOrigin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ConfigView>> {
+    engine::drift::recreate(&state.engine, &user.actor(), &origin, id).await?;
+    let c = load_config(&state, &user, id).await?;
     Ok(Json(view_of(&state, &c).await?))
 }
 

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route(ID_ROUTES[2].1, post(disable))
         .route(ID_ROUTES[3].1, post(enable))
         .route(ID_ROUTES[4].1, post(delete))
+        .route("/configs/{id}/recreate", post(recreate))
 }
 
 pub use crate::views::configs::ConfigRow as Row;
@@ -66,6 +67,7 @@ impl Row {
 pub fn display_state(c: &Config, now: i64) -> (&'static str, &'static str) {
     match c.status {
         ConfigStatus::Deleted => ("configs.state.deleted", "badge-muted"),
+        _ if c.missing_on_panel_at.is_some() => ("configs.state.missing_on_panel", "badge-danger"),
         ConfigStatus::Expired => ("configs.state.expired", "badge-danger"),
         ConfigStatus::Disabled => ("configs.state.disabled", "badge-warn"),
         ConfigStatus::Active => {
@@ -391,6 +393,18 @@ impl ShowPage {
     fn panel_error(&self, raw: &str) -> String {
         crate::humanize::panel_error(&self.shell.loc, raw)
     }
+    /// A drift event's finding and what was done, as a sentence (None for other events).
+    fn drift_sentence(&self, e: &db::configs::ConfigEvent) -> Option<String> {
+        crate::humanize::drift(&self.shell.loc, e.kind, &e.meta)
+    }
+    /// The reported (not restored) differences of limit and expiry, as sentences.
+    fn reported_drift(&self) -> Vec<String> {
+        self.c
+            .panel_drift
+            .as_deref()
+            .map(|d| crate::humanize::reported_drift(&self.shell.loc, d))
+            .unwrap_or_default()
+    }
     fn is_admin(&self) -> bool {
         self.shell.user.as_ref().is_some_and(|u| u.is_admin())
     }
@@ -684,4 +698,24 @@ async fn delete(
     CsrfForm { user, .. }: CsrfForm<Empty>,
 ) -> PageResult<Response> {
     act(&state, loc, origin, user, id, Action::Delete).await
+}
+
+/// Admin: the user went missing on the panel; create it there again (audited).
+async fn recreate(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, .. }: CsrfForm<Empty>,
+) -> PageResult<Response> {
+    if !user.is_admin() {
+        return Err(AppError::forbidden("admin_only", "administrators only").into());
+    }
+    engine::drift::recreate(&state.engine, &user.actor(), &origin, id)
+        .await
+        .map_err(AppError::from)?;
+    Ok(crate::request_context::done(
+        &format!("/configs/{id}"),
+        loc.t("flash.config_recreated"),
+    ))
 }

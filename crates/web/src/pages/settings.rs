@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/settings", get(show).post(save))
         .route("/admin/settings/payment", post(save_payment))
+        .route("/admin/settings/drift", post(save_drift))
 }
 
 #[derive(Template)]
@@ -37,6 +38,8 @@ struct SettingsPage {
     invalid: bool,
     pay: PaymentInstructions,
     pay_errors: FieldErrors,
+    /// Whether a limit or expiry changed on a panel is restored (else only reported).
+    restore_limits: bool,
 }
 
 impl SettingsPage {
@@ -64,7 +67,11 @@ async fn render(
             FieldErrors::new(),
         ),
     };
+    let restore_limits = engine::drift::restores_limits(&mut conn)
+        .await
+        .map_err(crate::api::wallet::engine_error)?;
     let page = SettingsPage {
+        restore_limits,
         shell: Shell::new(loc, Some(user), "/admin/settings", "wallet_settings.title"),
         price: input.map_or(d.price_per_gb.to_string(), |f| f.price_per_gb.clone()),
         threshold: input.map_or(d.threshold.to_string(), |f| f.suspension_threshold.clone()),
@@ -280,5 +287,36 @@ pub async fn save_payment(
     Ok(crate::request_context::done(
         "/admin/settings",
         loc.t("wallet_settings.payment_saved"),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DriftForm {
+    /// A checkbox: present when ticked.
+    restore_limits: Option<String>,
+}
+
+/// Saves whether a limit or expiry changed on a panel is restored or only reported (audited).
+pub async fn save_drift(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    CsrfForm { user, form }: CsrfForm<DriftForm>,
+) -> PageResult<Response> {
+    if !user.is_admin() {
+        return Err(AppError::forbidden("admin_only", "admin only").into());
+    }
+    engine::drift::set_restores_limits(
+        &state.engine,
+        &user.actor(),
+        &origin,
+        form.restore_limits.is_some(),
+    )
+    .await
+    .map_err(crate::api::wallet::engine_error)?;
+    Ok(crate::request_context::done(
+        "/admin/settings",
+        loc.t("drift_settings.saved"),
     ))
 }

@@ -45,6 +45,13 @@ pub struct ConfigView {
     /// The panel confirmed the config's current desired state.
     pub remote_confirmed: bool,
     pub pending_operation: Option<PendingOperation>,
+    /// The user is gone from the panel (deleted there by hand): an admin may re-create it.
+    pub missing_on_panel: bool,
+    pub missing_on_panel_since: Option<String>,
+    /// The panel's limit or expiry where it differs from ours and is only reported (admin
+    /// setting): `{"limit_changed": {"panel": …, "ours": …}, "expiry_changed": …}`.
+    #[schema(value_type = Option<Object>)]
+    pub panel_drift: Option<serde_json::Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -91,6 +98,12 @@ impl ConfigView {
             remote_state: c.remote_state,
             remote_confirmed: c.remote_confirmed,
             pending_operation: pending,
+            missing_on_panel: c.missing_on_panel_at.is_some(),
+            missing_on_panel_since: c.missing_on_panel_at.map(rfc3339),
+            panel_drift: c
+                .panel_drift
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok()),
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
         }

@@ -236,6 +236,36 @@ impl TestApp {
         hidden_field(&page, "_csrf").expect("signed-in pages carry the CSRF token")
     }
 
+    /// An API request with a Bearer token: (status, body as JSON, or the text as a string).
+    pub async fn api(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client()
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// A page as `b` (a signed-in browser) gets it: (status, HTML).
+    pub async fn page(&self, b: &reqwest::Client, path: &str) -> (u16, String) {
+        let res = b.get(self.url(path)).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
     pub async fn audit_count(&self, action: &str) -> i64 {
         let mut conn = self.db.acquire().await.unwrap();
         db::sqlx::query_scalar("SELECT COUNT(*) FROM audit_logs WHERE action = $1")
