@@ -490,19 +490,24 @@ pub struct SyncRun {
     pub error: Option<String>,
 }
 
-/// The last `limit` runs of a panel, newest first.
-pub async fn recent_runs(
+/// The last `limit` runs of every panel, newest first, in one statement whatever the number of
+/// panels (the sync page lists them all).
+pub async fn recent_runs_of_every_panel(
     conn: &mut db::Conn,
-    panel_id: i64,
     limit: i64,
-) -> EngineResult<Vec<SyncRun>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM sync_runs WHERE panel_id = $1 ORDER BY id DESC LIMIT $2")
-            .bind(panel_id)
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?,
+) -> EngineResult<std::collections::HashMap<i64, Vec<SyncRun>>> {
+    let rows: Vec<SyncRun> = sqlx::query_as(
+        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY panel_id ORDER BY id DESC) AS nth \
+         FROM sync_runs) AS ranked WHERE nth <= $1 ORDER BY panel_id, id DESC",
     )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_panel = std::collections::HashMap::<i64, Vec<SyncRun>>::new();
+    for run in rows {
+        by_panel.entry(run.panel_id).or_default().push(run);
+    }
+    Ok(by_panel)
 }
 
 /// Verifies the usage aggregates against the configs they come from (`vpnmarket check`):

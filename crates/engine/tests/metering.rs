@@ -312,7 +312,11 @@ async fn a_failing_panel_changes_nothing_and_its_health_says_so() {
     let panel = db::panels::get(&mut conn, p1).await.unwrap().unwrap();
     assert_eq!(panel.consecutive_failures, 1);
     assert!(panel.last_error.is_some());
-    let runs = engine::sync::recent_runs(&mut conn, p1, 5).await.unwrap();
+    let runs = engine::sync::recent_runs_of_every_panel(&mut conn, 5)
+        .await
+        .unwrap()
+        .remove(&p1)
+        .unwrap();
     assert!(!runs[0].ok);
     assert!(runs[1].ok);
     assert_eq!(runs[1].configs_updated, 1);

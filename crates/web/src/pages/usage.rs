@@ -180,13 +180,17 @@ pub async fn sync_runs(
     PageAdmin(user): PageAdmin,
 ) -> PageResult<Html<String>> {
     let mut conn = state.db.acquire().await?;
-    let mut panels = Vec::new();
-    for panel in db::panels::list(&mut conn).await? {
-        let runs = engine::sync::recent_runs(&mut conn, panel.id, 5)
-            .await
-            .map_err(crate::api::usage::engine_error)?;
-        panels.push(PanelRuns { panel, runs });
-    }
+    let mut runs = engine::sync::recent_runs_of_every_panel(&mut conn, 5)
+        .await
+        .map_err(crate::api::usage::engine_error)?;
+    let panels = db::panels::list(&mut conn)
+        .await?
+        .into_iter()
+        .map(|panel| PanelRuns {
+            runs: runs.remove(&panel.id).unwrap_or_default(),
+            panel,
+        })
+        .collect();
     drop(conn);
     let held = engine::quarantine::pending(&state.engine)
         .await
