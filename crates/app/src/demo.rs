@@ -58,6 +58,7 @@ pub async fn run(mut config: Config, dir: Option<PathBuf>) -> Result<()> {
         ("wallet-shop", ResellerKind::Wallet, panel_ids[1], 3),
         ("traffic-xui", ResellerKind::Traffic, panel_ids[2], 2),
         ("wallet-eylandoo", ResellerKind::Wallet, panel_ids[3], 2),
+        ("traffic-pasarguard", ResellerKind::Traffic, panel_ids[4], 2),
     ];
     for (name, kind, panel_id, configs) in plans {
         let hash = web::password::hash_async(DEMO_PASSWORD.to_string()).await?;
@@ -111,10 +112,10 @@ pub async fn run(mut config: Config, dir: Option<PathBuf>) -> Result<()> {
         billing_clock: accelerated_clock(now),
     };
     let lines = vec![
-        "demo mode: 4 simulated panels (Marzban, Marzneshin, 3x-ui, Eylandoo); traffic grows every 5 s;".to_string(),
+        "demo mode: 5 simulated panels (Marzban, Marzneshin, 3x-ui, Eylandoo, PasarGuard); traffic grows every 5 s;".to_string(),
         "  usage syncs every 10 s; wallet billing runs one \"hour\" per real minute".to_string(),
         format!("  sign in as admin / {DEMO_PASSWORD}"),
-        format!("  resellers: traffic-shop, wallet-shop, traffic-xui, wallet-eylandoo (password {DEMO_PASSWORD})"),
+        format!("  resellers: traffic-shop, wallet-shop, traffic-xui, wallet-eylandoo, traffic-pasarguard (password {DEMO_PASSWORD})"),
         format!("  data: {}", config.data_dir.display()),
     ];
     run_server(
@@ -139,7 +140,8 @@ async fn register_panel(ctx: &engine::Ctx, sim: &Sim) -> Result<i64> {
     };
     let settings = match kind {
         SimKind::Xui => serde_json::json!({ "inbound_ids": [1], "sub_base_url": sim.root_url() }),
-        SimKind::Marzneshin => serde_json::json!({ "service_ids": [1] }),
+        // Marzneshin's services and PasarGuard's groups for new users.
+        SimKind::Marzneshin | SimKind::PasarGuard => serde_json::json!({ "service_ids": [1] }),
         _ => serde_json::json!({}),
     };
     let mut conn = ctx.db.acquire().await?;

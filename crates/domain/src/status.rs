@@ -134,6 +134,8 @@ string_enum! {
         /// 3x-ui.
         Xui => "xui",
         Eylandoo => "eylandoo",
+        /// PasarGuard (a Marzban fork with groups); `Pasarguard` so serde spells it as the table.
+        Pasarguard => "pasarguard",
     }
 }
 
@@ -439,7 +441,7 @@ mod tests {
         check_all(Role::ALL, &["admin", "reseller"]);
         check_all(
             PanelKind::ALL,
-            &["marzban", "marzneshin", "xui", "eylandoo"],
+            &["marzban", "marzneshin", "xui", "eylandoo", "pasarguard"],
         );
     }
 

@@ -85,10 +85,12 @@ pub fn tolerance(kind: PanelKind) -> Tolerance {
             limit_bytes: (1 << 30) / 100 + 1,
             expiry_secs: 86_400,
         },
-        PanelKind::Marzban | PanelKind::Marzneshin | PanelKind::Xui => Tolerance {
-            limit_bytes: 0,
-            expiry_secs: 1,
-        },
+        PanelKind::Marzban | PanelKind::Marzneshin | PanelKind::Xui | PanelKind::Pasarguard => {
+            Tolerance {
+                limit_bytes: 0,
+                expiry_secs: 1,
+            }
+        }
     }
 }
 

@@ -75,6 +75,7 @@ pub fn adapter_kind(kind: domain::status::PanelKind) -> PanelKind {
         K::Marzneshin => PanelKind::Marzneshin,
         K::Xui => PanelKind::Xui,
         K::Eylandoo => PanelKind::Eylandoo,
+        K::Pasarguard => PanelKind::PasarGuard,
     }
 }
 
@@ -86,6 +87,7 @@ pub fn stored_kind(kind: PanelKind) -> domain::status::PanelKind {
         PanelKind::Marzneshin => K::Marzneshin,
         PanelKind::Xui => K::Xui,
         PanelKind::Eylandoo => K::Eylandoo,
+        PanelKind::PasarGuard => K::Pasarguard,
     }
 }
 

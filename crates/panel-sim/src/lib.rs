@@ -1,4 +1,5 @@
-//! Stateful simulator of four VPN panel HTTP APIs (Marzban, Marzneshin, 3x-ui 2.x, Eylandoo).
+//! Stateful simulator of five VPN panel HTTP APIs (Marzban, Marzneshin, 3x-ui 2.x, Eylandoo,
+//! PasarGuard).
 //! Tests spawn one on a loopback port, drive it over HTTP, and inspect or disturb it via `Sim`.
 
 // Handlers bail out with a ready `Response` as the error; boxing it would only add noise.
@@ -14,6 +15,7 @@ mod jsonw;
 mod marzban;
 mod marzneshin;
 mod panel_side;
+mod pasarguard;
 pub mod real;
 mod review;
 mod server;
@@ -49,14 +51,16 @@ pub enum SimKind {
     Marzneshin,
     Xui,
     Eylandoo,
+    PasarGuard,
 }
 
 impl SimKind {
-    pub const ALL: [SimKind; 4] = [
+    pub const ALL: [SimKind; 5] = [
         SimKind::Marzban,
         SimKind::Marzneshin,
         SimKind::Xui,
         SimKind::Eylandoo,
+        SimKind::PasarGuard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +69,7 @@ impl SimKind {
             SimKind::Marzneshin => "marzneshin",
             SimKind::Xui => "xui",
             SimKind::Eylandoo => "eylandoo",
+            SimKind::PasarGuard => "pasarguard",
         }
     }
 
@@ -74,6 +79,8 @@ impl SimKind {
             SimKind::Marzneshin => "0.7.4",
             SimKind::Xui => "2.9.4",
             SimKind::Eylandoo => "1.0.0",
+            // The release start.sh runs; `set_version("5.…")` turns on the v5 routes.
+            SimKind::PasarGuard => "3.1.0",
         }
     }
 }
@@ -92,8 +99,9 @@ impl FromStr for SimKind {
             "marzneshin" => Ok(SimKind::Marzneshin),
             "xui" | "3x-ui" | "3xui" | "x-ui" => Ok(SimKind::Xui),
             "eylandoo" => Ok(SimKind::Eylandoo),
+            "pasarguard" => Ok(SimKind::PasarGuard),
             other => anyhow::bail!(
-                "unknown panel kind {other:?} (expected marzban, marzneshin, xui or eylandoo)"
+                "unknown panel kind {other:?} (expected marzban, marzneshin, xui, eylandoo or pasarguard)"
             ),
         }
     }
@@ -104,7 +112,7 @@ pub struct SimConfig {
     pub kind: SimKind,
     pub admin_username: String,
     pub admin_password: String,
-    /// Eylandoo's static X-API-KEY.
+    /// Eylandoo's static X-API-KEY; PasarGuard's API key (v5).
     pub api_key: String,
     /// Life of bearer tokens and 3x-ui session cookies; zero = never expire.
     pub token_ttl: Duration,
@@ -215,6 +223,7 @@ impl Sim {
                 .nest(xui::BASE_PATH, xui::router())
                 .merge(xui::sub_router()),
             SimKind::Eylandoo => eylandoo::router(),
+            SimKind::PasarGuard => pasarguard::router(),
         };
         panel
             .merge(control::router())
@@ -458,7 +467,9 @@ impl fmt::Debug for Sim {
 /// Each framework's answer for an unknown route (3x-ui: a bare 404).
 fn not_found(kind: SimKind) -> Response {
     match kind {
-        SimKind::Marzban | SimKind::Marzneshin => http::detail(StatusCode::NOT_FOUND, "Not Found"),
+        SimKind::Marzban | SimKind::Marzneshin | SimKind::PasarGuard => {
+            http::detail(StatusCode::NOT_FOUND, "Not Found")
+        }
         SimKind::Xui => StatusCode::NOT_FOUND.into_response(),
         SimKind::Eylandoo => http::json(
             StatusCode::NOT_FOUND,

@@ -91,7 +91,7 @@ fn not_found() -> Response {
 
 /// Marzban stores the status: `disabled` is the admin switch, `limited` and `expired` are what
 /// the review job (or a modify) decided, so traffic past the limit reads `active` until then.
-fn status(rec: &UserRec) -> &'static str {
+pub(crate) fn status(rec: &UserRec) -> &'static str {
     if !rec.enabled {
         "disabled"
     } else if let Some(flag) = rec.flag {
@@ -131,7 +131,13 @@ pub(crate) fn expiry_changed(rec: &mut UserRec, now: DateTime<Utc>) {
 /// `{XRAY_SUBSCRIPTION_URL_PREFIX}/sub/{token}`: base64url("username,ts") plus a 10-char
 /// signature, regenerated on every response just like Marzban does.
 fn sub_token(sim: &Sim, username: &str, now: DateTime<Utc>) -> String {
-    let b64 = URL_SAFE_NO_PAD.encode(format!("{username},{}", now.timestamp()));
+    signed_token(sim, &format!("{username},{}", now.timestamp()))
+}
+
+/// base64url(payload) and a 10-character signature: the Marzban family's subscription tokens
+/// (PasarGuard's payload is `v3,<id>,<ts>`).
+pub(crate) fn signed_token(sim: &Sim, payload: &str) -> String {
+    let b64 = URL_SAFE_NO_PAD.encode(payload);
     let sig = sub_signature(sim, &b64);
     format!("{b64}{sig}")
 }
@@ -142,7 +148,8 @@ fn sub_signature(sim: &Sim, b64: &str) -> String {
     URL_SAFE_NO_PAD.encode(h.finish().to_be_bytes())[..10].to_string()
 }
 
-fn username_from_token(sim: &Sim, token: &str) -> Option<String> {
+/// The payload of a token `signed_token` made; None when forged or malformed.
+pub(crate) fn token_payload(sim: &Sim, token: &str) -> Option<String> {
     if token.len() <= 10 || !token.is_ascii() {
         return None;
     }
@@ -150,7 +157,11 @@ fn username_from_token(sim: &Sim, token: &str) -> Option<String> {
     if sub_signature(sim, b64) != sig {
         return None;
     }
-    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(b64).ok()?).ok()?;
+    String::from_utf8(URL_SAFE_NO_PAD.decode(b64).ok()?).ok()
+}
+
+fn username_from_token(sim: &Sim, token: &str) -> Option<String> {
+    let raw = token_payload(sim, token)?;
     raw.rsplit_once(',').map(|(u, _)| u.to_string())
 }
 
@@ -605,7 +616,7 @@ async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
 }
 
 /// A body that only sets `status` is an enable/disable; anything else is an update.
-fn classify_modify(m: &Map<String, Value>) -> SimOp {
+pub(crate) fn classify_modify(m: &Map<String, Value>) -> SimOp {
     let others = m.iter().any(|(k, v)| k != "status" && !v.is_null());
     match (others, m.get("status").and_then(Value::as_str)) {
         (false, Some("active")) => SimOp::Enable,
@@ -850,7 +861,12 @@ async fn sub(ctx: Ctx, Path(token): Path<String>) -> Response {
     let Some(rec) = find_by_token(&ctx, &token) else {
         return detail(StatusCode::NOT_FOUND, "Not Found");
     };
-    let body = STANDARD.encode(links(&ctx.sim, &rec).join("\n"));
+    subscription(&links(&ctx.sim, &rec), &rec)
+}
+
+/// The Marzban family's subscription answer: base64 links and the usage headers.
+pub(crate) fn subscription(links: &[String], rec: &UserRec) -> Response {
+    let body = STANDARD.encode(links.join("\n"));
     let info = format!(
         "upload=0; download={}; total={}; expire={}",
         rec.used,

@@ -4,7 +4,7 @@
 use chrono::Utc;
 
 use crate::state::UserRec;
-use crate::{eylandoo, marzban, marzneshin, xui, SimKind};
+use crate::{eylandoo, marzban, marzneshin, pasarguard, xui, SimKind};
 
 /// Where a user created outside the API lands, per kind: the first service/inbound/node.
 pub(crate) fn seed_defaults(kind: SimKind, rec: &mut UserRec) {
@@ -13,6 +13,7 @@ pub(crate) fn seed_defaults(kind: SimKind, rec: &mut UserRec) {
         SimKind::Marzneshin => marzneshin::seed_defaults(rec),
         SimKind::Xui => xui::seed_defaults(rec),
         SimKind::Eylandoo => eylandoo::seed_defaults(rec),
+        SimKind::PasarGuard => pasarguard::seed_defaults(rec),
     }
 }
 
@@ -22,6 +23,7 @@ fn fresh_secrets(kind: SimKind, rec: &mut UserRec) {
         SimKind::Marzneshin => marzneshin::fresh_secrets(rec),
         SimKind::Xui => xui::fresh_secrets(rec),
         SimKind::Eylandoo => eylandoo::fresh_secrets(rec),
+        SimKind::PasarGuard => pasarguard::fresh_secrets(rec),
     }
 }
 

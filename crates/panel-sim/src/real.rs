@@ -20,15 +20,20 @@ use rand::Rng;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::ConnectOptions;
 
-/// The panels start.sh runs (Marzban v0.8.4, Marzneshin d3b25e2).
+/// The panels start.sh runs (Marzban v0.8.4, Marzneshin d3b25e2, PasarGuard v3.1.0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RealKind {
     Marzban,
     Marzneshin,
+    PasarGuard,
 }
 
 impl RealKind {
-    pub const ALL: [RealKind; 2] = [RealKind::Marzban, RealKind::Marzneshin];
+    pub const ALL: [RealKind; 3] = [
+        RealKind::Marzban,
+        RealKind::Marzneshin,
+        RealKind::PasarGuard,
+    ];
 
     pub fn as_str(self) -> &'static str {
         self.panel_kind().as_str()
@@ -38,6 +43,7 @@ impl RealKind {
         match self {
             RealKind::Marzban => PanelKind::Marzban,
             RealKind::Marzneshin => PanelKind::Marzneshin,
+            RealKind::PasarGuard => PanelKind::PasarGuard,
         }
     }
 
@@ -46,11 +52,11 @@ impl RealKind {
         format!("REAL_{}", self.as_str().to_ascii_uppercase())
     }
 
-    /// Where start.sh's panels put new users: Marzneshin's service 1 (`default`, created by
-    /// start.sh); Marzban joins every inbound.
+    /// Where start.sh's panels put new users: Marzneshin's service 1 and PasarGuard's group 1
+    /// (both `default`, created by start.sh); Marzban joins every inbound.
     fn settings(self) -> PanelSettings {
         let mut s = PanelSettings::default();
-        if self == RealKind::Marzneshin {
+        if matches!(self, RealKind::Marzneshin | RealKind::PasarGuard) {
             s.service_ids = vec![1];
         }
         s
@@ -206,7 +212,8 @@ impl RealPanel {
                 "UPDATE users SET used_traffic = used_traffic + $1, \
                  lifetime_used_traffic = lifetime_used_traffic + $1 WHERE username = $2"
             }
-            RealKind::Marzban => {
+            // Their lifetime counter adds the reset history to `used_traffic`.
+            RealKind::Marzban | RealKind::PasarGuard => {
                 "UPDATE users SET used_traffic = used_traffic + $1 WHERE username = $2"
             }
         };

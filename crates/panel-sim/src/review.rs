@@ -22,7 +22,7 @@ pub(crate) struct ReviewJob {
 pub(crate) fn default_interval(kind: SimKind) -> Duration {
     match kind {
         SimKind::Marzban => Duration::from_secs(10),
-        SimKind::Marzneshin => Duration::from_secs(30),
+        SimKind::Marzneshin | SimKind::PasarGuard => Duration::from_secs(30),
         // Their counters are read as they are; nothing to review.
         SimKind::Xui | SimKind::Eylandoo => Duration::ZERO,
     }
@@ -30,7 +30,7 @@ pub(crate) fn default_interval(kind: SimKind) -> Duration {
 
 fn pass_of(kind: SimKind) -> Option<Pass> {
     match kind {
-        SimKind::Marzban => Some(status_pass),
+        SimKind::Marzban | SimKind::PasarGuard => Some(status_pass),
         SimKind::Marzneshin => Some(activation_pass),
         SimKind::Xui | SimKind::Eylandoo => None,
     }

@@ -170,7 +170,7 @@ async fn bulk_listing_25k_is_fast() {
         let base = sim.base_url();
         let started = Instant::now();
         let seen = match kind {
-            SimKind::Marzban => {
+            SimKind::Marzban | SimKind::PasarGuard => {
                 let tok = bearer(&sim, &c).await;
                 let mut seen = 0;
                 for offset in (0..N).step_by(1000) {

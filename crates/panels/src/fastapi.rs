@@ -1,7 +1,11 @@
 //! The Marzban family's shared client: OAuth2 password-form login, a cached JWT sent as Bearer,
-//! one fresh login when the panel answers 401 (token expired, password reset, panel restarted).
+//! one fresh login when the panel answers 401 (token expired, password reset, panel restarted);
+//! or, where the panel has them (PasarGuard v5.1+), a static API key sent as `X-Api-Key`.
+
+use std::collections::HashSet;
 
 use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -14,11 +18,20 @@ pub(crate) struct BearerApi {
     token_path: &'static [&'static str],
     username: String,
     password: String,
+    /// Sent instead of a login's token when set.
+    api_key: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Token {
     access_token: String,
+}
+
+/// One page of an `offset`/`limit` listing (Marzban, PasarGuard): `{"users":[…],"total":N}`.
+#[derive(Deserialize)]
+struct UsersPage<T> {
+    users: Vec<T>,
+    total: usize,
 }
 
 impl BearerApi {
@@ -38,6 +51,25 @@ impl BearerApi {
             token_path,
             username: username.clone(),
             password: password.clone(),
+            api_key: None,
+        })
+    }
+
+    /// With `config.api_key` an API-key client (no login ever); else `new`'s login client.
+    pub fn with_key_or_login(
+        config: &PanelConfig,
+        token_path: &'static [&'static str],
+    ) -> Result<BearerApi, PanelError> {
+        let Some(key) = config.api_key.as_ref().filter(|k| !k.trim().is_empty()) else {
+            return Self::new(config, token_path);
+        };
+        Ok(BearerApi {
+            http: Http::new(config)?,
+            session: Session::default(),
+            token_path,
+            username: String::new(),
+            password: String::new(),
+            api_key: Some(key.trim().to_string()),
         })
     }
 
@@ -64,6 +96,9 @@ impl BearerApi {
 
     /// Makes sure a token is cached (logging in if needed).
     pub async fn authenticate(&self) -> Result<(), PanelError> {
+        if self.api_key.is_some() {
+            return Ok(());
+        }
         self.session.get(|| self.login()).await.map(drop)
     }
 
@@ -76,6 +111,10 @@ impl BearerApi {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Reply, PanelError> {
+        if let Some(key) = &self.api_key {
+            // A refused key stays refused: the 401 goes back to the caller as it is.
+            return self.send(&method, segments, query, body, key).await;
+        }
         let token = self.session.get(|| self.login()).await?;
         let reply = self.send(&method, segments, query, body, &token).await?;
         if reply.status != StatusCode::UNAUTHORIZED {
@@ -94,11 +133,12 @@ impl BearerApi {
         body: Option<&Value>,
         token: &str,
     ) -> Result<Reply, PanelError> {
-        let mut req = self
-            .http
-            .request(method.clone(), segments)
-            .bearer_auth(token)
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut req = self.http.request(method.clone(), segments);
+        req = match self.api_key {
+            Some(_) => req.header("X-Api-Key", token),
+            None => req.bearer_auth(token),
+        }
+        .header(reqwest::header::ACCEPT, "application/json");
         if !query.is_empty() {
             req = req.query(query);
         }
@@ -106,5 +146,35 @@ impl BearerApi {
             req = req.json(b);
         }
         self.http.send(req).await
+    }
+
+    /// Every user of `GET {path}?offset&limit`, `page` at a time, each name once: offset paging
+    /// over a changing table can repeat a user, and the first sighting is kept.
+    pub async fn offset_pages<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        page: usize,
+        name: impl Fn(&T) -> &str,
+    ) -> Result<Vec<T>, PanelError> {
+        let mut out = Vec::new();
+        let mut names = HashSet::new();
+        let mut offset = 0;
+        loop {
+            let query = [("offset", offset.to_string()), ("limit", page.to_string())];
+            let p: UsersPage<T> = self
+                .call(Method::GET, path, &query, None)
+                .await?
+                .ok_json(&path.join("/"))?;
+            let n = p.users.len();
+            offset += n;
+            out.extend(
+                p.users
+                    .into_iter()
+                    .filter(|u| names.insert(name(u).to_string())),
+            );
+            if n < page || offset >= p.total {
+                return Ok(out);
+            }
+        }
     }
 }

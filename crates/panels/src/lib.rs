@@ -1,4 +1,4 @@
-//! Adapters that drive VPN panels (Marzban, Marzneshin, 3x-ui, Eylandoo) over HTTP behind one trait.
+//! Adapters that drive VPN panels (Marzban, Marzneshin, 3x-ui, Eylandoo, PasarGuard) over HTTP behind one trait.
 //! Callers build a `PanelConfig`, call `connect`, and speak only in the normalised types below.
 
 mod convert;
@@ -8,6 +8,7 @@ mod fastapi;
 mod http;
 mod marzban;
 mod marzneshin;
+mod pasarguard;
 mod xui;
 
 use std::fmt;
@@ -29,14 +30,17 @@ pub enum PanelKind {
     Marzneshin,
     Xui,
     Eylandoo,
+    #[serde(rename = "pasarguard")]
+    PasarGuard,
 }
 
 impl PanelKind {
-    pub const ALL: [PanelKind; 4] = [
+    pub const ALL: [PanelKind; 5] = [
         PanelKind::Marzban,
         PanelKind::Marzneshin,
         PanelKind::Xui,
         PanelKind::Eylandoo,
+        PanelKind::PasarGuard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,7 @@ impl PanelKind {
             PanelKind::Marzneshin => "marzneshin",
             PanelKind::Xui => "xui",
             PanelKind::Eylandoo => "eylandoo",
+            PanelKind::PasarGuard => "pasarguard",
         }
     }
 }
@@ -64,7 +69,7 @@ impl FromStr for PanelKind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
                 PanelError::Config(format!(
-                    "unknown panel kind {s:?} (expected marzban, marzneshin, xui or eylandoo)"
+                    "unknown panel kind {s:?} (expected marzban, marzneshin, xui, eylandoo or pasarguard)"
                 ))
             })
     }
@@ -76,7 +81,7 @@ impl FromStr for PanelKind {
 pub struct PanelSettings {
     /// Marzban: the inbound tags new users join; empty = every inbound `GET /api/inbounds` lists.
     pub inbound_tags: Vec<String>,
-    /// Marzneshin: default service ids for new users.
+    /// Marzneshin: default service ids for new users; PasarGuard: default group ids.
     pub service_ids: Vec<i64>,
     /// 3x-ui: inbound ids for new clients (2.x puts a client in the first one only).
     pub inbound_ids: Vec<i64>,
@@ -102,7 +107,8 @@ pub struct PanelConfig {
     pub base_url: String,
     pub username: Option<String>,
     pub password: Option<String>,
-    /// Eylandoo's `X-API-KEY`; for 3x-ui 3.x an API token sent as Bearer instead of logging in.
+    /// Eylandoo's `X-API-KEY`; for 3x-ui 3.x an API token sent as Bearer, for PasarGuard v5.1+
+    /// an API key sent as `X-Api-Key`, each instead of logging in.
     pub api_key: Option<String>,
     pub settings: PanelSettings,
     pub connect_timeout: Duration,
@@ -148,7 +154,7 @@ pub struct NewUser {
     pub limit_bytes: i64,
     /// None = never expires (Eylandoo cannot say "never" and gets +10 years).
     pub expires_at: Option<DateTime<Utc>>,
-    /// Marzneshin.
+    /// Marzneshin services, PasarGuard groups.
     pub service_ids: Vec<i64>,
     /// 3x-ui.
     pub inbound_ids: Vec<i64>,
@@ -277,6 +283,7 @@ pub fn connect(config: PanelConfig) -> Result<Arc<dyn PanelClient>, PanelError> 
         PanelKind::Marzneshin => Arc::new(marzneshin::Marzneshin::new(config)?),
         PanelKind::Xui => Arc::new(xui::Xui::new(config)?),
         PanelKind::Eylandoo => Arc::new(eylandoo::Eylandoo::new(config)?),
+        PanelKind::PasarGuard => Arc::new(pasarguard::PasarGuard::new(config)?),
     })
 }
 

@@ -41,12 +41,6 @@ struct UserResponse {
 }
 
 #[derive(Deserialize)]
-struct UsersPage {
-    users: Vec<UserResponse>,
-    total: usize,
-}
-
-#[derive(Deserialize)]
 struct Inbound {
     tag: String,
     protocol: Option<String>,
@@ -55,6 +49,21 @@ struct Inbound {
 #[derive(Deserialize)]
 struct System {
     version: Option<String>,
+}
+
+/// The stored status of the Marzban family (Marzban, PasarGuard).
+pub(crate) fn status_state(status: &str) -> RemoteState {
+    match status {
+        "disabled" => RemoteState::Disabled,
+        "limited" => RemoteState::Limited,
+        "expired" => RemoteState::Expired,
+        "on_hold" => RemoteState::OnHold,
+        "active" => RemoteState::Active,
+        other => {
+            tracing::warn!(status = other, "unknown user status");
+            RemoteState::Active
+        }
+    }
 }
 
 impl Marzban {
@@ -68,17 +77,7 @@ impl Marzban {
     }
 
     fn remote(&self, u: UserResponse) -> RemoteUser {
-        let state = match u.status.as_str() {
-            "disabled" => RemoteState::Disabled,
-            "limited" => RemoteState::Limited,
-            "expired" => RemoteState::Expired,
-            "on_hold" => RemoteState::OnHold,
-            "active" => RemoteState::Active,
-            other => {
-                tracing::warn!(status = other, "unknown Marzban user status");
-                RemoteState::Active
-            }
-        };
+        let state = status_state(&u.status);
         RemoteUser {
             enabled: state != RemoteState::Disabled,
             state,
@@ -227,32 +226,11 @@ impl PanelClient for Marzban {
     }
 
     async fn list_users(&self) -> Result<Vec<RemoteUser>, PanelError> {
-        let mut out = Vec::new();
-        let mut names = HashSet::new();
-        let mut offset = 0;
-        loop {
-            let query = [
-                ("offset", offset.to_string()),
-                ("limit", PAGE_SIZE.to_string()),
-            ];
-            let page: UsersPage = self
-                .api
-                .call(Method::GET, &["api", "users"], &query, None)
-                .await?
-                .ok_json("users")?;
-            let n = page.users.len();
-            offset += n;
-            // Offset paging over a changing table can repeat a user; keep the first sighting.
-            out.extend(
-                page.users
-                    .into_iter()
-                    .filter(|u| names.insert(u.username.clone()))
-                    .map(|u| self.remote(u)),
-            );
-            if n < PAGE_SIZE || offset >= page.total {
-                return Ok(out);
-            }
-        }
+        let users: Vec<UserResponse> = self
+            .api
+            .offset_pages(&["api", "users"], PAGE_SIZE, |u: &UserResponse| &u.username)
+            .await?;
+        Ok(users.into_iter().map(|u| self.remote(u)).collect())
     }
 
     async fn update_user(&self, username: &str, limits: &UserLimits) -> Result<(), PanelError> {

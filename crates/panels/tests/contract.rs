@@ -16,8 +16,9 @@ use panels::{
 const GIB: i64 = 1024 * 1024 * 1024;
 const MIB: i64 = 1024 * 1024;
 
-/// Marzneshin's non-default service, 3x-ui's first (vless) inbound, Eylandoo's second node: the
-/// seeded defaults differ, so a placement that ignored the settings would show.
+/// Marzneshin's non-default service (PasarGuard's group), 3x-ui's first (vless) inbound,
+/// Eylandoo's second node: the seeded defaults differ, so a placement that ignored the settings
+/// would show.
 const SERVICE: i64 = 2;
 const INBOUND: i64 = 1;
 const NODE: i64 = 2;
@@ -28,6 +29,7 @@ fn panel_kind(kind: SimKind) -> PanelKind {
         SimKind::Marzneshin => PanelKind::Marzneshin,
         SimKind::Xui => PanelKind::Xui,
         SimKind::Eylandoo => PanelKind::Eylandoo,
+        SimKind::PasarGuard => PanelKind::PasarGuard,
     }
 }
 
@@ -232,6 +234,10 @@ async fn create_places_the_user(t: &Target) {
             assert_eq!(u.max_clients, None, "Marzban has no connection limit");
         }
         SimKind::Marzneshin => assert_eq!(u.service_ids, [SERVICE]),
+        SimKind::PasarGuard => {
+            assert_eq!(u.service_ids, [SERVICE], "the configured group");
+            assert_eq!(u.max_clients, None, "v3.1 has no device limit");
+        }
         SimKind::Xui => {
             assert_eq!(u.inbound_ids, [INBOUND]);
             assert_eq!(u.max_clients, Some(2), "limitIp");
@@ -350,8 +356,8 @@ async fn update_limits(t: &Target) {
         assert_eq!(u.node_ids, before.node_ids);
         assert_eq!(u.inbound_tags, before.inbound_tags);
     }
-    if t.kind != PanelKind::Marzban {
-        // Marzban signs a fresh token into every URL; the others keep theirs.
+    if !matches!(t.kind, PanelKind::Marzban | PanelKind::PasarGuard) {
+        // Marzban and PasarGuard sign a fresh token into every URL; the others keep theirs.
         assert_eq!(t.client.subscription_url(&name).await.unwrap(), sub_before);
     }
     let r = remote(&t.client, &name).await;
@@ -551,8 +557,10 @@ async fn test_connection_and_choices(t: &Target) {
     let c = &t.client;
     assert_eq!(c.kind(), t.kind);
     let info = c.test_connection().await.unwrap();
-    if t.kind == PanelKind::Marzban {
-        assert_eq!(info.version.as_deref(), Some("0.8.4"));
+    match t.kind {
+        PanelKind::Marzban => assert_eq!(info.version.as_deref(), Some("0.8.4")),
+        PanelKind::PasarGuard => assert_eq!(info.version.as_deref(), Some("3.1.0")),
+        _ => {}
     }
     let ch = c.list_choices().await.unwrap();
     let ids = |v: &[panels::Choice]| v.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
@@ -567,6 +575,15 @@ async fn test_connection_and_choices(t: &Target) {
         (PanelKind::Marzneshin, true) => assert_eq!(ids(&ch.services), ["1", "2"]),
         // start.sh's one service; other runs may have added more.
         (PanelKind::Marzneshin, false) => assert!(ids(&ch.services).contains(&"1".to_string())),
+        (PanelKind::PasarGuard, true) => assert_eq!(ids(&ch.services), ["1", "2"]),
+        // start.sh's `default` group; other runs may have added more.
+        (PanelKind::PasarGuard, false) => {
+            assert!(ids(&ch.services).contains(&"1".to_string()), "{ch:?}");
+            assert!(
+                ids(&ch.inbounds).contains(&"Shadowsocks TCP".to_string()),
+                "{ch:?}"
+            );
+        }
         (PanelKind::Xui, _) => assert_eq!(ids(&ch.inbounds), ["1", "2", "3"]),
         (PanelKind::Eylandoo, _) => assert_eq!(ids(&ch.nodes), ["1", "2"]),
     }
@@ -616,7 +633,7 @@ async fn concurrent_calls_share_one_login(kind: SimKind) {
 async fn bulk_listing_request_count(kind: SimKind) {
     let (sim, c) = start(kind).await;
     let expected_page = match kind {
-        SimKind::Marzban | SimKind::Marzneshin => 100,
+        SimKind::Marzban | SimKind::Marzneshin | SimKind::PasarGuard => 100,
         SimKind::Xui | SimKind::Eylandoo => usize::MAX,
     };
     c.test_connection().await.unwrap(); // log in outside the counted window
@@ -784,9 +801,11 @@ macro_rules! contract {
         contract!(@sim marzneshin, Marzneshin, [$($case),*], [$($sim_case),*]);
         contract!(@sim xui, Xui, [$($case),*], [$($sim_case),*]);
         contract!(@sim eylandoo, Eylandoo, [$($case),*], [$($sim_case),*]);
+        contract!(@sim pasarguard, PasarGuard, [$($case),*], [$($sim_case),*]);
         // CI counts these by the `real_<kind>` in their names.
         contract!(@real real_marzban, Marzban, [$($case),*]);
         contract!(@real real_marzneshin, Marzneshin, [$($case),*]);
+        contract!(@real real_pasarguard, PasarGuard, [$($case),*]);
     };
     (@sim $m:ident, $kind:ident, [$($case:ident),*], [$($sim_case:ident),*]) => {
         mod $m {
@@ -863,21 +882,75 @@ async fn marzban_inbound_tag_subset() {
     assert!(sim.user("ct_tags2").is_none());
 }
 
+/// Marzneshin's services and PasarGuard's groups: required, per-user ones override the settings.
 #[tokio::test]
-async fn marzneshin_needs_services() {
-    let sim = panel_sim::spawn(SimKind::Marzneshin).await;
-    let mut cfg = config(&sim, SimKind::Marzneshin);
-    cfg.settings.service_ids.clear();
-    let c = client(cfg);
-    let err = c.create_user(&new_user("ct_nosvc")).await.unwrap_err();
-    assert!(matches!(err, PanelError::Config(_)), "{err:?}");
-    // Per-user services override the settings.
+async fn marzneshin_and_pasarguard_need_services_or_groups() {
+    for kind in [SimKind::Marzneshin, SimKind::PasarGuard] {
+        let sim = panel_sim::spawn(kind).await;
+        let mut cfg = config(&sim, kind);
+        cfg.settings.service_ids.clear();
+        let c = client(cfg);
+        let err = c.create_user(&new_user("ct_nosvc")).await.unwrap_err();
+        assert!(matches!(err, PanelError::Config(_)), "{kind}: {err:?}");
+        let user = NewUser {
+            service_ids: vec![1],
+            ..new_user("ct_svc")
+        };
+        c.create_user(&user).await.unwrap();
+        assert_eq!(sim_user(&sim, "ct_svc").service_ids, [1], "{kind}");
+        assert!(sim.user("ct_nosvc").is_none());
+    }
+}
+
+/// A group the panel does not have: Marzneshin would drop it silently, PasarGuard answers 404
+/// "Group not found", which the adapter reports as a settings problem, not a missing user.
+#[tokio::test]
+async fn pasarguard_unknown_group_is_a_config_error() {
+    let (sim, c) = start(SimKind::PasarGuard).await;
     let user = NewUser {
-        service_ids: vec![1],
-        ..new_user("ct_svc")
+        service_ids: vec![99],
+        ..new_user("ct_nogroup")
     };
-    c.create_user(&user).await.unwrap();
-    assert_eq!(sim_user(&sim, "ct_svc").service_ids, [1]);
+    let err = c.create_user(&user).await.unwrap_err();
+    assert!(matches!(err, PanelError::Config(_)), "{err:?}");
+    assert!(sim.user("ct_nogroup").is_none());
+}
+
+/// A panel that reports v5: switches go through `PUT /api/user/{u}/disabled` (v3.1 has no such
+/// route, so the v3.1 contract above proves the status route), and an API key needs no login.
+#[tokio::test]
+async fn pasarguard_v5_switches_by_the_disabled_route_and_takes_an_api_key() {
+    let sim = panel_sim::spawn(SimKind::PasarGuard).await;
+    sim.set_version("5.2.1");
+    let mut cfg = config(&sim, SimKind::PasarGuard);
+    cfg.username = None;
+    cfg.password = None;
+    cfg.api_key = Some(sim.api_key().to_string());
+    let c = client(cfg);
+    assert_eq!(
+        c.test_connection().await.unwrap().version.as_deref(),
+        Some("5.2.1")
+    );
+    create(&c, "ct_v5").await;
+    sim.reset_request_counts();
+    c.disable_user("ct_v5").await.unwrap();
+    assert!(!sim_user(&sim, "ct_v5").enabled);
+    c.disable_user("ct_v5").await.unwrap();
+    c.enable_user("ct_v5").await.unwrap();
+    assert!(sim_user(&sim, "ct_v5").enabled);
+    assert_eq!(
+        (sim.requests(SimOp::Disable), sim.requests(SimOp::Enable)),
+        (2, 1)
+    );
+    assert_eq!(sim.requests(SimOp::Auth), 0, "the key, never a login");
+
+    // Downgraded under the adapter's feet: the v5 route it read the version for is gone (404),
+    // which shows it was the one used; and v3.1 refuses the key (keys came with v5.1).
+    sim.set_version("3.1.0");
+    let err = c.disable_user("ct_v5").await.unwrap_err();
+    assert!(matches!(err, PanelError::NotFound(_)), "{err:?}");
+    let err = c.get_user("ct_v5").await.unwrap_err();
+    assert!(matches!(err, PanelError::Auth(_)), "{err:?}");
 }
 
 #[tokio::test]

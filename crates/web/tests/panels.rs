@@ -154,8 +154,9 @@ async fn panels_are_created_read_and_edited_with_secrets_write_only_for_every_ki
         assert_eq!(status, 200);
         assert_eq!(test["ok"], true, "{kind}: {test}");
     }
-    assert_eq!(app.audit_count("panel_created").await, 4);
-    assert_eq!(app.audit_count("panel_updated").await, 4);
+    let kinds = SimKind::ALL.len() as i64;
+    assert_eq!(app.audit_count("panel_created").await, kinds);
+    assert_eq!(app.audit_count("panel_updated").await, kinds);
     // The audit log does not carry the secrets either.
     let mut conn = app.db.acquire().await.unwrap();
     let metas: Vec<String> = db::sqlx::query_scalar("SELECT meta FROM audit_logs")
@@ -325,8 +326,9 @@ async fn test_connection_reports_version_or_the_failure_and_records_health() {
         assert_eq!(status, 200);
         assert_eq!(ok["ok"], true, "{kind}: {ok}");
         assert!(ok["latency_ms"].is_u64());
-        // Marzban and 3x-ui report their version; Marzneshin and Eylandoo have no such read.
-        if matches!(kind, SimKind::Marzban | SimKind::Xui) {
+        // Marzban, 3x-ui and PasarGuard report their version; Marzneshin and Eylandoo have no
+        // such read.
+        if matches!(kind, SimKind::Marzban | SimKind::Xui | SimKind::PasarGuard) {
             assert!(ok["version"].is_string(), "{kind}: {ok}");
         }
         assert!(ok.get("error").is_none());
@@ -344,7 +346,10 @@ async fn test_connection_reports_version_or_the_failure_and_records_health() {
         assert!(panel["last_error"].is_string());
         assert!(panel["last_success_at"].is_string(), "last success kept");
     }
-    assert_eq!(app.audit_count("panel_tested").await, 8);
+    assert_eq!(
+        app.audit_count("panel_tested").await,
+        2 * SimKind::ALL.len() as i64
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -577,4 +582,67 @@ async fn a_reseller_cannot_open_or_post_the_panel_pages() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(app.audit_count("panel_tested").await, 0);
+}
+
+/// PasarGuard through the API and the pages: a v5 panel with only an API key is accepted and
+/// connects; the picker offers its groups by name under the groups heading, in both languages.
+#[tokio::test]
+async fn pasarguard_takes_an_api_key_and_offers_its_groups() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let sim = panel_sim::spawn(SimKind::PasarGuard).await;
+    sim.set_version("5.2.1");
+    let (status, created) = post(
+        &app,
+        &token,
+        "/api/v1/panels",
+        &json!({"name": "pg", "kind": "pasarguard", "base_url": sim.base_url(),
+            "api_key": sim.api_key(), "settings": {"service_ids": [2]}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["kind"], "pasarguard");
+    assert_eq!(
+        (&created["has_api_key"], &created["has_password"]),
+        (&json!(true), &json!(false))
+    );
+    let id = created["id"].as_i64().unwrap();
+    let (_, test) = post(
+        &app,
+        &token,
+        &format!("/api/v1/panels/{id}/test"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(test["ok"], true, "{test}");
+    assert_eq!(test["version"], "5.2.1");
+    // Without a key, the admin login is required as for the other kinds.
+    let (status, e) = post(
+        &app,
+        &token,
+        "/api/v1/panels",
+        &json!({"name": "pg2", "kind": "pasarguard", "base_url": sim.base_url()}),
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+    assert!(e["error"]["fields"]["username"].is_string(), "{e}");
+
+    let b = app.signed_in_browser("root", "correct-horse").await;
+    for (lang, heading, kind) in [
+        ("en", "Groups for new users", "PasarGuard"),
+        ("fa", "گروه‌های کاربران جدید", "پاسارگارد"),
+    ] {
+        let (status, html) = page(
+            &b,
+            &app,
+            &format!("/admin/panels/{id}?choices=1&lang={lang}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{lang}");
+        assert!(html.contains(heading), "{lang}: {html}");
+        assert!(html.contains("name=\"pick\" value=\"2\" checked"), "{lang}");
+        assert!(html.contains("vip"), "{lang}: the group's name");
+        let (_, list) = page(&b, &app, &format!("/admin/panels?lang={lang}")).await;
+        assert!(list.contains(kind), "{lang}: the kind's label");
+    }
 }

@@ -33,7 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct PanelView {
     pub id: i64,
     pub name: String,
-    /// `marzban`, `marzneshin`, `xui` or `eylandoo`.
+    /// `marzban`, `marzneshin`, `xui`, `eylandoo` or `pasarguard`.
     #[schema(value_type = String)]
     pub kind: PanelKind,
     pub base_url: String,
@@ -254,6 +254,8 @@ fn validate(
             errors.insert("api_key".into(), "panels.err.api_key".into());
         }
         Some(PanelKind::Eylandoo) | None => {}
+        // PasarGuard v5.1+ takes an API key instead of the admin login.
+        Some(PanelKind::Pasarguard) if has_api_key => {}
         Some(_) => {
             if username.is_none() {
                 errors.insert("username".into(), "panels.err.username".into());

@@ -35,6 +35,8 @@ fn pick_key(kind: PanelKind) -> (&'static str, bool) {
         PanelKind::Marzneshin => ("service_ids", true),
         PanelKind::Xui => ("inbound_ids", true),
         PanelKind::Eylandoo => ("node_ids", true),
+        // Groups go where Marzneshin's services go.
+        PanelKind::Pasarguard => ("service_ids", true),
     }
 }
 
@@ -44,6 +46,7 @@ fn pick_label_key(kind: PanelKind) -> &'static str {
         PanelKind::Marzneshin => "panels.pick_service_ids",
         PanelKind::Xui => "panels.pick_inbound_ids",
         PanelKind::Eylandoo => "panels.pick_node_ids",
+        PanelKind::Pasarguard => "panels.pick_group_ids",
     }
 }
 
@@ -313,7 +316,7 @@ pub async fn edit_form(
         match panel_choices(&state, id).await {
             Ok(c) => {
                 let offered = match panel.kind {
-                    PanelKind::Marzneshin => c.services,
+                    PanelKind::Marzneshin | PanelKind::Pasarguard => c.services,
                     PanelKind::Eylandoo => c.nodes,
                     PanelKind::Marzban | PanelKind::Xui => c.inbounds,
                 };

@@ -110,6 +110,7 @@ impl Label for PanelKind {
             PanelKind::Marzneshin => "panels.kinds.marzneshin",
             PanelKind::Xui => "panels.kinds.xui",
             PanelKind::Eylandoo => "panels.kinds.eylandoo",
+            PanelKind::Pasarguard => "panels.kinds.pasarguard",
         }
     }
 }

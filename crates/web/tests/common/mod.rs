@@ -107,8 +107,10 @@ impl TestApp {
             panel_sim::SimKind::Xui => {
                 serde_json::json!({ "inbound_ids": [1], "sub_base_url": sim.root_url() })
             }
-            // Marzneshin needs the services a new user joins.
-            panel_sim::SimKind::Marzneshin => serde_json::json!({ "service_ids": [1] }),
+            // Marzneshin needs the services a new user joins, PasarGuard the groups.
+            panel_sim::SimKind::Marzneshin | panel_sim::SimKind::PasarGuard => {
+                serde_json::json!({ "service_ids": [1] })
+            }
             _ => serde_json::json!({}),
         };
         let mut conn = self.db.acquire().await.unwrap();
