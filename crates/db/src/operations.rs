@@ -124,7 +124,7 @@ pub async fn claim(
 ) -> DbResult<bool> {
     Ok(sqlx::query(
         "UPDATE operations SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3 AND status = $5 \
-         AND (lease_expires_at IS NULL OR lease_expires_at <= $4)",
+         AND next_attempt_at <= $4 AND (lease_expires_at IS NULL OR lease_expires_at <= $4)",
     )
     .bind(owner)
     .bind(now + lease_secs)

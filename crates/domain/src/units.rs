@@ -6,6 +6,14 @@ use thiserror::Error;
 /// One "GB" as the product means it everywhere: a GiB.
 pub const GIB: i64 = 1 << 30;
 
+/// The largest amount one money input may carry (a top-up, an adjustment, an opening balance):
+/// one trillion toman. Far above any real payment, and so far below `i64::MAX` that no sum of
+/// them a wallet will ever see can overflow.
+pub const MAX_TOMAN: i64 = 1_000_000_000_000;
+
+/// The largest price per GB (the same bound the settings page has always had).
+pub const MAX_PRICE_PER_GB: i64 = 1_000_000_000;
+
 /// Why a typed amount was refused; the messages are shown to the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum UnitError {

@@ -515,7 +515,8 @@ pub async fn edit(
     finish(ctx, id, op).await
 }
 
-/// Disable by hand (`manual`): only a person enables it again, never the system.
+/// Disable by hand (`manual` by a reseller, `admin` by an admin): only a person enables it
+/// again, never the system, and what an admin disabled only an admin.
 pub async fn disable(
     ctx: &Ctx,
     actor: &Actor,
@@ -531,13 +532,12 @@ pub async fn disable(
             message: format!("the config is {}", before.status),
         });
     }
-    db::configs::set_status(
-        &mut tx,
-        id,
-        ConfigStatus::Disabled,
-        Some(DisabledReason::Manual),
-    )
-    .await?;
+    // An admin's disable is the admin's to undo (spec §14); a reseller's the reseller's.
+    let reason = match scope {
+        Scope::Admin => DisabledReason::Admin,
+        Scope::Reseller(_) => DisabledReason::Manual,
+    };
+    db::configs::set_status(&mut tx, id, ConfigStatus::Disabled, Some(reason)).await?;
     commit_change(
         ctx,
         tx,

@@ -7,7 +7,6 @@ use crate::Ctx;
 use chrono::{DateTime, Utc};
 use db::audit::{Actor, NewAudit, Origin};
 use db::resellers::Reseller;
-use domain::enforcement::GraceSettings;
 use domain::status::{
     AuditAction, AuditTarget, ConfigEventKind, ConfigStatus, DisabledReason, LedgerKind,
     ResellerKind, ResellerStatus, Role, SuspendedBy,
@@ -40,16 +39,9 @@ impl Summary {
     }
 }
 
-pub async fn grace_settings(conn: &mut db::Conn) -> Result<GraceSettings> {
-    let d = GraceSettings::default();
-    Ok(GraceSettings {
-        percent: db::settings::get_i64(conn, "grace_percent")
-            .await?
-            .unwrap_or(d.percent),
-        min_bytes: db::settings::get_i64(conn, "grace_bytes")
-            .await?
-            .unwrap_or(d.min_bytes),
-    })
+/// A price per GB outside 0 ..= [`domain::units::MAX_PRICE_PER_GB`].
+fn bad_price(p: i64) -> bool {
+    !(0..=domain::units::MAX_PRICE_PER_GB).contains(&p)
 }
 
 /// The price per GB a wallet reseller pays: its override, else the setting, else the environment.
@@ -81,7 +73,7 @@ pub async fn summaries(ctx: &Ctx, conn: &mut db::Conn, rows: &[Reseller]) -> Res
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let totals = db::resellers::config_totals(conn, &ids).await?;
     let mut logins = db::users::logins_of(conn, &ids).await?;
-    let grace = grace_settings(conn).await?;
+    let grace = crate::enforcement::grace_settings(conn).await?;
     let default_price = db::settings::get_i64(conn, "wallet_price_per_gb")
         .await?
         .unwrap_or(ctx.settings.wallet_price_per_gb);
@@ -252,8 +244,14 @@ async fn check_new(
     if kind == ResellerKind::Traffic && quota <= 0 {
         f.add("traffic_quota_bytes", "resellers.err.quota");
     }
-    if input.wallet_price_per_gb.is_some_and(|p| p < 0) {
+    if input.wallet_price_per_gb.is_some_and(bad_price) {
         f.add("wallet_price_per_gb", "resellers.err.price");
+    }
+    if input
+        .wallet_balance
+        .is_some_and(|b| b.unsigned_abs() > domain::units::MAX_TOMAN.unsigned_abs())
+    {
+        f.add("wallet_balance", "resellers.err.balance");
     }
     let (ws, we) = if kind == ResellerKind::Traffic {
         window(
@@ -452,7 +450,7 @@ pub async fn update(
     if p.traffic_quota_bytes.is_some_and(|q| q < 0) {
         f.add("traffic_quota_bytes", "resellers.err.quota");
     }
-    if p.wallet_price_per_gb.is_some_and(|q| q < 0) {
+    if p.wallet_price_per_gb.is_some_and(bad_price) {
         f.add("wallet_price_per_gb", "resellers.err.price");
     }
     let norm = |t: DateTime<Utc>| domain::tehran::normalize_day_end(t).timestamp();

@@ -65,6 +65,9 @@ pub fn check_submission(
     if amount < min {
         return Err(invalid("amount", "wallet.err.amount_min"));
     }
+    if amount > domain::units::MAX_TOMAN {
+        return Err(invalid("amount", "wallet.err.amount_max"));
+    }
     if receipt.is_empty() {
         return Err(invalid("receipt", "wallet.err.receipt_missing"));
     }

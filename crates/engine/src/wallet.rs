@@ -521,7 +521,7 @@ pub async fn adjust(
     origin: &Origin,
 ) -> EngineResult<LedgerRow> {
     let note = note.trim();
-    if amount == 0 {
+    if amount == 0 || amount.unsigned_abs() > domain::units::MAX_TOMAN.unsigned_abs() {
         return Err(EngineError::Invalid("amount".into()));
     }
     if note.is_empty() || note.chars().count() > 500 {

@@ -235,3 +235,174 @@ async fn an_accepted_reading_is_counted_once() {
     );
     assert_eq!(env.audit_count("usage_reading_accepted").await, 1);
 }
+
+/// Spec §4: a failed attempt is retried after +1 s, then +3 s, and no caller (a reseller's
+/// action waiting for the panel, the worker) may start the next attempt earlier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_waits_for_backoff() {
+    let env = env().await;
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let c = env.config(r, panel, "backoff_a").await;
+    sim.inject(panel_sim::SimOp::Disable, panel_sim::Fault::Http500, None);
+    let now = chrono::Utc::now().timestamp();
+    let mut tx = env.ctx.db.begin_write().await.unwrap();
+    let op = engine::ops::enqueue(
+        &mut tx,
+        panel,
+        c,
+        None,
+        engine::ops::OpKind::Disable,
+        serde_json::json!({}),
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let wait = std::time::Duration::from_millis(300);
+    engine::ops::run_now(&env.ctx, op, wait).await.unwrap();
+    // Asked again at once (and once more), the next attempt waits for its time.
+    engine::ops::run_now(&env.ctx, op, std::time::Duration::from_secs(3))
+        .await
+        .unwrap();
+    engine::ops::run_now(&env.ctx, op, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    let attempts: Vec<(i64, i64)> = {
+        let mut conn = env.conn().await;
+        sqlx::query_as(
+            "SELECT started_at, finished_at FROM operation_attempts WHERE operation_id = $1 ORDER BY id",
+        )
+        .bind(op)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+    };
+    assert!(attempts.len() >= 2, "{attempts:?}");
+    assert!(
+        attempts[1].0 > attempts[0].1,
+        "attempt 2 too early: {attempts:?}"
+    );
+    if attempts.len() >= 3 {
+        assert!(
+            attempts[2].0 >= attempts[1].1 + 3,
+            "attempt 3 too early: {attempts:?}"
+        );
+    }
+}
+
+mod readings {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    pub enum Reading {
+        Normal(i64),
+        Absurd(i64),
+        /// The counter goes down, even below zero.
+        Drop(i64),
+        /// Up to `i64::MAX` (the simulator saturates).
+        Overflow,
+    }
+
+    fn reading() -> impl Strategy<Value = Reading> {
+        prop_oneof![
+            5 => (0i64..5 * GIB).prop_map(Reading::Normal),
+            2 => (1_000_000_000_000_000i64..4_700_000_000_000_000_000).prop_map(Reading::Absurd),
+            1 => (1i64..8 * GIB).prop_map(Reading::Drop),
+            1 => Just(Reading::Overflow),
+        ]
+    }
+
+    const USERS: [&str; 2] = ["prop_r0", "prop_r1"];
+
+    async fn run_case(steps: Vec<(usize, Reading)>) -> Result<(), TestCaseError> {
+        let env = env().await;
+        let (panel, sim) = env.panel(SimKind::Marzban).await;
+        let wallets = [
+            wallet_reseller(&env, panel, 1_000_000).await,
+            wallet_reseller(&env, panel, 1_000_000).await,
+        ];
+        for (i, u) in USERS.iter().enumerate() {
+            env.config(wallets[i], panel, u).await;
+        }
+        // Our model of the stored counters: what spec §7 makes of every believed reading.
+        let ceiling = domain::usage::Ceiling::default();
+        let mut model = [domain::usage::UsageCounters::default(); 2];
+        let start = chrono::Utc::now();
+        for (n, (i, r)) in steps.into_iter().enumerate() {
+            match r {
+                Reading::Normal(b) | Reading::Absurd(b) => {
+                    sim.add_traffic(USERS[i], b);
+                }
+                Reading::Drop(b) => {
+                    sim.add_traffic(USERS[i], -b);
+                }
+                Reading::Overflow => {
+                    sim.add_traffic(USERS[i], i64::MAX);
+                }
+            }
+            let rep = engine::sync::run_once(&env.ctx, chrono::Utc::now()).await;
+            prop_assert!(rep.is_ok(), "sync failed at step {n}: {rep:?}");
+            for (k, u) in USERS.iter().enumerate() {
+                let seen = sim.user(u).unwrap().used_bytes;
+                let next = domain::usage::observe(model[k], seen);
+                if ceiling.implausible(model[k], next, 0, 100 * GIB).is_none() {
+                    model[k] = next;
+                }
+            }
+            let hour = start + chrono::Duration::hours(n as i64 + 1);
+            let bill = engine::billing::run_once_at(&env.ctx, hour, chrono::Utc::now()).await;
+            prop_assert!(bill.is_ok(), "billing failed at step {n}: {bill:?}");
+            prop_assert_eq!(bill.unwrap().resellers_failed, 0);
+        }
+        let mut conn = env.conn().await;
+        for (k, u) in USERS.iter().enumerate() {
+            let c: (i64, i64) = sqlx::query_as(
+                "SELECT usage_bytes, lifetime_usage_bytes FROM configs WHERE username = $1",
+            )
+            .bind(u)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            prop_assert_eq!(
+                c,
+                (model[k].usage_bytes, model[k].lifetime_usage_bytes),
+                "{}",
+                u
+            );
+            let r = wallets[k];
+            let (balance, ledger, billed): (i64, i64, i64) = sqlx::query_as(
+                "SELECT wallet_balance, \
+                 (SELECT CAST(SUM(amount) AS BIGINT) FROM wallet_ledger WHERE reseller_id = resellers.id), \
+                 COALESCE((SELECT CAST(SUM(delta_bytes) AS BIGINT) FROM usage_snapshots WHERE reseller_id = resellers.id), 0) \
+                 FROM resellers WHERE id = $1",
+            )
+            .bind(r)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            prop_assert_eq!(balance, ledger, "balance = Σ ledger");
+            // Every billed byte is a believed one: quarantined deltas are never billed.
+            prop_assert_eq!(billed, model[k].lifetime_usage_bytes);
+        }
+        drop(conn);
+        prop_assert_eq!(
+            engine::sync::check_aggregates(&env.ctx).await.unwrap(),
+            Vec::<String>::new()
+        );
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_readings_never_break_sync_or_billing(
+            steps in prop::collection::vec((0usize..2, reading()), 1..16),
+        ) {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(run_case(steps))?;
+        }
+    }
+}

@@ -268,7 +268,8 @@ impl Store {
             return false;
         };
         apply_traffic(rec, bytes, now);
-        *self.counted.entry(name.to_string()).or_default() += bytes;
+        let n = self.counted.entry(name.to_string()).or_default();
+        *n = n.saturating_add(bytes);
         true
     }
 
@@ -277,7 +278,8 @@ impl Store {
         let mut n = 0;
         for rec in self.users.values_mut() {
             apply_traffic(rec, bytes, now);
-            *self.counted.entry(rec.username.clone()).or_default() += bytes;
+            let c = self.counted.entry(rec.username.clone()).or_default();
+            *c = c.saturating_add(bytes);
             n += 1;
         }
         n
@@ -285,7 +287,8 @@ impl Store {
 
     /// Records traffic that exists on the panel without going through add_traffic (seeding).
     pub fn count_external(&mut self, name: &str, bytes: i64) {
-        *self.counted.entry(name.to_string()).or_default() += bytes;
+        let n = self.counted.entry(name.to_string()).or_default();
+        *n = n.saturating_add(bytes);
     }
 
     pub fn reset(&mut self, name: &str, now: DateTime<Utc>) -> bool {

@@ -685,3 +685,77 @@ async fn an_empty_whitelist_allows_any_of_the_panels_services_and_nodes() {
         }
     }
 }
+
+/// Spec §14: what an admin disables is stored as `admin` and only an admin enables it again;
+/// the reseller's own disable stays the reseller's to undo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_disable_is_not_undone_by_reseller() {
+    let mut app = TestApp::spawn().await;
+    app.start_worker();
+    let (_rid, token, _sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
+    let (s, c) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_i64().unwrap();
+    let post = reqwest::Method::POST;
+    let (s, v) = call(
+        &app,
+        &admin,
+        post.clone(),
+        &format!("/api/v1/configs/{id}/disable"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let mut conn = app.db.acquire().await.unwrap();
+    let row = db::configs::get(&mut conn, id).await.unwrap().unwrap();
+    drop(conn);
+    assert_eq!(row.disabled_reason, Some(DisabledReason::Admin));
+    let (s, v) = call(
+        &app,
+        &token,
+        post.clone(),
+        &format!("/api/v1/configs/{id}/enable"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        s, 409,
+        "the reseller must not undo the admin's disable: {v}"
+    );
+    let (s, v) = call(
+        &app,
+        &admin,
+        post.clone(),
+        &format!("/api/v1/configs/{id}/enable"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    // The reseller's own disable is still its own to undo.
+    let (s, _) = call(
+        &app,
+        &token,
+        post.clone(),
+        &format!("/api/v1/configs/{id}/disable"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, v) = call(
+        &app,
+        &token,
+        post,
+        &format!("/api/v1/configs/{id}/enable"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let mut conn = app.db.acquire().await.unwrap();
+    let row = db::configs::get(&mut conn, id).await.unwrap().unwrap();
+    assert_eq!(row.status, ConfigStatus::Active);
+}

@@ -638,3 +638,48 @@ async fn a_wallet_reseller_starts_with_its_opening_balance_in_the_ledger() {
         assert!(dash.contains(part), "{part} on the wallet dashboard");
     }
 }
+
+/// The grace the admin saves on the grace page is the grace the reseller's figures show (API
+/// and `/me`), the same one enforcement uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reseller_figures_use_the_configured_grace() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let (panel_id, _sim) = app.add_panel(SimKind::Marzban).await;
+    let (s, r) = send(&app, &token, reqwest::Method::POST, "/api/v1/resellers", Some(json!({
+        "username": "grace_shop", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id,
+        "traffic_quota_bytes": 10 * GIB, "window_days": 30}))).await;
+    assert_eq!(s, 201, "{r}");
+    let id = r["id"].as_i64().unwrap();
+    let b = app.signed_in_browser("root", "correct-horse").await;
+    let csrf = app.csrf_of(&b).await;
+    let res = b
+        .post(app.url("/admin/settings/grace"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("grace_percent", "0"),
+            ("grace_min_mb", "500"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, r) = send(
+        &app,
+        &token,
+        reqwest::Method::GET,
+        &format!("/api/v1/resellers/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(r["traffic"]["grace_bytes"], 500 << 20, "{r}");
+    let shop = app.token("grace_shop", "shop-pass-1").await;
+    let (_, me) = send(&app, &shop, reqwest::Method::GET, "/api/v1/me", None).await;
+    assert_eq!(
+        me["reseller"]["traffic"]["grace_bytes"]
+            .as_i64()
+            .or(me["traffic"]["grace_bytes"].as_i64()),
+        Some(500 << 20),
+        "{me}"
+    );
+}

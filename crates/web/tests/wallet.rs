@@ -1022,3 +1022,46 @@ async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brin
     );
     sim.shutdown();
 }
+
+/// Issue 11: money inputs are bounded at request time (422 naming the field), so no top-up,
+/// adjustment, opening balance or price can overflow a balance or a charge later (never a 500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topup_amount_is_bounded() {
+    let s = shop(5_000).await;
+    let res = s.upload("9223372036854775807", Some(("r.png", PNG))).await;
+    assert_eq!(res.status(), 422);
+    let v: Value = res.json().await.unwrap();
+    assert!(v["error"]["fields"]["amount"].is_string(), "{v}");
+    let path = format!("/api/v1/resellers/{}/wallet/adjustments", s.reseller);
+    for amount in [i64::MIN + 1, i64::MAX, 10_000_000_000_000] {
+        let res = s
+            .post_json(
+                &s.admin_token,
+                &path,
+                serde_json::json!({"amount": amount, "note": "x"}),
+            )
+            .await;
+        assert_eq!(res.status(), 422, "adjustment of {amount}");
+    }
+    assert_eq!(s.balance().await, 5_000);
+    // A price or opening balance beyond the bounds is refused when the reseller is created.
+    for (field, value) in [
+        ("wallet_price_per_gb", i64::MAX),
+        ("wallet_balance", i64::MIN + 5),
+    ] {
+        let mut body = serde_json::json!({"username": format!("big_{}", field.len()), "password": "shop-pass-1",
+            "kind": "wallet", "panel_id": 1, "wallet_price_per_gb": 1000, "wallet_balance": 0});
+        body[field] = serde_json::json!(value);
+        let res = s.post_json(&s.admin_token, "/api/v1/resellers", body).await;
+        assert_eq!(res.status(), 422, "{field} = {value}");
+    }
+    // Billing still runs for this wallet.
+    let res = s
+        .post_json(
+            &s.admin_token,
+            "/api/v1/jobs/wallet-billing",
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(res.status().as_u16() < 500, "{}", res.status());
+}

@@ -156,7 +156,10 @@ pub struct CreateReseller {
     /// `YYYY-MM-DD` or RFC 3339; stored as 00:00 Asia/Tehran of that date.
     pub window_starts_at: Option<String>,
     pub window_ends_at: Option<String>,
+    /// Opening balance in toman, at most 10¹² either way.
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub wallet_balance: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_i64)]
     pub wallet_price_per_gb: Option<i64>,
     #[serde(default)]
     pub service_whitelist: Vec<i64>,
@@ -314,6 +317,7 @@ pub struct PatchReseller {
     pub traffic_quota_bytes: Option<i64>,
     pub window_starts_at: Option<String>,
     pub window_ends_at: Option<String>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_i64)]
     pub wallet_price_per_gb: Option<i64>,
     pub service_whitelist: Option<Vec<i64>>,
     pub node_whitelist: Option<Vec<i64>>,

@@ -43,6 +43,10 @@ pub fn engine_error(e: EngineError) -> AppError {
         EngineError::Invalid(f) if f == "kind" => {
             AppError::conflict("not_wallet_reseller", "this reseller is not wallet-based")
         }
+        // A balance that would leave the range the ledger keeps: refused, never a 500.
+        EngineError::Invalid(f) if f.contains("overflow") => {
+            AppError::conflict("balance_overflow", f)
+        }
         other => AppError::Internal(anyhow::Error::new(other)),
     }
 }
@@ -280,7 +284,8 @@ pub async fn submit_topup_form(
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct TopupUpload {
-    /// Toman, at least the minimum top-up (10,000 by default).
+    /// Toman, at least the minimum top-up (10,000 by default), at most 10¹².
+    #[schema(maximum = 1_000_000_000_000_i64)]
     amount: i64,
     /// JPEG, PNG or WebP, up to 4 MB.
     #[schema(value_type = String, format = Binary)]
@@ -319,7 +324,8 @@ pub async fn submit_topup(
 
 #[derive(Deserialize, ToSchema)]
 pub struct AdjustmentInput {
-    /// Signed toman: positive credits, negative debits.
+    /// Signed toman: positive credits, negative debits; at most 10¹² either way.
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
     pub note: String,
 }
