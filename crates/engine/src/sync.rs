@@ -250,7 +250,9 @@ async fn sync_panel(
             usage_bytes: c.usage_bytes,
             lifetime_usage_bytes: c.lifetime_usage_bytes,
         };
-        let mut next = observe(prev, u.used_bytes.max(0));
+        // A negative reading is garbage and changes nothing (`observe`); clamped to zero it would
+        // look like a reset and the next genuine reading would count everything again.
+        let mut next = observe(prev, u.used_bytes);
         let elapsed = ts - c.last_observed_at.unwrap_or(c.created_at);
         let ceiling = &ctx.settings.quarantine;
         if let Some(delta) = ceiling.implausible(prev, next, elapsed, c.traffic_limit_bytes) {
