@@ -187,3 +187,26 @@ impl Env {
             .unwrap()
     }
 }
+
+impl Env {
+    /// A real panel of `../shared/real-panels` registered as a panel row (its admin login and
+    /// its service ids, as `panel_sim::real` gives them).
+    pub async fn register_real(&self, real: &panel_sim::real::RealPanel) -> i64 {
+        let settings = serde_json::to_string(&real.settings()).unwrap();
+        let mut conn = self.conn().await;
+        db::panels::create(
+            &mut conn,
+            db::panels::NewPanel {
+                name: &format!("real-{}", real.kind),
+                kind: real.kind.as_str().parse().unwrap(),
+                base_url: &real.url,
+                username: Some(&real.username),
+                password_enc: Some(&self.ctx.keys.encrypt(&real.password)),
+                api_key_enc: None,
+                settings: &settings,
+            },
+        )
+        .await
+        .unwrap()
+    }
+}
