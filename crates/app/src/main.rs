@@ -65,6 +65,19 @@ enum AdminCommand {
         #[arg(long)]
         password: Option<String>,
     },
+    /// Set a user's password (an admin's or a reseller's login), prompted or read from standard
+    /// input; the user's sessions end. Works while the server runs.
+    Passwd {
+        #[arg(long)]
+        username: String,
+    },
+    /// List the admins with their state.
+    List,
+    /// Disable an admin (never the last active one); its sessions stop working at once.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn main() {
@@ -103,6 +116,18 @@ fn run(cli: Cli) -> Result<()> {
                 };
                 serve::create_admin(config, &username, &password).await
             }
+            Command::Admin {
+                command: AdminCommand::Passwd { username },
+            } => {
+                let password = read_password()?;
+                serve::admin_passwd(config, &username, &password).await
+            }
+            Command::Admin {
+                command: AdminCommand::List,
+            } => serve::admin_list(config).await,
+            Command::Admin {
+                command: AdminCommand::Disable { username },
+            } => serve::admin_disable(config, &username).await,
             Command::ConfigReference => unreachable!("handled above"),
         }
     })

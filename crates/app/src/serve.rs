@@ -97,6 +97,96 @@ pub async fn create_admin(mut config: Config, username: &str, password: &str) ->
     Ok(())
 }
 
+/// `vpnmarket admin passwd`: sets any user's password and ends its sessions (audited as the
+/// system). The database is shared with a running server, which sees the change at once.
+pub async fn admin_passwd(mut config: Config, username: &str, password: &str) -> Result<()> {
+    let db = open_database(&mut config).await?;
+    let login = domain::login::normalize(username).unwrap_or_default();
+    let mut tx = db.begin_write().await?;
+    let Some(user) = db::users::by_username(&mut tx, &login).await? else {
+        anyhow::bail!("no user named `{username}`");
+    };
+    if let Err(key) = web::password::check_strength_for(password, &user.username) {
+        anyhow::bail!("{}", web::i18n::english(key));
+    }
+    let hash = web::password::hash_async(password.to_string()).await?;
+    db::users::set_password(&mut tx, user.id, &hash).await?;
+    let ended = db::tokens::delete_sessions_of(&mut tx, user.id, None).await?;
+    db::audit::record(
+        &mut tx,
+        NewAudit {
+            actor: &Actor::system(),
+            origin: &Origin::default(),
+            action: AuditAction::PasswordReset,
+            target_type: Some(AuditTarget::User),
+            target_id: Some(user.id),
+            reason: None,
+            meta: serde_json::json!({ "login": user.username, "sessions_ended": ended }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    println!(
+        "password of `{}` set; {ended} session(s) ended",
+        user.username
+    );
+    Ok(())
+}
+
+/// `vpnmarket admin list`: one line per admin.
+pub async fn admin_list(mut config: Config) -> Result<()> {
+    let db = open_database(&mut config).await?;
+    let mut conn = db.acquire().await?;
+    for u in db::users::admins(&mut conn).await? {
+        let state = if u.is_active { "active" } else { "disabled" };
+        println!(
+            "{}	{state}	created {}",
+            u.username,
+            db::time::from_ts(u.created_at).format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    Ok(())
+}
+
+/// `vpnmarket admin disable`: never the last active admin.
+pub async fn admin_disable(mut config: Config, username: &str) -> Result<()> {
+    let db = open_database(&mut config).await?;
+    let login = domain::login::normalize(username).unwrap_or_default();
+    let mut tx = db.begin_write().await?;
+    let Some(user) = db::users::by_username(&mut tx, &login).await? else {
+        anyhow::bail!("no user named `{username}`");
+    };
+    anyhow::ensure!(
+        user.role == Role::Admin,
+        "`{}` is not an admin",
+        user.username
+    );
+    anyhow::ensure!(user.is_active, "`{}` is already disabled", user.username);
+    anyhow::ensure!(
+        db::users::count_active_admins(&mut tx).await? > 1,
+        "`{}` is the last active admin; create or enable another first",
+        user.username
+    );
+    db::users::set_active(&mut tx, user.id, false).await?;
+    let ended = db::tokens::delete_sessions_of(&mut tx, user.id, None).await?;
+    db::audit::record(
+        &mut tx,
+        NewAudit {
+            actor: &Actor::system(),
+            origin: &Origin::default(),
+            action: AuditAction::AdminDisabled,
+            target_type: Some(AuditTarget::User),
+            target_id: Some(user.id),
+            reason: None,
+            meta: serde_json::json!({ "login": user.username, "sessions_ended": ended }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    println!("admin `{}` disabled", user.username);
+    Ok(())
+}
+
 /// What the person starting the server needs to sign in, when no admin existed.
 pub enum Bootstrap {
     Existing,

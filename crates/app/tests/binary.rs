@@ -622,3 +622,76 @@ async fn a_backup_of_a_live_instance_restores_into_a_second_instance() {
     assert!(token_works(&server, named["token"].as_str().unwrap()).await);
     token_for(&server, "ops", "backup-pass-1").await;
 }
+
+/// `admin passwd`, `admin list` and `admin disable` on a stopped instance and on a running one
+/// (issue 14): the running server sees each change at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_passwd_list_and_disable_work_on_a_stopped_and_a_running_instance() {
+    let place = Place::new().await;
+    assert!(place.run(&["migrate"], &[], "").status.success());
+    let out = place.run(
+        &["admin", "create", "--username", "ops"],
+        &[],
+        "ops-password-1\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    // Stopped: a new password from standard input, refused when common.
+    let out = place.run(
+        &["admin", "passwd", "--username", "OPS"],
+        &[],
+        "password123\n",
+    );
+    assert!(!out.status.success(), "{out:?}");
+    assert!(out.stderr.contains("common"), "{out:?}");
+    let out = place.run(
+        &["admin", "passwd", "--username", "ops"],
+        &[],
+        "ops-password-2\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(!out.stdout.contains("ops-password-2"), "{out:?}");
+    let out = place.run(&["admin", "disable", "--username", "ops"], &[], "");
+    assert!(!out.status.success(), "the last active admin: {out:?}");
+    assert!(out.stderr.contains("last active admin"), "{out:?}");
+
+    // Running: the server sees each change.
+    let server = place.serve(&[]);
+    let (status, _) = sign_in(&server, "ops", "ops-password-1").await;
+    assert_eq!(status, 401, "the old password");
+    let ops_token = token_for(&server, "ops", "ops-password-2").await;
+    let out = place.run(
+        &["admin", "create", "--username", "second"],
+        &[],
+        "second-password-1\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = place.run(
+        &["admin", "passwd", "--username", "second"],
+        &[],
+        "second-password-2\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    token_for(&server, "second", "second-password-2").await;
+    let out = place.run(&["admin", "list"], &[], "");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        out.stdout.contains("ops\tactive") && out.stdout.contains("second\tactive"),
+        "{out:?}"
+    );
+    let out = place.run(&["admin", "disable", "--username", "ops"], &[], "");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !token_works(&server, &ops_token).await,
+        "a disabled admin's token stops"
+    );
+    let (status, _) = sign_in(&server, "ops", "ops-password-2").await;
+    assert_eq!(status, 401);
+    let out = place.run(&["admin", "list"], &[], "");
+    assert!(out.stdout.contains("ops\tdisabled"), "{out:?}");
+    let out = place.run(&["admin", "disable", "--username", "second"], &[], "");
+    assert!(
+        !out.status.success(),
+        "never the last active admin: {out:?}"
+    );
+    drop(server);
+}

@@ -63,6 +63,34 @@ pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> DbResult<()> {
     Ok(())
 }
 
+/// Ends every session of a user but the one whose hash is `keep`; returns how many ended.
+pub async fn delete_sessions_of(
+    conn: &mut Conn,
+    user_id: i64,
+    keep: Option<&str>,
+) -> DbResult<u64> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep.unwrap_or(""))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Revokes every API token of a user still in force; returns how many.
+pub async fn revoke_all_api_tokens(conn: &mut Conn, user_id: i64, now: i64) -> DbResult<u64> {
+    Ok(sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
 pub async fn delete_expired_sessions(conn: &mut Conn, now: i64) -> DbResult<u64> {
     Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now)

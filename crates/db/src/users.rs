@@ -105,3 +105,51 @@ pub async fn names(conn: &mut Conn, limit: i64) -> DbResult<Vec<(i64, String, St
             .await?,
     )
 }
+
+/// Replaces a user's password hash.
+pub async fn set_password(conn: &mut Conn, id: i64, password_hash: &str) -> DbResult<bool> {
+    Ok(
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(chrono::Utc::now().timestamp())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Enables or disables an account (a disabled one cannot sign in; its sessions stop working).
+pub async fn set_active(conn: &mut Conn, id: i64, active: bool) -> DbResult<bool> {
+    Ok(
+        sqlx::query("UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(active))
+            .bind(chrono::Utc::now().timestamp())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Every admin account, by name.
+pub async fn admins(conn: &mut Conn) -> DbResult<Vec<User>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM users WHERE role = $1 ORDER BY username")
+            .bind(Role::Admin.as_str())
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// Active admins (the last one may not be disabled).
+pub async fn count_active_admins(conn: &mut Conn) -> DbResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1 AND is_active = 1")
+            .bind(Role::Admin.as_str())
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}

@@ -358,6 +358,11 @@ string_enum! {
         ApiTokenRevoked => "api_token_revoked",
         LoginFailed => "login_failed",
         AdminCreated => "admin_created",
+        /// A user changed their own password (issue 14).
+        PasswordChanged => "password_changed",
+        /// An admin (or the command line) set another user's password.
+        PasswordReset => "password_reset",
+        AdminDisabled => "admin_disabled",
         SettingsUpdated => "settings_updated",
         PanelCreated => "panel_created",
         PanelUpdated => "panel_updated",

@@ -1,6 +1,7 @@
 //! The web layer: axum routers for the HTML pages and the JSON API, the extractors for the
 //! current user and locale, templates, translations and embedded assets. Handlers stay thin.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod charts;

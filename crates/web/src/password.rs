@@ -38,19 +38,89 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash("not-a-real-password").expect("hashing works"))
 }
 
-/// Length rule shared by every form and the API.
+/// The common passwords compiled into the binary (one a line, lower case).
+const COMMON: &str = include_str!("common_passwords.txt");
+
+fn common_set() -> &'static std::collections::HashSet<&'static str> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    })
+}
+
+/// A password anyone would try first: a listed one, a listed word with digits or symbols around
+/// it (`Password123!`), one character repeated, or a run of digits or letters in order.
+pub fn is_common(password: &str) -> bool {
+    let p = password.to_lowercase();
+    let set = common_set();
+    if set.contains(p.as_str()) {
+        return true;
+    }
+    let core = p.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    if core.is_empty() || set.contains(core) {
+        return true;
+    }
+    let chars: Vec<char> = p.chars().collect();
+    if chars.windows(2).all(|w| w[0] == w[1]) {
+        return true;
+    }
+    let step = |d: i32| chars.windows(2).all(|w| w[1] as i32 - w[0] as i32 == d);
+    step(1) || step(-1)
+}
+
+/// Length rule and common-password check shared by every form, the API and the command line.
 pub fn check_strength(password: &str) -> Result<(), &'static str> {
     if password.chars().count() < 8 {
         Err("err.password_short")
     } else if password.len() > 256 {
         Err("err.password_long")
+    } else if is_common(password) {
+        Err("err.password_common")
     } else {
         Ok(())
     }
 }
 
+/// [`check_strength`], and not the login itself.
+pub fn check_strength_for(password: &str, login: &str) -> Result<(), &'static str> {
+    check_strength(password)?;
+    if password.trim().eq_ignore_ascii_case(login.trim()) {
+        return Err("err.password_is_login");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn common_passwords_are_refused_with_their_variants() {
+        for p in [
+            "password",
+            "Password123!",
+            "12345678",
+            "qwerty123",
+            "aaaaaaaa",
+            "abcdefgh",
+            "87654321",
+            "persepolis1404",
+        ] {
+            assert_eq!(super::check_strength(p), Err("err.password_common"), "{p}");
+        }
+        for p in ["correct-horse", "shop-pass-1", "t7#kLq9zWm"] {
+            assert_eq!(super::check_strength(p), Ok(()), "{p}");
+        }
+        assert_eq!(super::check_strength("short"), Err("err.password_short"));
+        assert_eq!(
+            super::check_strength_for("shopkeeper9x", "ShopKeeper9x"),
+            Err("err.password_is_login")
+        );
+    }
+
     #[test]
     fn argon2id_hash_verifies_only_the_right_password() {
         let h = super::hash("correct horse").unwrap();

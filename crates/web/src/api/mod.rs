@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: every route registered through `utoipa-axum`, so the served
 //! OpenAPI document is generated from the same list the router is built from.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod configs;
@@ -47,6 +48,8 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::list_tokens, auth::create_token))
         .routes(routes!(auth::revoke_token))
         .routes(routes!(audit::list))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::set_reseller_password))
         .merge(panels::routes())
         .merge(operations::routes())
         .merge(resellers::routes())

@@ -196,10 +196,8 @@ pub async fn create_reseller_with(
     req: CreateReseller,
     mut pre: FieldErrors,
 ) -> Result<db::resellers::Reseller, AppError> {
-    if req.password.chars().count() < 8 {
-        pre.insert("password".into(), "err.password_short".into());
-    } else if req.password.len() > 256 {
-        pre.insert("password".into(), "err.password_long".into());
+    if let Err(key) = crate::password::check_strength_for(&req.password, &req.username) {
+        pre.insert("password".into(), key.into());
     }
     let mut time = |field: &str, v: &Option<String>| match opt_time(field, v) {
         Ok(t) => t,

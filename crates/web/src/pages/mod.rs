@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages (askama templates), one module per area.
 
+pub mod account;
 pub mod admin_dashboard;
 pub mod assets;
 pub mod audit;
@@ -27,6 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/", get(dashboard::show))
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::logout))
+        .route(
+            "/account/password",
+            get(account::show).post(account::change),
+        )
         .route("/tokens", get(tokens::show).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .merge(panels::router())

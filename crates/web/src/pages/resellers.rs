@@ -34,6 +34,38 @@ pub fn router() -> Router<AppState> {
         .route("/admin/resellers/{id}/activate", post(activate))
         .route("/admin/resellers/{id}/traffic", post(add_traffic))
         .route("/admin/resellers/{id}/window", post(extend_window))
+        .route("/admin/resellers/{id}/password", post(set_password))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    password: String,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    CsrfForm { user, form }: CsrfForm<PasswordForm>,
+) -> PageResult<Response> {
+    admin_only(&user)?;
+    match crate::accounts::set_reseller_password(&state, &user, &origin, id, &form.password).await {
+        Ok(_) => {
+            let mut conn = state.db.acquire().await?;
+            let name = db::resellers::get(&mut conn, id)
+                .await?
+                .map(|r| r.display_name)
+                .unwrap_or_default();
+            Ok(crate::request_context::done(
+                &format!("/admin/resellers/{id}"),
+                &loc.tf1("resellers.password_set", "name", name),
+            ))
+        }
+        Err(AppError::Validation(e)) => render_show(&state, loc, user, id, e).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub struct Item {

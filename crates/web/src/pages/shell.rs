@@ -64,6 +64,10 @@ const ADMIN_NAV: &[NavItem] = &[
         href: "/tokens",
         label_key: "nav.tokens",
     },
+    NavItem {
+        href: "/account/password",
+        label_key: "nav.account",
+    },
 ];
 
 const RESELLER_NAV: &[NavItem] = &[
@@ -86,6 +90,10 @@ const RESELLER_NAV: &[NavItem] = &[
     NavItem {
         href: "/tokens",
         label_key: "nav.tokens",
+    },
+    NavItem {
+        href: "/account/password",
+        label_key: "nav.account",
     },
 ];
 
@@ -133,6 +141,10 @@ const TRAFFIC_RESELLER_NAV: &[NavItem] = &[
     NavItem {
         href: "/tokens",
         label_key: "nav.tokens",
+    },
+    NavItem {
+        href: "/account/password",
+        label_key: "nav.account",
     },
 ];
 
