@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN="${BIN:-target/debug/vpnmarket}"
+BIN="${BIN:-${CARGO_TARGET_DIR:-target}/debug/vpnmarket}"
 EXAMPLES="${FUZZ_EXAMPLES:-25}"
 command -v schemathesis >/dev/null || python3 -m pip install -q schemathesis
 [ -x "$BIN" ] || cargo build -q -p vpnmarket

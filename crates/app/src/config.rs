@@ -286,11 +286,22 @@ impl Config {
             )
         })?;
         self.data_dir = self.data_dir.canonicalize()?;
+        // Credentials, receipts and the ledger live here: the service's user only, whatever
+        // the umask it was started with.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&self.data_dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("making {} private", self.data_dir.display()))?;
+        }
         if self.database_url.is_empty() {
-            self.database_url = format!(
-                "sqlite://{}?mode=rwc",
-                url_path(&self.data_dir.join("vpnmarket.db"))
-            );
+            let file = self.data_dir.join("vpnmarket.db");
+            // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the
+            // database file's mode.
+            if !file.exists() {
+                write_private(&file, "")?;
+            }
+            self.database_url = format!("sqlite://{}?mode=rwc", url_path(&file));
         }
         Ok(())
     }

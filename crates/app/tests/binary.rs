@@ -424,6 +424,36 @@ async fn first_start_creates_an_admin_whose_password_keeps_working_after_a_resta
     drop(server);
 }
 
+/// The database and the data directory hold credentials and money: nobody but the service's
+/// user may read them, whatever the umask it was started with.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_files_are_owner_only() {
+    let place = Place::new().await;
+    let server = place.serve(&[]);
+    server.generated_password();
+    assert_eq!(mode(&place.data_dir), 0o700, "the data directory");
+    if place.database_url.is_none() {
+        let db = place.data_dir.join("vpnmarket.db");
+        assert_eq!(mode(&db) & 0o077, 0, "the SQLite file: {:o}", mode(&db));
+        for side in ["vpnmarket.db-wal", "vpnmarket.db-shm"] {
+            let f = place.data_dir.join(side);
+            if f.exists() {
+                assert_eq!(mode(&f) & 0o077, 0, "{side}: {:o}", mode(&f));
+            }
+        }
+    }
+    let unit = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/vpnmarket.service"),
+    )
+    .unwrap();
+    assert!(
+        unit.lines().any(|l| l.trim() == "UMask=0077"),
+        "the systemd unit sets UMask=0077"
+    );
+    drop(server);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_from_the_environment_is_created_on_first_start() {
     let place = Place::new().await;

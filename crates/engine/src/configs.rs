@@ -472,7 +472,8 @@ pub async fn edit(
         }
         (None, Some(at)) => {
             let at = domain::tehran::normalize_day_end(at);
-            if at < tomorrow {
+            // The same 3,650-day cap as `expires_in_days`, so a date cannot get round it.
+            if at < tomorrow || at > domain::tehran::days_from_today(now, MAX_DAYS) {
                 f.add("expires_at", "configs.err.expires_at");
             }
             Some(at.timestamp())

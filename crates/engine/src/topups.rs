@@ -81,6 +81,30 @@ fn receipts_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("receipts")
 }
 
+/// Writes a receipt readable by the service's user only (directory 0700, file 0600): they are
+/// bank transfers with names and card numbers.
+async fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut builder = tokio::fs::DirBuilder::new();
+    builder.recursive(true);
+    let mut file = tokio::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        builder.mode(0o700);
+        file.mode(0o600);
+    }
+    builder.create(dir).await?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).await?;
+    }
+    use tokio::io::AsyncWriteExt;
+    let mut f = file.open(path).await?;
+    f.write_all(bytes).await?;
+    f.flush().await
+}
+
 /// A reseller's top-up request: the receipt is stored under `<data_dir>/receipts/` with a random
 /// name, then the pending row and its audit entry are written together.
 pub async fn submit(
@@ -111,11 +135,7 @@ pub async fn submit(
         format!("{}.{ext}", hex::encode(b))
     };
     let path = dir.join(&name);
-    let written = async {
-        tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::write(&path, receipt).await
-    }
-    .await;
+    let written = write_private(&dir, &path, receipt).await;
     written.map_err(|e| EngineError::Invalid(format!("could not store the receipt: {e}")))?;
     let result = async {
         let now = chrono::Utc::now().timestamp();

@@ -759,3 +759,40 @@ async fn admin_disable_is_not_undone_by_reseller() {
     let row = db::configs::get(&mut conn, id).await.unwrap().unwrap();
     assert_eq!(row.status, ConfigStatus::Active);
 }
+
+#[tokio::test]
+async fn expiry_cap_cannot_be_bypassed_by_patch() {
+    let app = TestApp::spawn().await;
+    let (_, token, _sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
+    let (s, c) = create(
+        &app,
+        &token,
+        json!({"traffic_limit_bytes": GIB, "expires_in_days": 7}),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let path = format!("/api/v1/configs/{}", c["id"]);
+    let (s, e) = call(
+        &app,
+        &token,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"expires_at": "9999-12-31T23:59:59Z"})),
+    )
+    .await;
+    assert_eq!(s, 422, "an expiry 8,000 years away is refused: {e}");
+    assert!(e["error"]["fields"]["expires_at"].is_string(), "{e}");
+    let (_, now) = call(&app, &token, reqwest::Method::GET, &path, None).await;
+    assert_eq!(now["expires_at"], c["expires_at"], "nothing changed");
+    // Within the 3,650-day cap a date still goes through.
+    let in_a_year = (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339();
+    let (s, e) = call(
+        &app,
+        &token,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({ "expires_at": in_a_year })),
+    )
+    .await;
+    assert_eq!(s, 200, "{e}");
+}

@@ -677,3 +677,59 @@ async fn without_a_trusted_proxy_forwarded_headers_are_ignored() {
         .unwrap();
     assert_eq!(res.status(), 429);
 }
+
+#[tokio::test]
+async fn new_token_page_is_no_store() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    let b = app.signed_in_browser("root", "correct-horse").await;
+    let csrf = app.csrf_of(&b).await;
+    let res = b
+        .post(app.url("/tokens"))
+        .form(&[("name", "bot"), ("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cache = res
+        .headers()
+        .get("cache-control")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("id=\"new-token\" value=\""),
+        "the page shows the new token"
+    );
+    assert_eq!(
+        cache.as_deref(),
+        Some("no-store"),
+        "a page showing a secret once is never kept by a browser or proxy cache"
+    );
+}
+
+#[tokio::test]
+async fn request_id_is_a_short_token() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    for bad in [
+        "x".repeat(65),
+        "a b".into(),
+        "<script>".into(),
+        "id;drop".into(),
+    ] {
+        let res = c
+            .get(app.url("/healthz"))
+            .header("x-request-id", bad.as_bytes())
+            .send()
+            .await
+            .unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_ne!(
+            id, bad,
+            "a client's id that is not a short token is replaced"
+        );
+        assert!(id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+}

@@ -246,10 +246,21 @@ async fn receipts_are_checked_by_content_and_size_and_amounts_by_the_minimum() {
         .await
         .unwrap();
     assert_eq!(n, 2, "only the two valid receipts were stored");
-    let files = std::fs::read_dir(s.app.state.options.data_dir.join("receipts"))
+    let dir = s.app.state.options.data_dir.join("receipts");
+    let files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
-        .count();
-    assert_eq!(files, 2);
+        .map(|f| f.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "receipts are private to the service");
+        for f in &files {
+            assert_eq!(mode(f), 0o600, "{}", f.display());
+        }
+    }
 }
 
 #[tokio::test]

@@ -60,8 +60,11 @@ pub async fn create(
     CsrfForm { user, form }: CsrfForm<CreateForm>,
 ) -> PageResult<Response> {
     match create_named_token(&state, &user, &origin, &form.name).await {
-        Ok(created) => Ok(render(&state, loc, user, Some(created.token), None)
-            .await?
+        // The token is shown once: no browser or proxy cache may keep the page.
+        Ok(created) => Ok((
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            render(&state, loc, user, Some(created.token), None).await?,
+        )
             .into_response()),
         Err(AppError::Validation(f)) => {
             let key = f.values().next().cloned();
