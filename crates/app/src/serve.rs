@@ -102,33 +102,33 @@ pub async fn create_admin(mut config: Config, username: &str, password: &str) ->
 pub async fn admin_passwd(mut config: Config, username: &str, password: &str) -> Result<()> {
     let db = open_database(&mut config).await?;
     let login = domain::login::normalize(username).unwrap_or_default();
-    let mut tx = db.begin_write().await?;
-    let Some(user) = db::users::by_username(&mut tx, &login).await? else {
+    let user = {
+        let mut conn = db.acquire().await?;
+        db::users::by_username(&mut conn, &login).await?
+    };
+    let Some(user) = user else {
         anyhow::bail!("no user named `{username}`");
     };
     if let Err(key) = web::password::check_strength_for(password, &user.username) {
         anyhow::bail!("{}", web::i18n::english(key));
     }
-    let hash = web::password::hash_async(password.to_string()).await?;
-    db::users::set_password(&mut tx, user.id, &hash).await?;
-    let ended = db::tokens::delete_sessions_of(&mut tx, user.id, None).await?;
-    db::audit::record(
-        &mut tx,
-        NewAudit {
+    let ended = web::accounts::store(
+        &db,
+        web::accounts::NewPassword {
+            user_id: user.id,
+            password,
+            keep_session: None,
+            revoke_tokens: false,
+            action: AuditAction::PasswordReset,
             actor: &Actor::system(),
             origin: &Origin::default(),
-            action: AuditAction::PasswordReset,
-            target_type: Some(AuditTarget::User),
-            target_id: Some(user.id),
-            reason: None,
-            meta: serde_json::json!({ "login": user.username, "sessions_ended": ended }),
+            meta: serde_json::json!({ "login": user.username }),
         },
     )
     .await?;
-    tx.commit().await?;
     println!(
-        "password of `{}` set; {ended} session(s) ended",
-        user.username
+        "password of `{}` set; {} session(s) ended",
+        user.username, ended.sessions_ended
     );
     Ok(())
 }

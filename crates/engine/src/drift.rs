@@ -274,7 +274,7 @@ pub async fn apply(
     if present && d.missing_on_panel_at.is_some() {
         db::configs::set_missing_on_panel(&mut tx, d.id, None).await?;
     }
-    let mut queued = false;
+    let mut corrected = 0;
     for f in found {
         match f.kind {
             DriftKind::MissingOnPanel => {
@@ -292,55 +292,19 @@ pub async fn apply(
                     counts.missing += 1;
                 }
             }
-            DriftKind::EnabledOnPanel | DriftKind::DisabledOnPanel => {
-                let kind = if f.kind == DriftKind::EnabledOnPanel {
-                    OpKind::Disable
-                } else {
-                    OpKind::Enable
-                };
-                let op = ops::enqueue(&mut tx, panel_id, d.id, None, kind, json!({}), now).await?;
-                db::configs::set_confirmed(&mut tx, d.id, false).await?;
-                record(
-                    &mut tx,
-                    d.id,
-                    ConfigEventKind::DriftCorrected,
-                    AuditAction::ConfigDriftCorrected,
-                    f.kind,
-                    meta(f, DriftAction::Corrected, Some(op)),
-                )
-                .await?;
-                counts.corrected += 1;
-                queued = true;
+            DriftKind::EnabledOnPanel => {
+                corrected += correct(&mut tx, panel_id, d.id, OpKind::Disable, &[f], now).await?;
+            }
+            DriftKind::DisabledOnPanel => {
+                corrected += correct(&mut tx, panel_id, d.id, OpKind::Enable, &[f], now).await?;
             }
             DriftKind::LimitChanged | DriftKind::ExpiryChanged => {}
         }
     }
     if restore && !limits.is_empty() {
-        let op = ops::enqueue(
-            &mut tx,
-            panel_id,
-            d.id,
-            None,
-            OpKind::Update,
-            json!({}),
-            now,
-        )
-        .await?;
-        db::configs::set_confirmed(&mut tx, d.id, false).await?;
-        for f in &limits {
-            record(
-                &mut tx,
-                d.id,
-                ConfigEventKind::DriftCorrected,
-                AuditAction::ConfigDriftCorrected,
-                f.kind,
-                meta(f, DriftAction::Corrected, Some(op)),
-            )
-            .await?;
-            counts.corrected += 1;
-        }
-        queued = true;
+        corrected += correct(&mut tx, panel_id, d.id, OpKind::Update, &limits, now).await?;
     }
+    counts.corrected += corrected;
     if reported_now != d.panel_drift {
         db::configs::set_panel_drift(&mut tx, d.id, reported_now.as_deref()).await?;
         // Reported once per new difference, not at every sync that sees it again.
@@ -360,10 +324,36 @@ pub async fn apply(
         }
     }
     tx.commit().await?;
-    if queued {
+    if corrected > 0 {
         ctx.wake.notify_one();
     }
     Ok(counts)
+}
+
+/// Queues the operation that puts `found` right on the panel, with a `drift_corrected` event and
+/// audit row for each difference; returns how many it corrects.
+async fn correct(
+    tx: &mut db::Conn,
+    panel_id: i64,
+    config_id: i64,
+    kind: OpKind,
+    found: &[&Found],
+    now: i64,
+) -> EngineResult<i64> {
+    let op = ops::enqueue(tx, panel_id, config_id, None, kind, json!({}), now).await?;
+    db::configs::set_confirmed(tx, config_id, false).await?;
+    for f in found {
+        record(
+            tx,
+            config_id,
+            ConfigEventKind::DriftCorrected,
+            AuditAction::ConfigDriftCorrected,
+            f.kind,
+            meta(f, DriftAction::Corrected, Some(op)),
+        )
+        .await?;
+    }
+    Ok(found.len() as i64)
 }
 
 /// An admin has a config whose user went missing on the panel created there again (the

@@ -455,49 +455,35 @@ async fn wallet_suspended_by_billing_and_reenabled_by_topup(kind: RealKind) {
     w.assert_counted().await;
 }
 
-macro_rules! real_kind {
-    ($module:ident, $kind:expr) => {
-        mod $module {
+/// Each scenario once per real panel, as `real_<kind>::<scenario>` (the names `.ci/run` counts).
+macro_rules! real_scenarios {
+    ($scenarios:tt for $($kind_module:ident => $kind:expr),+ $(,)?) => {
+        $( real_scenarios!(@one $kind_module, $kind, $scenarios); )+
+    };
+    (@one $kind_module:ident, $kind:expr, [$($name:ident),+ $(,)?]) => {
+        mod $kind_module {
             use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn reset_keeps_disabled() {
-                super::reset_keeps_disabled($kind).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn reseller_reset_without_resurrection() {
-                super::reseller_reset_without_resurrection($kind).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn disable_enable_edit_delete() {
-                super::disable_enable_edit_delete($kind).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn quota_suspends_and_added_traffic_recovers() {
-                super::quota_suspends_and_added_traffic_recovers($kind).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn wallet_suspended_by_billing_and_reenabled_by_topup() {
-                super::wallet_suspended_by_billing_and_reenabled_by_topup($kind).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn enabled_by_hand_is_disabled_again() {
-                super::enabled_by_hand_is_disabled_again($kind).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn deleted_by_hand_shows_missing() {
-                super::deleted_by_hand_shows_missing($kind).await
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($kind).await
+                }
+            )+
         }
     };
 }
 
-real_kind!(real_marzban, RealKind::Marzban);
-real_kind!(real_marzneshin, RealKind::Marzneshin);
-real_kind!(real_pasarguard, RealKind::PasarGuard);
+real_scenarios!(
+    [
+        reset_keeps_disabled,
+        reseller_reset_without_resurrection,
+        disable_enable_edit_delete,
+        quota_suspends_and_added_traffic_recovers,
+        wallet_suspended_by_billing_and_reenabled_by_topup,
+        enabled_by_hand_is_disabled_again,
+        deleted_by_hand_shows_missing,
+    ] for
+    real_marzban => RealKind::Marzban,
+    real_marzneshin => RealKind::Marzneshin,
+    real_pasarguard => RealKind::PasarGuard,
+);

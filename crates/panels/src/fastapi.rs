@@ -148,6 +148,24 @@ impl BearerApi {
         self.http.send(req).await
     }
 
+    /// One user's route, `{collection}/{username}[/{action}]`, read as JSON (a 404 is
+    /// `NotFound`, by the reply's status mapping).
+    pub async fn user_call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        collection: &[&str],
+        username: &str,
+        action: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<T, PanelError> {
+        let mut path = collection.to_vec();
+        path.push(username);
+        path.extend(action);
+        self.call(method, &path, &[], body)
+            .await?
+            .ok_json(&format!("user {username}"))
+    }
+
     /// Every user of `GET {path}?offset&limit`, `page` at a time, each name once: offset paging
     /// over a changing table can repeat a user, and the first sighting is kept.
     pub async fn offset_pages<T: DeserializeOwned>(
@@ -176,5 +194,14 @@ impl BearerApi {
                 return Ok(out);
             }
         }
+    }
+}
+
+/// A lookup whose `NotFound` means "no such user" rather than a failure.
+pub fn found<T>(r: Result<T, PanelError>) -> Result<Option<T>, PanelError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(PanelError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
     }
 }

@@ -144,12 +144,9 @@ impl Marzban {
         action: Option<&str>,
         body: Option<&Value>,
     ) -> Result<UserResponse, PanelError> {
-        let mut path = vec!["api", "user", username];
-        path.extend(action);
         self.api
-            .call(method, &path, &[], body)
-            .await?
-            .ok_json(&format!("user {username}"))
+            .user_call(method, &["api", "user"], username, action, body)
+            .await
     }
 }
 
@@ -218,11 +215,8 @@ impl PanelClient for Marzban {
     }
 
     async fn get_user(&self, username: &str) -> Result<Option<RemoteUser>, PanelError> {
-        match self.user_call(Method::GET, username, None, None).await {
-            Ok(u) => Ok(Some(self.remote(u))),
-            Err(PanelError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let user = crate::fastapi::found(self.user_call(Method::GET, username, None, None).await)?;
+        Ok(user.map(|u| self.remote(u)))
     }
 
     async fn list_users(&self) -> Result<Vec<RemoteUser>, PanelError> {

@@ -144,12 +144,9 @@ impl Marzneshin {
         action: Option<&str>,
         body: Option<&Value>,
     ) -> Result<UserResponse, PanelError> {
-        let mut path = vec!["api", "users", username];
-        path.extend(action);
         self.api
-            .call(method, &path, &[], body)
-            .await?
-            .ok_json(&format!("user {username}"))
+            .user_call(method, &["api", "users"], username, action, body)
+            .await
     }
 
     /// Enable and disable answer 409 when the user is already in that state.
@@ -243,11 +240,8 @@ impl PanelClient for Marzneshin {
 
     async fn get_user(&self, username: &str) -> Result<Option<RemoteUser>, PanelError> {
         // A non-sudo admin gets 403 (not 404) for a missing user; that stays an Auth error.
-        match self.user_call(Method::GET, username, None, None).await {
-            Ok(u) => Ok(Some(self.remote(u))),
-            Err(PanelError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let user = crate::fastapi::found(self.user_call(Method::GET, username, None, None).await)?;
+        Ok(user.map(|u| self.remote(u)))
     }
 
     async fn list_users(&self) -> Result<Vec<RemoteUser>, PanelError> {

@@ -5,7 +5,7 @@
 use crate::auth::CurrentUser;
 use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
-use db::audit::{NewAudit, Origin};
+use db::audit::{Actor, NewAudit, Origin};
 use domain::status::{AuditAction, AuditTarget};
 
 pub struct OwnChange<'a> {
@@ -50,34 +50,20 @@ pub async fn change_own(
     if !f.is_empty() {
         return Err(AppError::Validation(f));
     }
-    let hash = crate::password::hash_async(req.new.to_string()).await?;
-    let mut tx = state.db.begin_write().await?;
-    db::users::set_password(&mut tx, user.id, &hash).await?;
-    let sessions_ended = db::tokens::delete_sessions_of(&mut tx, user.id, req.keep_session).await?;
-    let tokens_revoked = if req.revoke_tokens {
-        db::tokens::revoke_all_api_tokens(&mut tx, user.id, chrono::Utc::now().timestamp()).await?
-    } else {
-        0
-    };
-    let ended = Ended {
-        sessions_ended,
-        tokens_revoked,
-    };
-    db::audit::record(
-        &mut tx,
-        NewAudit {
+    store(
+        &state.db,
+        NewPassword {
+            user_id: user.id,
+            password: req.new,
+            keep_session: req.keep_session,
+            revoke_tokens: req.revoke_tokens,
+            action: AuditAction::PasswordChanged,
             actor: &user.actor(),
             origin,
-            action: AuditAction::PasswordChanged,
-            target_type: Some(AuditTarget::User),
-            target_id: Some(user.id),
-            reason: None,
-            meta: serde_json::to_value(ended).unwrap_or_default(),
+            meta: serde_json::json!({}),
         },
     )
-    .await?;
-    tx.commit().await.map_err(db::DbError::from)?;
-    Ok(ended)
+    .await
 }
 
 /// An admin sets the password of a reseller's login; every session of that login ends.
@@ -97,27 +83,74 @@ pub async fn set_reseller_password(
     if let Err(key) = crate::password::check_strength_for(new, &user.username) {
         return Err(AppError::field("password", key));
     }
-    let hash = crate::password::hash_async(new.to_string()).await?;
-    let mut tx = state.db.begin_write().await?;
-    db::users::set_password(&mut tx, user.id, &hash).await?;
-    let sessions_ended = db::tokens::delete_sessions_of(&mut tx, user.id, None).await?;
+    store(
+        &state.db,
+        NewPassword {
+            user_id: user.id,
+            password: new,
+            keep_session: None,
+            revoke_tokens: false,
+            action: AuditAction::PasswordReset,
+            actor: &admin.actor(),
+            origin,
+            meta: serde_json::json!({ "login": user.username, "reseller_id": reseller_id }),
+        },
+    )
+    .await
+}
+
+/// A password to store, already checked by the caller (strength, the current one).
+pub struct NewPassword<'a> {
+    pub user_id: i64,
+    pub password: &'a str,
+    /// The hash of the session that asks, which stays signed in; every other session ends.
+    pub keep_session: Option<&'a str>,
+    pub revoke_tokens: bool,
+    /// `PasswordChanged` (one's own) or `PasswordReset` (by an admin or the command line).
+    pub action: AuditAction,
+    pub actor: &'a Actor,
+    pub origin: &'a Origin,
+    /// What the audit row says besides what ended.
+    pub meta: serde_json::Value,
+}
+
+/// Hashes and stores a password, ends the sessions (and the API tokens, if asked) and writes the
+/// audit row, in one transaction: the one way a password changes, for pages, API and the
+/// command line (`vpnmarket admin passwd`).
+pub async fn store(db: &db::Db, p: NewPassword<'_>) -> Result<Ended, AppError> {
+    let hash = crate::password::hash_async(p.password.to_string()).await?;
+    let mut tx = db.begin_write().await?;
+    db::users::set_password(&mut tx, p.user_id, &hash).await?;
+    let sessions_ended = db::tokens::delete_sessions_of(&mut tx, p.user_id, p.keep_session).await?;
+    let tokens_revoked = if p.revoke_tokens {
+        db::tokens::revoke_all_api_tokens(&mut tx, p.user_id, chrono::Utc::now().timestamp())
+            .await?
+    } else {
+        0
+    };
+    let ended = Ended {
+        sessions_ended,
+        tokens_revoked,
+    };
+    let mut meta = p.meta;
+    if let (Some(m), Ok(serde_json::Value::Object(e))) =
+        (meta.as_object_mut(), serde_json::to_value(ended))
+    {
+        m.extend(e);
+    }
     db::audit::record(
         &mut tx,
         NewAudit {
-            actor: &admin.actor(),
-            origin,
-            action: AuditAction::PasswordReset,
+            actor: p.actor,
+            origin: p.origin,
+            action: p.action,
             target_type: Some(AuditTarget::User),
-            target_id: Some(user.id),
+            target_id: Some(p.user_id),
             reason: None,
-            meta: serde_json::json!({ "login": user.username, "reseller_id": reseller_id,
-                "sessions_ended": sessions_ended }),
+            meta,
         },
     )
     .await?;
     tx.commit().await.map_err(db::DbError::from)?;
-    Ok(Ended {
-        sessions_ended,
-        tokens_revoked: 0,
-    })
+    Ok(ended)
 }

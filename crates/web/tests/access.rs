@@ -51,16 +51,7 @@ async fn send(
     path: &str,
     body: Value,
 ) -> (u16, Value) {
-    let res = app
-        .client()
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let s = res.status().as_u16();
-    (s, res.json().await.unwrap_or(Value::Null))
+    app.api(token, method, path, Some(body)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
