@@ -2,7 +2,7 @@
 //! filters offered as named choices, Jalali dates on Persian pages, and a CSV export of the same
 //! selection with every stored field.
 
-use crate::api::extract::PageParams;
+use crate::views::paging::PageParams;
 use crate::auth::PageAdmin;
 use crate::error::PageResult;
 use crate::humanize;
@@ -226,7 +226,7 @@ async fn export_csv(
     for r in rows {
         let fields = [
             r.id.to_string(),
-            crate::api::auth::rfc3339(r.created_at),
+            crate::views::rfc3339(r.created_at),
             r.actor_type.to_string(),
             r.actor_id.map(|v| v.to_string()).unwrap_or_default(),
             r.actor_name,
