@@ -2,13 +2,13 @@
 //! filters offered as named choices, Jalali dates on Persian pages, and a CSV export of the same
 //! selection with every stored field.
 
-use crate::views::paging::PageParams;
 use crate::auth::PageAdmin;
 use crate::error::PageResult;
 use crate::humanize;
 use crate::locale::Locale;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
+use crate::views::paging::PageParams;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;

@@ -1,7 +1,6 @@
 //! `/admin/operations`: the durable remote operations by status, one with its attempts, and
 //! the admin's "retry now" and "cancel" buttons (the same functions the API calls).
 
-use crate::views::paging::PageParams;
 use crate::api::operations::{
     cancel_operation, list_operations, operation_detail, parse_status, retry_operation,
 };
@@ -11,6 +10,7 @@ use crate::error::{AppError, PageResult};
 use crate::locale::Locale;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
+use crate::views::paging::PageParams;
 use crate::views::{Badge, Label};
 use askama::Template;
 use axum::extract::{Path, Query, State};
