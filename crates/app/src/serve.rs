@@ -329,12 +329,11 @@ pub async fn run_server(
             let _ = std::io::stdout().flush();
         }
     }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = web::server::Limits {
+        max_connections: config.max_connections,
+        ..Default::default()
+    };
+    web::server::serve(listener, app, limits, shutdown_signal()).await;
     tracing::info!("shutting down");
     db.close().await;
     Ok(())

@@ -106,6 +106,7 @@ string_enum! {
         ResellerWindow => "reseller_window",
         Wallet => "wallet",
         Admin => "admin",
+        ResellerSuspended => "reseller_suspended",
     }
 }
 
@@ -117,6 +118,12 @@ impl DisabledReason {
             self,
             DisabledReason::ResellerQuota | DisabledReason::ResellerWindow | DisabledReason::Wallet
         )
+    }
+
+    /// What an admin's activation of the reseller gives back: the system's disables and the
+    /// suspension's own, never a config a person disabled by itself (`manual`, `admin`).
+    pub fn undone_by_activation(&self) -> bool {
+        self.is_system() || *self == DisabledReason::ResellerSuspended
     }
 }
 

@@ -176,6 +176,9 @@ async fn check_whitelists(
     Ok(())
 }
 
+/// The longest display name, in characters (the pages show it in headings and lists).
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
 fn check_prefix(prefix: Option<&str>, f: &mut Fields) {
     if let Some(p) = prefix.filter(|p| !p.is_empty()) {
         if domain::username::validate_prefix(p).is_err() {
@@ -240,6 +243,13 @@ async fn check_new(
         f.add("config_limit", "resellers.err.config_limit");
     }
     check_prefix(input.username_prefix.as_deref(), f);
+    if input
+        .display_name
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > MAX_DISPLAY_NAME_CHARS)
+    {
+        f.add("display_name", "resellers.err.display_name");
+    }
     let quota = input.traffic_quota_bytes.unwrap_or(0);
     if kind == ResellerKind::Traffic && quota <= 0 {
         f.add("traffic_quota_bytes", "resellers.err.quota");
@@ -439,7 +449,7 @@ pub async fn update(
     let mut f = Fields::default();
     if p.display_name
         .as_deref()
-        .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 100)
+        .is_some_and(|n| n.trim().is_empty() || n.chars().count() > MAX_DISPLAY_NAME_CHARS)
     {
         f.add("display_name", "resellers.err.display_name");
     }
@@ -588,7 +598,8 @@ async fn switch_configs(
 }
 
 /// Admin suspension: status `suspended` by `admin` (never lifted by the system); every active
-/// config is disabled on the panel with reason `admin`.
+/// config is disabled on the panel with reason `reseller_suspended`, which only an activation
+/// undoes.
 pub async fn suspend(
     ctx: &Ctx,
     actor: &Actor,
@@ -614,7 +625,7 @@ pub async fn suspend(
         origin,
         active,
         false,
-        Some(DisabledReason::Admin),
+        Some(DisabledReason::ResellerSuspended),
         now.timestamp(),
     )
     .await?;
@@ -630,8 +641,9 @@ pub async fn suspend(
     Ok(after)
 }
 
-/// Admin activation: back to `active`; configs disabled by the suspension (admin or system
-/// reasons, never `manual`) are enabled again, then enforcement re-checks quota and window.
+/// Admin activation: back to `active`; configs disabled by the suspension or by the system are
+/// enabled again (never one a person disabled: `manual`, `admin`), then enforcement re-checks
+/// quota and window.
 pub async fn activate(
     ctx: &Ctx,
     actor: &Actor,
@@ -650,7 +662,7 @@ pub async fn activate(
             .into_iter()
             .filter(|c| {
                 c.disabled_reason
-                    .is_some_and(|r| r != DisabledReason::Manual)
+                    .is_some_and(|r| r.undone_by_activation())
             })
             .collect();
     let n = switch_configs(

@@ -71,6 +71,16 @@ impl AppError {
         }
     }
 
+    /// A search from a query string (`?q=`): trimmed, empty means none, and at most 100
+    /// characters (a search is matched against names no longer than that).
+    pub fn search(value: Option<&str>) -> Result<Option<String>, AppError> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) if v.chars().count() > 100 => Err(AppError::field("q", "err.too_long")),
+            Some(v) => Ok(Some(v.to_string())),
+        }
+    }
+
     /// The one table: status and code for every error.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {

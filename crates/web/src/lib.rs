@@ -16,6 +16,7 @@ pub mod pages;
 pub mod password;
 pub mod ratelimit;
 pub mod request_context;
+pub mod server;
 pub mod signin;
 pub mod state;
 pub mod views;

@@ -119,6 +119,16 @@ pub async fn render(State(state): State<AppState>) -> Result<Response, crate::er
             n.load(Ordering::Relaxed)
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP vpnmarket_http_open_connections HTTP connections open now (at most max_connections)."
+    );
+    let _ = writeln!(out, "# TYPE vpnmarket_http_open_connections gauge");
+    let _ = writeln!(
+        out,
+        "vpnmarket_http_open_connections {}",
+        crate::server::open_connections()
+    );
 
     let mut conn = state.db.acquire().await?;
     let panels = db::panels::list(&mut conn).await?;

@@ -81,3 +81,40 @@ async fn the_admin_filters_the_audit_log_and_exports_it() {
         403
     );
 }
+
+#[tokio::test]
+async fn audit_csv_defuses_formulas() {
+    // Strangers choose the login and the User-Agent of a failed sign-in, and both land in the
+    // CSV the admin opens in a spreadsheet: no cell may start a formula, and a `;` (a separator
+    // for spreadsheets in many locales) stays inside its quoted cell.
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    for login in ["=1+1", "+cmd", "-cmd", "@SUM(A1)", "a;b"] {
+        let stranger = reqwest::Client::builder()
+            .cookie_store(true)
+            .user_agent("@HYPERLINK(\"http://evil.example\")")
+            .build()
+            .unwrap();
+        assert_eq!(app.submit_login(&stranger, login, "x").await.status(), 401);
+    }
+    let admin = app.signed_in_browser("root", "correct-horse").await;
+    let csv = admin.get(app.url("/admin/audit.csv")).send().await.unwrap();
+    assert_eq!(
+        csv.headers()["content-disposition"],
+        "attachment; filename=\"audit.csv\""
+    );
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(lines.len() >= 5, "{csv}");
+    for line in &lines {
+        assert!(line.starts_with('"') && line.ends_with('"'), "{line}");
+        for cell in line[1..line.len() - 1].split("\",\"") {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a formula cell in {line}"
+            );
+        }
+    }
+    assert!(csv.contains("\"'=1+1\"") && csv.contains("\"'@HYPERLINK("));
+    assert!(csv.contains("\"a;b\""), "a ; stays inside its cell");
+}

@@ -733,3 +733,32 @@ async fn request_id_is_a_short_token() {
         assert!(id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     }
 }
+
+#[tokio::test]
+async fn a_trickled_body_gets_408() {
+    // A request that never finishes its body is answered 408 once the request timeout passes.
+    let app = TestApp::spawn_limited(web::server::Limits {
+        request_timeout: std::time::Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    s.write_all(
+        b"POST /api/v1/auth/token HTTP/1.1\r\nHost: vm\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"username\":",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut answer))
+        .await
+        .expect("the server gave up on the request")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        200
+    );
+}

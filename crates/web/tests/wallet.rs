@@ -264,6 +264,36 @@ async fn receipts_are_checked_by_content_and_size_and_amounts_by_the_minimum() {
 }
 
 #[tokio::test]
+async fn receipt_keeps_its_own_csp_and_disposition() {
+    // A receipt is an uploaded file: shown inline under `default-src 'none'`, so even a file that
+    // a browser would sniff as HTML runs nothing, and saved under a name we chose.
+    let s = shop(0).await;
+    let res = s.upload("20000", Some(("../../evil.html.png", PNG))).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let admin = s.app.signed_in_browser("root", "correct-horse").await;
+    for path in [
+        format!("/api/v1/topups/{id}/receipt"),
+        format!("/admin/topups/{id}/receipt"),
+    ] {
+        let res = if path.starts_with("/api") {
+            s.get(&s.admin_token, &path).await
+        } else {
+            admin.get(s.app.url(&path)).send().await.unwrap()
+        };
+        assert_eq!(res.status(), 200, "{path}");
+        let h = res.headers();
+        assert_eq!(h["content-security-policy"], "default-src 'none'", "{path}");
+        assert_eq!(
+            h["content-disposition"],
+            format!("inline; filename=\"receipt-{id}.png\""),
+            "{path}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn an_admin_approves_a_top_up_once_sees_the_receipt_and_rejects_with_a_reason() {
     let s = shop(-2_000).await;
     s.set_status(ResellerStatus::SuspendedWallet).await;

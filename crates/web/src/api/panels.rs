@@ -78,11 +78,16 @@ impl From<db::panels::Panel> for PanelView {
 /// over the stored ones (`null` drops a key back to its default).
 #[derive(Deserialize, ToSchema, Default, Debug, Clone)]
 pub struct PanelInput {
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     pub kind: Option<String>,
+    #[schema(max_length = 2048)]
     pub base_url: Option<String>,
+    #[schema(max_length = 128)]
     pub username: Option<String>,
+    #[schema(max_length = 256)]
     pub password: Option<String>,
+    #[schema(max_length = 4096)]
     pub api_key: Option<String>,
     #[schema(value_type = Object)]
     pub settings: Option<serde_json::Value>,
@@ -236,6 +241,17 @@ fn validate(
     };
     let new_password = blank_to_none(&input.password);
     let new_api_key = blank_to_none(&input.api_key);
+    // Bounded before anything is encrypted or stored (an address is also shown on every page).
+    for (field, value, max) in [
+        ("base_url", Some(&base_url), 2_048),
+        ("username", username.as_ref(), 128),
+        ("password", new_password.as_ref(), 256),
+        ("api_key", new_api_key.as_ref(), 4_096),
+    ] {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            errors.insert(field.into(), "err.too_long".into());
+        }
+    }
     // A stored secret goes only to the host it was entered for: a new address needs it again.
     if let Some(p) = existing {
         if p.base_url.trim_end_matches('/') != base_url {

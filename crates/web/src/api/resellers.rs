@@ -146,6 +146,7 @@ pub struct CreateReseller {
     /// `traffic` or `wallet`.
     pub kind: String,
     pub panel_id: i64,
+    #[schema(max_length = 100)]
     pub display_name: Option<String>,
     pub config_limit: Option<i64>,
     pub username_prefix: Option<String>,
@@ -264,6 +265,7 @@ pub async fn create(
 #[derive(Deserialize, IntoParams, Default, Clone)]
 #[into_params(parameter_in = Query)]
 pub struct ResellerQuery {
+    #[param(max_length = 100)]
     pub q: Option<String>,
     pub kind: Option<String>,
     pub status: Option<String>,
@@ -284,7 +286,7 @@ pub async fn list(
         per_page: q.per_page,
     };
     let filter = db::resellers::ResellerFilter {
-        q: q.q,
+        q: AppError::search(q.q.as_deref())?,
         kind: AppError::choice("kind", q.kind.as_deref())?,
         status: AppError::choice("status", q.status.as_deref())?,
     };
@@ -308,6 +310,7 @@ pub async fn get_one(
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct PatchReseller {
+    #[schema(max_length = 100)]
     pub display_name: Option<String>,
     pub config_limit: Option<i64>,
     pub username_prefix: Option<String>,

@@ -505,10 +505,22 @@ pub async fn receipt_response(state: &AppState, id: i64) -> Result<Response, App
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|_| AppError::NotFound)?;
+    // Stored under the extension of its checked type (`topups::check_submission`).
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("bin")
+        .to_string();
     Response::builder()
         .header(header::CONTENT_TYPE, t.receipt_mime)
         .header(header::CACHE_CONTROL, "private, no-store")
-        .header("content-security-policy", "default-src 'none'")
+        // An uploaded file runs nothing, even if a browser sniffs it; the site-wide policy
+        // (`middleware::security_headers`) keeps a handler's own.
+        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"receipt-{}.{ext}\"", t.id),
+        )
         .body(Body::from(bytes))
         .map_err(|e| AppError::Internal(e.into()))
 }

@@ -8,10 +8,10 @@ use crate::humanize;
 use crate::locale::Locale;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
+use crate::views::csv::Csv;
 use crate::views::paging::PageParams;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -197,21 +197,6 @@ async fn show(
     Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
 }
 
-/// RFC 4180 field quoting; a leading formula character is neutralised so a spreadsheet never
-/// executes an attacker-chosen value (CSV injection).
-pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 async fn export_csv(
     State(state): State<AppState>,
     PageAdmin(_user): PageAdmin,
@@ -222,7 +207,7 @@ async fn export_csv(
         .map_err(|k| crate::error::AppError::field("filter", k))?;
     let mut conn = state.db.acquire().await?;
     let (rows, _) = db::audit::list(&mut conn, &filter, 100_000, 0).await?;
-    let mut out = String::from("id,created_at,actor_type,actor_id,actor_name,action,target_type,target_id,reason,request_id,ip,user_agent,meta\n");
+    let mut out = Csv::new("id,created_at,actor_type,actor_id,actor_name,action,target_type,target_id,reason,request_id,ip,user_agent,meta");
     for r in rows {
         let fields = [
             r.id.to_string(),
@@ -239,37 +224,7 @@ async fn export_csv(
             r.user_agent.unwrap_or_default(),
             r.meta,
         ];
-        out.push_str(
-            &fields
-                .iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
+        out.row(&fields);
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"audit.csv\"",
-            ),
-        ],
-        out,
-    )
-        .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_neutralised() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-    }
+    Ok(out.download("audit.csv"))
 }

@@ -145,7 +145,7 @@ async fn list(
     };
     let query = ConfigQuery {
         status: Some(q.status.clone()),
-        q: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
+        q: Some(q.q.clone()),
         page: q.page,
         per_page: Some(q.per_page.unwrap_or(PER_PAGE)),
     };

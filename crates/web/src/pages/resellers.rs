@@ -122,7 +122,7 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> PageResult<Response> {
     let filter = db::resellers::ResellerFilter {
-        q: Some(q.q.trim().to_string()),
+        q: AppError::search(Some(&q.q))?,
         kind: AppError::choice("kind", Some(&q.kind))?,
         status: AppError::choice("status", Some(&q.status))?,
     };

@@ -11,9 +11,10 @@ use crate::error::{AppError, PageError, PageResult};
 use crate::locale::Locale;
 use crate::pages::shell::Shell;
 use crate::state::AppState;
+use crate::views::csv::Csv;
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -310,16 +311,6 @@ pub async fn submit(
     }
 }
 
-fn csv_field(s: &str) -> String {
-    // Quote every field; a leading formula character is defused for spreadsheet apps.
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<i64>().is_err() {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 /// The whole statement as CSV (hour, kind, bytes, GB, price, cost, balance), in plain digits.
 pub async fn statement_csv(
     State(state): State<AppState>,
@@ -330,7 +321,7 @@ pub async fn statement_csv(
     let lines = wallet::statement(&mut conn, r.id, CSV_LINES)
         .await
         .map_err(engine_error)?;
-    let mut out = String::from("time_utc,kind,bytes,gb,price_per_gb,amount,balance_after,note\n");
+    let mut out = Csv::new("time_utc,kind,bytes,gb,price_per_gb,amount,balance_after,note");
     for l in lines.iter().rev() {
         let at = db::time::from_ts(l.period_start.unwrap_or(l.created_at))
             .format("%Y-%m-%dT%H:%M:%SZ")
@@ -347,26 +338,9 @@ pub async fn statement_csv(
             l.balance_after.to_string(),
             l.note.clone().unwrap_or_default(),
         ];
-        out.push_str(
-            &fields
-                .iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
+        out.row(&fields);
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"wallet-statement.csv\"",
-            ),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(out.download("wallet-statement.csv"))
 }
 
 #[derive(Template)]

@@ -164,6 +164,7 @@ pub async fn rows(
 #[into_params(parameter_in = Query)]
 pub struct ConfigQuery {
     pub status: Option<String>,
+    #[param(max_length = 100)]
     pub q: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
@@ -196,7 +197,7 @@ pub async fn row_page(
     };
     let filter = db::configs::ConfigFilter {
         status: AppError::choice("status", q.status.as_deref())?,
-        q: q.q,
+        q: AppError::search(q.q.as_deref())?,
     };
     let mut conn = state.db.acquire().await?;
     let (rows, total) =

@@ -3,6 +3,7 @@
 //! list needs in a fixed number of statements, whatever the number of rows.
 
 pub mod configs;
+pub mod csv;
 pub mod labels;
 pub mod paging;
 

@@ -5,7 +5,6 @@
 use db::testing::TestDb;
 use reqwest::redirect::Policy;
 use serde_json::Value;
-use std::net::SocketAddr;
 
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
@@ -35,16 +34,25 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: engine::EngineSettings) -> TestApp {
-        Self::spawn_full(settings, web::WebOptions::default()).await
+        Self::spawn_full(settings, web::WebOptions::default(), Default::default()).await
+    }
+
+    /// Served with the connection limits of the test's choosing (short timeouts, a small cap).
+    pub async fn spawn_limited(limits: web::server::Limits) -> TestApp {
+        Self::spawn_full(quick_settings(), web::WebOptions::default(), limits).await
     }
 
     /// With web options of the test's choosing (a proxy in front, https cookies); the data
     /// directory is always a fresh temporary one.
     pub async fn spawn_behind(options: web::WebOptions) -> TestApp {
-        Self::spawn_full(quick_settings(), options).await
+        Self::spawn_full(quick_settings(), options, Default::default()).await
     }
 
-    async fn spawn_full(settings: engine::EngineSettings, options: web::WebOptions) -> TestApp {
+    async fn spawn_full(
+        settings: engine::EngineSettings,
+        options: web::WebOptions,
+        limits: web::server::Limits,
+    ) -> TestApp {
         let tdb = TestDb::new().await.expect("test database");
         let keys = engine::secrets::Keys::from_secret(SECRET).unwrap();
         let ctx = engine::Ctx::new(tdb.db.clone(), keys, settings);
@@ -59,12 +67,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
+            web::server::serve(listener, app, limits, std::future::pending()).await;
         });
         TestApp {
             base: format!("http://{addr}"),
