@@ -106,7 +106,6 @@ string_enum! {
         ResellerWindow => "reseller_window",
         Wallet => "wallet",
         Admin => "admin",
-        ResellerSuspended => "reseller_suspended",
     }
 }
 
@@ -118,12 +117,6 @@ impl DisabledReason {
             self,
             DisabledReason::ResellerQuota | DisabledReason::ResellerWindow | DisabledReason::Wallet
         )
-    }
-
-    /// What an admin's activation of the reseller gives back: the system's disables and the
-    /// suspension's own, never a config a person disabled by itself (`manual`, `admin`).
-    pub fn undone_by_activation(&self) -> bool {
-        self.is_system() || *self == DisabledReason::ResellerSuspended
     }
 }
 

@@ -598,8 +598,7 @@ async fn switch_configs(
 }
 
 /// Admin suspension: status `suspended` by `admin` (never lifted by the system); every active
-/// config is disabled on the panel with reason `reseller_suspended`, which only an activation
-/// undoes.
+/// config is disabled on the panel with reason `admin`.
 pub async fn suspend(
     ctx: &Ctx,
     actor: &Actor,
@@ -625,7 +624,7 @@ pub async fn suspend(
         origin,
         active,
         false,
-        Some(DisabledReason::ResellerSuspended),
+        Some(DisabledReason::Admin),
         now.timestamp(),
     )
     .await?;
@@ -641,9 +640,8 @@ pub async fn suspend(
     Ok(after)
 }
 
-/// Admin activation: back to `active`; configs disabled by the suspension or by the system are
-/// enabled again (never one a person disabled: `manual`, `admin`), then enforcement re-checks
-/// quota and window.
+/// Admin activation: back to `active`; configs disabled by the suspension (admin or system
+/// reasons, never `manual`) are enabled again, then enforcement re-checks quota and window.
 pub async fn activate(
     ctx: &Ctx,
     actor: &Actor,
@@ -662,7 +660,7 @@ pub async fn activate(
             .into_iter()
             .filter(|c| {
                 c.disabled_reason
-                    .is_some_and(|r| r.undone_by_activation())
+                    .is_some_and(|r| r != DisabledReason::Manual)
             })
             .collect();
     let n = switch_configs(

@@ -488,14 +488,54 @@ async fn free_text_fields_are_bounded() {
     let panel_body = json!({ "name": "p2", "kind": "marzban", "base_url": "http://127.0.0.1:9",
         "username": "u", "password": "p" });
     let cases: Vec<(Method, String, Value, &str)> = vec![
-        (Method::POST, "/api/v1/resellers".into(), with(&reseller, "display_name", &long), "display_name"),
-        (Method::POST, "/api/v1/resellers".into(), with(&reseller, "username_prefix", &long), "username_prefix"),
-        (Method::POST, "/api/v1/panels".into(), with(&panel_body, "name", &long), "name"),
-        (Method::POST, "/api/v1/panels".into(), with(&panel_body, "base_url", &long_url), "base_url"),
-        (Method::POST, "/api/v1/panels".into(), with(&panel_body, "username", &long), "username"),
-        (Method::POST, "/api/v1/panels".into(), with(&panel_body, "password", &long), "password"),
-        (Method::POST, "/api/v1/panels".into(), with(&panel_body, "api_key", &long), "api_key"),
-        (Method::POST, "/api/v1/tokens".into(), json!({ "name": long }), "name"),
+        (
+            Method::POST,
+            "/api/v1/resellers".into(),
+            with(&reseller, "display_name", &long),
+            "display_name",
+        ),
+        (
+            Method::POST,
+            "/api/v1/resellers".into(),
+            with(&reseller, "username_prefix", &long),
+            "username_prefix",
+        ),
+        (
+            Method::POST,
+            "/api/v1/panels".into(),
+            with(&panel_body, "name", &long),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/v1/panels".into(),
+            with(&panel_body, "base_url", &long_url),
+            "base_url",
+        ),
+        (
+            Method::POST,
+            "/api/v1/panels".into(),
+            with(&panel_body, "username", &long),
+            "username",
+        ),
+        (
+            Method::POST,
+            "/api/v1/panels".into(),
+            with(&panel_body, "password", &long),
+            "password",
+        ),
+        (
+            Method::POST,
+            "/api/v1/panels".into(),
+            with(&panel_body, "api_key", &long),
+            "api_key",
+        ),
+        (
+            Method::POST,
+            "/api/v1/tokens".into(),
+            json!({ "name": long }),
+            "name",
+        ),
     ];
     for (method, path, body, field) in cases {
         let (status, v) = app.api(&token, method.clone(), &path, Some(body)).await;
@@ -507,7 +547,12 @@ async fn free_text_fields_are_bounded() {
         );
     }
     let (status, v) = app
-        .api(&token, Method::POST, "/api/v1/resellers", Some(reseller.clone()))
+        .api(
+            &token,
+            Method::POST,
+            "/api/v1/resellers",
+            Some(reseller.clone()),
+        )
         .await;
     assert_eq!(status, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
@@ -522,20 +567,41 @@ async fn free_text_fields_are_bounded() {
     assert_eq!(status, 422, "{v}");
     let shop = app.token("shop1", "reseller-pass-1").await;
     for field in ["comment", "custom_name", "prefix"] {
-        let body = json!({ "traffic_limit_bytes": 1_000_000_000_i64, "expires_in_days": 30, field: long });
-        let (status, v) = app.api(&shop, Method::POST, "/api/v1/configs", Some(body)).await;
+        let body =
+            json!({ "traffic_limit_bytes": 1_000_000_000_i64, "expires_in_days": 30, field: long });
+        let (status, v) = app
+            .api(&shop, Method::POST, "/api/v1/configs", Some(body))
+            .await;
         assert_eq!(status, 422, "a long {field}: {v}");
     }
     // A search is free text too.
     for path in ["/api/v1/resellers", "/api/v1/configs"] {
-        let who = if path == "/api/v1/configs" { &shop } else { &token };
+        let who = if path == "/api/v1/configs" {
+            &shop
+        } else {
+            &token
+        };
         let (status, v) = app
-            .api(who, Method::GET, &format!("{path}?q={}", "q".repeat(1_000)), None)
+            .api(
+                who,
+                Method::GET,
+                &format!("{path}?q={}", "q".repeat(1_000)),
+                None,
+            )
             .await;
         assert_eq!(status, 422, "a 1,000-character search on {path}: {v}");
     }
-    let (_, list) = app.api(&token, Method::GET, "/api/v1/resellers", None).await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/api/v1/resellers", None)
+        .await;
     assert_eq!(list["total"], 1, "nothing half-stored: {list}");
     let (_, panels) = app.api(&token, Method::GET, "/api/v1/panels", None).await;
-    assert_eq!(panels.as_array().map(|a| a.len()).unwrap_or(panels["total"].as_u64().unwrap_or(0) as usize), 1, "{panels}");
+    assert_eq!(
+        panels
+            .as_array()
+            .map(|a| a.len())
+            .unwrap_or(panels["total"].as_u64().unwrap_or(0) as usize),
+        1,
+        "{panels}"
+    );
 }

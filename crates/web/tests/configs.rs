@@ -747,45 +747,6 @@ async fn admin_disable_is_not_undone_by_reseller() {
     assert_eq!(row.status, ConfigStatus::Active);
 }
 
-/// Suspending a reseller and activating it again gives back exactly what the suspension took:
-/// a config an admin had disabled on its own before stays disabled, with its reason.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn activation_keeps_an_admin_disabled_config_disabled() {
-    let mut app = TestApp::spawn().await;
-    app.start_worker();
-    let (rid, token, _sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
-    let mut ids = Vec::new();
-    for _ in 0..2 {
-        let (s, c) = create(
-            &app,
-            &token,
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
-        )
-        .await;
-        assert_eq!(s, 201, "{c}");
-        ids.push(c["id"].as_i64().unwrap());
-    }
-    let post = reqwest::Method::POST;
-    let (held, other) = (ids[0], ids[1]);
-    for path in [
-        format!("/api/v1/configs/{held}/disable"),
-        format!("/api/v1/resellers/{rid}/suspend"),
-        format!("/api/v1/resellers/{rid}/activate"),
-    ] {
-        let (s, v) = call(&app, &admin, post.clone(), &path, None).await;
-        assert_eq!(s, 200, "{path}: {v}");
-    }
-    let mut conn = app.db.acquire().await.unwrap();
-    let held = db::configs::get(&mut conn, held).await.unwrap().unwrap();
-    let other = db::configs::get(&mut conn, other).await.unwrap().unwrap();
-    assert_eq!(other.status, ConfigStatus::Active, "the suspension is undone");
-    assert_eq!(
-        (held.status, held.disabled_reason),
-        (ConfigStatus::Disabled, Some(DisabledReason::Admin)),
-        "the admin's own disable is not undone by an activation"
-    );
-}
-
 #[tokio::test]
 async fn expiry_cap_cannot_be_bypassed_by_patch() {
     let app = TestApp::spawn().await;

@@ -751,10 +751,13 @@ async fn a_trickled_body_gets_408() {
     .await
     .unwrap();
     let mut answer = Vec::new();
-    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut answer))
-        .await
-        .expect("the server gave up on the request")
-        .unwrap();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        s.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server gave up on the request")
+    .unwrap();
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert_eq!(

@@ -57,10 +57,21 @@ mod tests {
         assert_eq!(field("plain"), "\"plain\"");
         assert_eq!(field("a,b;c"), "\"a,b;c\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        for formula in ["=HYPERLINK(1)", "+1+1", "-2+3", "@SUM(A1)", "\tcalc", "\r=1"] {
+        for formula in [
+            "=HYPERLINK(1)",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tcalc",
+            "\r=1",
+        ] {
             let f = field(formula);
             assert!(f.starts_with("\"'"), "{formula:?} gave {f:?}");
         }
-        assert_eq!(field("-500"), "\"-500\"", "a negative amount stays a number");
+        assert_eq!(
+            field("-500"),
+            "\"-500\"",
+            "a negative amount stays a number"
+        );
     }
 }

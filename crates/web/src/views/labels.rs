@@ -45,7 +45,6 @@ impl Label for DisabledReason {
             DisabledReason::ResellerWindow => "configs.reason.reseller_window",
             DisabledReason::Wallet => "configs.reason.wallet",
             DisabledReason::Admin => "configs.reason.admin",
-            DisabledReason::ResellerSuspended => "configs.reason.reseller_suspended",
         }
     }
 }
