@@ -306,11 +306,18 @@ pub async fn run_server(
             .await
             .with_context(|| format!("VPNMARKET_METRICS_LISTEN: cannot listen on {addr}"))?;
         let router = web::metrics::router(state.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(metrics, router).await {
-                tracing::error!("metrics listener stopped: {e}");
-            }
-        });
+        // The same server loop and limits as the main address: a private listener is still
+        // one a stray client can hold open.
+        let limits = web::server::Limits {
+            max_connections: 64,
+            ..Default::default()
+        };
+        tokio::spawn(web::server::serve(
+            metrics,
+            router,
+            limits,
+            std::future::pending(),
+        ));
     }
     let app = web::app(state);
     let addr = listener.local_addr()?;

@@ -121,7 +121,7 @@ pub async fn render(State(state): State<AppState>) -> Result<Response, crate::er
     }
     let _ = writeln!(
         out,
-        "# HELP vpnmarket_http_open_connections HTTP connections open now (at most max_connections)."
+        "# HELP vpnmarket_http_open_connections HTTP connections open now, on the main and the metrics listener."
     );
     let _ = writeln!(out, "# TYPE vpnmarket_http_open_connections gauge");
     let _ = writeln!(

@@ -51,12 +51,14 @@ pub fn open_connections() -> usize {
 }
 
 /// Counts a connection for as long as it lives, and gives its slot back when it ends.
-struct Slot(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+struct Slot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
 
 impl Slot {
     fn new(permit: tokio::sync::OwnedSemaphorePermit) -> Slot {
         OPEN.fetch_add(1, Ordering::Relaxed);
-        Slot(permit)
+        Slot { _permit: permit }
     }
 }
 
@@ -76,6 +78,10 @@ pub async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -107,11 +113,7 @@ pub async fn serve(
                 }
             }
         });
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout);
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let conn = graceful.watch(http1.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // A client that went away or was cut by a timeout is not an error of ours.
             let _ = conn.await;
