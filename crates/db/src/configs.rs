@@ -39,6 +39,9 @@ pub struct Config {
     pub missing_on_panel_at: Option<i64>,
     /// The panel's differing limit/expiry, reported and not restored (JSON).
     pub panel_drift: Option<String>,
+    /// Disabled by its reseller's admin suspension, so the reseller's activation enables it.
+    #[sqlx(try_from = "Flag")]
+    pub held_by_suspension: bool,
 }
 
 impl Config {
@@ -201,15 +204,40 @@ pub async fn all_of_reseller(conn: &mut Conn, reseller_id: i64) -> DbResult<Vec<
     )
 }
 
+/// Sets a config's status and disable reason; clears the suspension mark (see [`hold_by_suspension`]).
 pub async fn set_status(
     conn: &mut Conn,
     id: i64,
     status: ConfigStatus,
     reason: Option<DisabledReason>,
 ) -> DbResult<()> {
-    sqlx::query("UPDATE configs SET status = $1, disabled_reason = $2, remote_confirmed = 0, updated_at = $3 WHERE id = $4")
+    write_status(conn, id, status, reason, false).await
+}
+
+/// Disables a config because an admin suspended its reseller: reason `admin`, marked so that the
+/// activation enables it again, unlike a config the admin disabled on its own.
+pub async fn hold_by_suspension(conn: &mut Conn, id: i64) -> DbResult<()> {
+    write_status(
+        conn,
+        id,
+        ConfigStatus::Disabled,
+        Some(DisabledReason::Admin),
+        true,
+    )
+    .await
+}
+
+async fn write_status(
+    conn: &mut Conn,
+    id: i64,
+    status: ConfigStatus,
+    reason: Option<DisabledReason>,
+    held_by_suspension: bool,
+) -> DbResult<()> {
+    sqlx::query("UPDATE configs SET status = $1, disabled_reason = $2, held_by_suspension = $3, remote_confirmed = 0, updated_at = $4 WHERE id = $5")
         .bind(status.as_str())
         .bind(reason.map(|r| r.as_str()))
+        .bind(i64::from(held_by_suspension))
         .bind(chrono::Utc::now().timestamp())
         .bind(id)
         .execute(&mut *conn)

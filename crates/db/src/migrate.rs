@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../migrations/0006_accounts.sql"),
     },
+    Migration {
+        version: 7,
+        name: "suspension_hold",
+        sql: include_str!("../migrations/0007_suspension_hold.sql"),
+    },
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -554,6 +554,8 @@ async fn switch_configs(
     reason: Option<DisabledReason>,
     now: i64,
 ) -> Result<usize> {
+    // An admin's suspension marks what it disables, so that the activation gives back exactly that.
+    let held = !enable && reason == Some(DisabledReason::Admin);
     let n = configs.len();
     for c in configs {
         let (status, kind, event, action) = if enable {
@@ -571,7 +573,11 @@ async fn switch_configs(
                 AuditAction::ConfigAutoDisabled,
             )
         };
-        db::configs::set_status(tx, c.id, status, reason).await?;
+        if held {
+            db::configs::hold_by_suspension(tx, c.id).await?;
+        } else {
+            db::configs::set_status(tx, c.id, status, reason).await?;
+        }
         ops::enqueue(tx, c.panel_id, c.id, None, kind, serde_json::json!({}), now).await?;
         let meta = serde_json::json!({ "before": {"status": c.status, "disabled_reason": c.disabled_reason},
                                        "after": {"status": status, "disabled_reason": reason} });
@@ -640,8 +646,9 @@ pub async fn suspend(
     Ok(after)
 }
 
-/// Admin activation: back to `active`; configs disabled by the suspension (admin or system
-/// reasons, never `manual`) are enabled again, then enforcement re-checks quota and window.
+/// Admin activation: back to `active`; the configs the suspension disabled and those the system
+/// disabled are enabled again (never `manual` ones, nor those an admin disabled one by one), then
+/// enforcement re-checks quota and window.
 pub async fn activate(
     ctx: &Ctx,
     actor: &Actor,
@@ -658,10 +665,7 @@ pub async fn activate(
         db::configs::of_reseller_with_status(&mut tx, id, ConfigStatus::Disabled)
             .await?
             .into_iter()
-            .filter(|c| {
-                c.disabled_reason
-                    .is_some_and(|r| r != DisabledReason::Manual)
-            })
+            .filter(|c| c.held_by_suspension || c.disabled_reason.is_some_and(|r| r.is_system()))
             .collect();
     let n = switch_configs(
         &mut tx,

@@ -783,3 +783,74 @@ async fn expiry_cap_cannot_be_bypassed_by_patch() {
     .await;
     assert_eq!(s, 200, "{e}");
 }
+
+/// Issue 11: an admin who disabled one config by hand, then suspended and re-activated its
+/// reseller, finds that config still disabled; only what the suspension disabled comes back,
+/// in the database and on the panel.
+#[tokio::test]
+async fn reseller_activation_keeps_the_admins_own_disables() {
+    let app = TestApp::spawn().await;
+    let (rid, token, sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        let (s, c) = create(
+            &app,
+            &token,
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
+        )
+        .await;
+        assert_eq!(s, 201, "{c}");
+        made.push((
+            c["id"].as_i64().unwrap(),
+            c["username"].as_str().unwrap().to_string(),
+        ));
+    }
+    let [(own, own_name), (held, held_name)] = [made[0].clone(), made[1].clone()];
+    let post = reqwest::Method::POST;
+    for path in [
+        format!("/api/v1/configs/{own}/disable"),
+        format!("/api/v1/resellers/{rid}/suspend"),
+        format!("/api/v1/resellers/{rid}/activate"),
+    ] {
+        let (s, v) = call(&app, &admin, post.clone(), &path, None).await;
+        assert_eq!(s, 200, "{path}: {v}");
+    }
+    // Let the durable operations reach the panel.
+    for _ in 0..5 {
+        engine::ops::run_due(&app.ctx, chrono::Utc::now().timestamp() + 5)
+            .await
+            .unwrap();
+    }
+    let mut conn = app.db.acquire().await.unwrap();
+    let own_row = db::configs::get(&mut conn, own).await.unwrap().unwrap();
+    let held_row = db::configs::get(&mut conn, held).await.unwrap().unwrap();
+    drop(conn);
+    assert_eq!(
+        (own_row.status, own_row.disabled_reason),
+        (ConfigStatus::Disabled, Some(DisabledReason::Admin)),
+        "the admin's own disable outlives the suspension"
+    );
+    assert_eq!(
+        (held_row.status, held_row.disabled_reason),
+        (ConfigStatus::Active, None),
+        "what the suspension disabled comes back"
+    );
+    assert!(
+        !sim.user(&own_name).unwrap().enabled,
+        "still off on the panel"
+    );
+    assert!(
+        sim.user(&held_name).unwrap().enabled,
+        "back on on the panel"
+    );
+    // And the reseller still may not undo the admin's disable.
+    let (s, v) = call(
+        &app,
+        &token,
+        post,
+        &format!("/api/v1/configs/{own}/enable"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+}
