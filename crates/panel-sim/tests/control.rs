@@ -5,15 +5,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{bearer, http, http_with_cookies, json, xui_login};
+use common::{sim_with_users, Api};
 use panel_sim::{spawn, SimKind, SimOp};
 use serde_json::json;
 
 #[tokio::test]
 async fn ledger_survives_reset_delete_and_recreate() {
     for kind in SimKind::ALL {
-        let sim = spawn(kind).await;
-        sim.seed_users("g", 1, 100);
+        let sim = sim_with_users(kind, "g", 1, 100).await;
         let before = sim.user("g0").unwrap();
         assert!(sim.add_traffic("g0", 50));
         assert!(sim.panel_side_reset("g0"));
@@ -38,118 +37,55 @@ async fn ledger_survives_reset_delete_and_recreate() {
 #[tokio::test]
 async fn control_api() {
     let sim = spawn(SimKind::Marzban).await;
-    let c = http();
-    let ctl = sim.control_url();
+    let ctl = Api::control(&sim);
 
-    let (_, v) = json(
-        c.post(format!("{ctl}/seed"))
-            .json(&json!({"prefix": "s", "count": 3, "used_bytes": 10}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = ctl
+        .post_json(
+            "/seed",
+            json!({"prefix": "s", "count": 3, "used_bytes": 10}),
+        )
+        .await;
     assert_eq!(v["added"], 3);
-    let (st, _) = json(
-        c.post(format!("{ctl}/traffic"))
-            .json(&json!({"username": "s1", "bytes": 5}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = ctl
+        .post_json("/traffic", json!({"username": "s1", "bytes": 5}))
+        .await;
     assert_eq!(st, 200);
-    let (st, _) = json(
-        c.post(format!("{ctl}/traffic"))
-            .json(&json!({"username": "zz", "bytes": 5}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = ctl
+        .post_json("/traffic", json!({"username": "zz", "bytes": 5}))
+        .await;
     assert_eq!(st, 404);
-    let (_, v) = json(
-        c.post(format!("{ctl}/traffic/all"))
-            .json(&json!({"bytes": 1}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = ctl.post_json("/traffic/all", json!({"bytes": 1})).await;
     assert_eq!(v["users"], 3);
-    let (_, v) = json(c.get(format!("{ctl}/users")).send().await.unwrap()).await;
+    let (_, v) = ctl.get("/users").await;
     assert_eq!(v[1]["used_bytes"], 16);
-    let (st, _) = json(
-        c.post(format!("{ctl}/panel-reset/s1"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = ctl.post("/panel-reset/s1").await;
     assert_eq!(st, 200);
     assert_eq!(sim.user("s1").unwrap().used_bytes, 0);
     assert_eq!(sim.traffic_counted("s1"), 16);
 
-    let (st, _) = json(
-        c.post(format!("{ctl}/faults"))
-            .json(&json!({"op": "list", "fault": "http500", "times": 1}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 200);
-    let (st, _) = json(
-        c.post(format!("{ctl}/faults"))
-            .json(&json!({"op": "get", "fault": "slow", "delay_ms": 200}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 200);
-    let (st, _) = json(
-        c.post(format!("{ctl}/faults"))
-            .json(&json!({"op": "nope", "fault": "drop"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 400);
+    for (fault, status) in [
+        (json!({"op": "list", "fault": "http500", "times": 1}), 200),
+        (json!({"op": "get", "fault": "slow", "delay_ms": 200}), 200),
+        (json!({"op": "nope", "fault": "drop"}), 400),
+    ] {
+        let (st, _) = ctl.post_json("/faults", fault.clone()).await;
+        assert_eq!(st, status, "{fault}");
+    }
 
-    let tok = bearer(&sim, &c).await;
-    let r = c
-        .get(format!("{}/api/users", sim.base_url()))
-        .bearer_auth(&tok)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 500);
+    let api = Api::signed_in(&sim).await;
+    assert_eq!(api.get("/api/users").await.0, 500);
     let started = Instant::now();
-    let r = c
-        .get(format!("{}/api/user/s0", sim.base_url()))
-        .bearer_auth(&tok)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(api.get("/api/user/s0").await.0, 200);
     assert!(started.elapsed() >= Duration::from_millis(200));
-    let (_, _) = json(c.delete(format!("{ctl}/faults")).send().await.unwrap()).await;
+    ctl.delete("/faults").await;
 
-    let (_, v) = json(c.get(format!("{ctl}/stats")).send().await.unwrap()).await;
+    let (_, v) = ctl.get("/stats").await;
     assert_eq!(v["ops"]["list"], 1);
     assert_eq!(v["ops"]["get"], 1);
     assert_eq!(v["total"], 3, "control calls are not counted: {v}");
 
-    json(c.post(format!("{ctl}/expire-tokens")).send().await.unwrap()).await;
-    let r = c
-        .get(format!("{}/api/users", sim.base_url()))
-        .bearer_auth(&tok)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    ctl.post("/expire-tokens").await;
+    assert_eq!(api.get("/api/users").await.0, 401);
 }
 
 /// Pages through 25,000 users the way each adapter does and bounds the wall time, which on
@@ -166,70 +102,39 @@ async fn bulk_listing_25k_is_fast() {
             "{kind}: seeding took {:?}",
             seeded.elapsed()
         );
-        let c = http_with_cookies();
-        let base = sim.base_url();
+        let api = Api::signed_in(&sim).await;
         let started = Instant::now();
-        let seen = match kind {
-            SimKind::Marzban | SimKind::PasarGuard => {
-                let tok = bearer(&sim, &c).await;
-                let mut seen = 0;
-                for offset in (0..N).step_by(1000) {
-                    let (_, v) = json(
-                        c.get(format!("{base}/api/users?offset={offset}&limit=1000"))
-                            .bearer_auth(&tok)
-                            .send()
-                            .await
-                            .unwrap(),
-                    )
-                    .await;
-                    seen += v["users"].as_array().unwrap().len();
-                }
-                seen
-            }
-            SimKind::Marzneshin => {
-                let tok = bearer(&sim, &c).await;
-                let mut seen = 0;
-                for page in 1..=N / 100 {
-                    let (_, v) = json(
-                        c.get(format!("{base}/api/users?page={page}&size=100"))
-                            .bearer_auth(&tok)
-                            .send()
-                            .await
-                            .unwrap(),
-                    )
-                    .await;
-                    seen += v["items"].as_array().unwrap().len();
-                }
-                seen
-            }
-            SimKind::Xui => {
-                xui_login(&sim, &c).await;
-                let (_, v) = json(
-                    c.get(format!("{base}/panel/api/inbounds/list"))
-                        .send()
-                        .await
-                        .unwrap(),
-                )
-                .await;
-                v["obj"]
-                    .as_array()
-                    .unwrap()
+        // The requests each kind's adapter makes for a full listing, and where the users are.
+        let (pages, users): (Vec<String>, &[&str]) = match kind {
+            SimKind::Marzban | SimKind::PasarGuard => (
+                (0..N)
+                    .step_by(1000)
+                    .map(|offset| format!("/api/users?offset={offset}&limit=1000"))
+                    .collect(),
+                &["users"],
+            ),
+            SimKind::Marzneshin => (
+                (1..=N / 100)
+                    .map(|page| format!("/api/users?page={page}&size=100"))
+                    .collect(),
+                &["items"],
+            ),
+            SimKind::Xui => (vec!["/panel/api/inbounds/list".into()], &["obj"]),
+            SimKind::Eylandoo => (vec!["/api/v1/users/list_all".into()], &["data", "users"]),
+        };
+        let mut seen = 0;
+        for page in pages {
+            let (_, v) = api.get(&page).await;
+            let list = users.iter().fold(&v, |v, key| &v[key]).as_array().unwrap();
+            seen += match kind {
+                // 3x-ui lists inbounds, each with its clients' traffic rows.
+                SimKind::Xui => list
                     .iter()
                     .map(|i| i["clientStats"].as_array().unwrap().len())
-                    .sum()
-            }
-            SimKind::Eylandoo => {
-                let (_, v) = json(
-                    c.get(format!("{base}/api/v1/users/list_all"))
-                        .header("X-API-KEY", sim.api_key())
-                        .send()
-                        .await
-                        .unwrap(),
-                )
-                .await;
-                v["data"]["users"].as_array().unwrap().len()
-            }
-        };
+                    .sum(),
+                _ => list.len(),
+            };
+        }
         let took = started.elapsed();
         assert_eq!(seen, N, "{kind}");
         eprintln!("{kind}: listed {N} users in {took:?}");

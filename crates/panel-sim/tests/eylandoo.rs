@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{http, json};
+use common::{sim_with_users, Api};
 use panel_sim::{spawn, SimKind, SimOp};
+use reqwest::Method;
 use serde_json::json;
 
 const GIB: i64 = 1024 * 1024 * 1024;
@@ -12,36 +13,24 @@ const GIB: i64 = 1024 * 1024 * 1024;
 #[tokio::test]
 async fn api_key_create_get_list() {
     let sim = spawn(SimKind::Eylandoo).await;
-    let c = http();
-    let base = sim.base_url();
-    let (st, _) = json(
-        c.get(format!("{base}/api/v1/users/list_all"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = Api::signed_out(&sim).get("/api/v1/users/list_all").await;
     assert_eq!(st, 401);
-    let (st, _) = json(
-        c.get(format!("{base}/api/v1/users/list_all"))
-            .header("X-API-KEY", "wrong")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 401);
+    let wrong_key = Api::signed_out(&sim)
+        .request(Method::GET, "/api/v1/users/list_all")
+        .header("X-API-KEY", "wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_key.status(), 401);
 
-    let (st, v) = json(
-        c.post(format!("{base}/api/v1/users"))
-            .header("X-API-KEY", sim.api_key())
-            .json(&json!({"username": "resell_8_cfg_52", "activation_type": "fixed_date", "max_clients": 2,
-                          "data_limit": 10.5, "data_limit_unit": "GB", "expiry_date_str": "2027-12-31", "nodes": [2]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let api = Api::signed_in(&sim).await;
+    let (st, v) = api
+        .post_json(
+            "/api/v1/users",
+            json!({"username": "resell_8_cfg_52", "activation_type": "fixed_date", "max_clients": 2,
+                   "data_limit": 10.5, "data_limit_unit": "GB", "expiry_date_str": "2027-12-31", "nodes": [2]}),
+        )
+        .await;
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["status"], "success");
     assert_eq!(v["data"]["users"][0]["username"], "resell_8_cfg_52");
@@ -52,14 +41,7 @@ async fn api_key_create_get_list() {
     assert_eq!((u.max_clients, u.node_ids.clone()), (Some(2), vec![2]));
 
     sim.add_traffic("resell_8_cfg_52", 1234);
-    let (_, v) = json(
-        c.get(format!("{base}/api/v1/users/resell_8_cfg_52"))
-            .header("X-API-KEY", sim.api_key())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get("/api/v1/users/resell_8_cfg_52").await;
     let d = &v["data"];
     assert_eq!(
         (d["status"].as_str(), d["data_used"].as_i64()),
@@ -68,64 +50,27 @@ async fn api_key_create_get_list() {
     assert_eq!(d["data_limit"], 10 * GIB + GIB / 2);
     assert_eq!(d["expiry_date"], "2027-12-31");
 
-    let (_, v) = json(
-        c.get(format!("{base}/api/v1/users/list_all"))
-            .header("X-API-KEY", sim.api_key())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get("/api/v1/users/list_all").await;
     assert_eq!(v["data"]["users"].as_array().unwrap().len(), 1);
 
-    let (_, v) = json(
-        c.get(format!("{base}/api/v1/nodes"))
-            .header("X-API-KEY", sim.api_key())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get("/api/v1/nodes").await;
     assert_eq!(v["data"]["nodes"][0]["ip_address"], "10.0.0.1");
 
-    let (st, _) = json(
-        c.get(format!("{base}/api/v1/users/ghost"))
-            .header("X-API-KEY", sim.api_key())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = api.get("/api/v1/users/ghost").await;
     assert_eq!(st, 404);
 }
 
 #[tokio::test]
 async fn toggle_flips_and_counts_by_result() {
-    let sim = spawn(SimKind::Eylandoo).await;
-    sim.seed_users("e", 1, 0);
-    let c = http();
-    let url = format!("{}/api/v1/users/e0/toggle", sim.base_url());
-    let (_, v) = json(
-        c.post(&url)
-            .header("X-API-KEY", sim.api_key())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let sim = sim_with_users(SimKind::Eylandoo, "e", 1, 0).await;
+    let api = Api::signed_in(&sim).await;
+    let (_, v) = api.post("/api/v1/users/e0/toggle").await;
     assert_eq!(
         v,
         json!({"status": "success", "data": {"username": "e0", "new_status": "disabled"}})
     );
     assert!(!sim.user("e0").unwrap().enabled);
-    let (_, v) = json(
-        c.post(&url)
-            .header("X-API-KEY", sim.api_key())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.post("/api/v1/users/e0/toggle").await;
     assert_eq!(v["data"]["new_status"], "active");
     assert_eq!(
         (sim.requests(SimOp::Disable), sim.requests(SimOp::Enable)),
@@ -135,69 +80,40 @@ async fn toggle_flips_and_counts_by_result() {
 
 #[tokio::test]
 async fn update_reset_sub_delete() {
-    let sim = spawn(SimKind::Eylandoo).await;
-    sim.seed_users("e", 1, 500);
-    let c = http();
-    let base = sim.base_url();
-    let key = sim.api_key().to_string();
+    let sim = sim_with_users(SimKind::Eylandoo, "e", 1, 500).await;
+    let api = Api::signed_in(&sim).await;
 
-    let (st, _) = json(
-        c.put(format!("{base}/api/v1/users/e0"))
-            .header("X-API-KEY", &key)
-            .json(&json!({"data_limit": 2, "data_limit_unit": "GB", "max_clients": 3}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = api
+        .put(
+            "/api/v1/users/e0",
+            json!({"data_limit": 2, "data_limit_unit": "GB", "max_clients": 3}),
+        )
+        .await;
     assert_eq!(st, 200);
     assert_eq!(sim.user("e0").unwrap().limit_bytes, Some(2 * GIB));
-    let (_, _) = json(
-        c.put(format!("{base}/api/v1/users/e0"))
-            .header("X-API-KEY", &key)
-            .json(&json!({"data_limit": null}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    api.put("/api/v1/users/e0", json!({"data_limit": null}))
+        .await;
     let u = sim.user("e0").unwrap();
     assert_eq!((u.limit_bytes, u.max_clients), (None, Some(3)));
 
-    let (_, v) = json(
-        c.post(format!("{base}/api/v1/users/e0/reset_traffic"))
-            .header("X-API-KEY", &key)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.post("/api/v1/users/e0/reset_traffic").await;
     assert_eq!(v["status"], "success");
     assert_eq!(sim.user("e0").unwrap().used_bytes, 0);
 
-    let (_, v) = json(
-        c.get(format!("{base}/api/v1/users/e0/sub"))
-            .header("X-API-KEY", &key)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get("/api/v1/users/e0/sub").await;
     assert_eq!(
         v,
         json!({"subResponse": {"sub_url": "/sub/e0", "success": true}})
     );
-    let r = c.get(format!("{base}/sub/e0")).send().await.unwrap();
+    let r = api
+        .c
+        .get(format!("{}/sub/e0", api.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
-    let (st, _) = json(
-        c.delete(format!("{base}/api/v1/users/e0"))
-            .header("X-API-KEY", &key)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = api.delete("/api/v1/users/e0").await;
     assert_eq!(st, 200);
     assert!(sim.users().is_empty());
 }

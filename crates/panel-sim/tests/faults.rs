@@ -5,28 +5,19 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{bearer, http, json};
+use common::{bearer, http, login_request, signed_in, sim_with_users, Api};
 use panel_sim::{spawn, Fault, SimKind, SimOp};
-use serde_json::json;
+use reqwest::Method;
 
 #[tokio::test]
 async fn http500_then_normal_and_counted() {
-    let sim = spawn(SimKind::Marzban).await;
-    sim.seed_users("f", 1, 0);
-    let c = http();
-    let tok = bearer(&sim, &c).await;
-    let url = format!("{}/api/user/f0", sim.base_url());
+    let sim = sim_with_users(SimKind::Marzban, "f", 1, 0).await;
+    let api = Api::signed_in(&sim).await;
     sim.inject(SimOp::Get, Fault::Http500, Some(2));
     for _ in 0..2 {
-        assert_eq!(
-            c.get(&url).bearer_auth(&tok).send().await.unwrap().status(),
-            500
-        );
+        assert_eq!(api.get("/api/user/f0").await.0, 500);
     }
-    assert_eq!(
-        c.get(&url).bearer_auth(&tok).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(api.get("/api/user/f0").await.0, 200);
     assert_eq!(sim.requests(SimOp::Get), 3);
     assert_eq!(sim.requests(SimOp::Auth), 1);
     assert_eq!(sim.total_requests(), 4);
@@ -39,12 +30,7 @@ async fn http500_then_normal_and_counted() {
 async fn garbage_is_200_but_not_json() {
     let sim = spawn(SimKind::Xui).await;
     sim.inject(SimOp::Auth, Fault::Garbage, Some(1));
-    let r = http()
-        .post(format!("{}/login", sim.base_url()))
-        .form(&[("username", "admin"), ("password", "admin-pass")])
-        .send()
-        .await
-        .unwrap();
+    let r = login_request(&sim, &http()).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let body = r.text().await.unwrap();
     assert!(
@@ -62,15 +48,7 @@ async fn slow_delays_then_answers() {
         Some(1),
     );
     let started = Instant::now();
-    let (st, _) = json(
-        http()
-            .get(format!("{}/api/v1/nodes", sim.base_url()))
-            .header("X-API-KEY", sim.api_key())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = Api::signed_in(&sim).await.get("/api/v1/nodes").await;
     assert_eq!(st, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
@@ -83,12 +61,7 @@ async fn timeout_outlasts_the_client() {
         .timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    let err = c
-        .post(format!("{}/api/admins/token", sim.base_url()))
-        .form(&[("username", "admin"), ("password", "admin-pass")])
-        .send()
-        .await
-        .unwrap_err();
+    let err = login_request(&sim, &c).send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     // The next attempt is not affected.
     let _ = bearer(&sim, &http()).await;
@@ -96,45 +69,33 @@ async fn timeout_outlasts_the_client() {
 
 #[tokio::test]
 async fn drop_closes_without_answering() {
-    let sim = spawn(SimKind::Marzban).await;
-    let c = http();
-    let tok = bearer(&sim, &c).await;
+    let (sim, api) = signed_in(SimKind::Marzban).await;
     sim.inject(SimOp::List, Fault::Drop, Some(1));
-    let url = format!("{}/api/users", sim.base_url());
     let started = Instant::now();
-    let err = c.get(&url).bearer_auth(&tok).send().await.unwrap_err();
+    let err = api
+        .request(Method::GET, "/api/users")
+        .send()
+        .await
+        .unwrap_err();
     assert!(!err.is_timeout(), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(
-        c.get(&url).bearer_auth(&tok).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(api.get("/api/users").await.0, 200);
     assert_eq!(sim.requests(SimOp::List), 2);
 }
 
 #[tokio::test]
 async fn reset_noop_answers_success_but_keeps_usage() {
-    let sim = spawn(SimKind::Marzneshin).await;
-    sim.seed_users("r", 1, 0);
+    let sim = sim_with_users(SimKind::Marzneshin, "r", 1, 0).await;
     sim.add_traffic("r0", 900);
-    let c = http();
-    let tok = bearer(&sim, &c).await;
+    let api = Api::signed_in(&sim).await;
     sim.inject(SimOp::Any, Fault::ResetNoop, Some(1));
     // Other operations do not consume it.
-    let (st, _) = json(
-        c.get(format!("{}/api/users/r0", sim.base_url()))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = api.get("/api/users/r0").await;
     assert_eq!(st, 200);
-    let url = format!("{}/api/users/r0/reset", sim.base_url());
-    let (st, v) = json(c.post(&url).bearer_auth(&tok).send().await.unwrap()).await;
+    let (st, v) = api.post("/api/users/r0/reset").await;
     assert_eq!((st, v["used_traffic"].as_i64()), (200, Some(900)));
     assert_eq!(sim.user("r0").unwrap().used_bytes, 900);
-    let (_, v) = json(c.post(&url).bearer_auth(&tok).send().await.unwrap()).await;
+    let (_, v) = api.post("/api/users/r0/reset").await;
     assert_eq!(v["used_traffic"], 0);
 }
 
@@ -142,25 +103,12 @@ async fn reset_noop_answers_success_but_keeps_usage() {
 async fn any_until_cleared() {
     let sim = spawn(SimKind::Eylandoo).await;
     sim.inject(SimOp::Any, Fault::Http500, None);
-    let c = http();
-    let url = format!("{}/api/v1/users/list_all", sim.base_url());
+    let api = Api::signed_in(&sim).await;
     for _ in 0..3 {
-        let r = c
-            .get(&url)
-            .header("X-API-KEY", sim.api_key())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 500);
+        assert_eq!(api.get("/api/v1/users/list_all").await.0, 500);
     }
     sim.clear_faults();
-    let r = c
-        .get(&url)
-        .header("X-API-KEY", sim.api_key())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(api.get("/api/v1/users/list_all").await.0, 200);
     assert_eq!(sim.requests(SimOp::List), 4);
 }
 
@@ -168,29 +116,17 @@ async fn any_until_cleared() {
 async fn faults_fire_before_auth() {
     let sim = spawn(SimKind::Xui).await;
     sim.inject(SimOp::List, Fault::Http500, Some(1));
-    let r = http()
-        .get(format!("{}/panel/api/inbounds/list", sim.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 500);
+    let (st, _) = Api::signed_out(&sim).get("/panel/api/inbounds/list").await;
+    assert_eq!(st, 500);
     assert_eq!(sim.requests(SimOp::List), 1);
-    let _ = json!({});
 }
 
 #[tokio::test]
 async fn shutdown_refuses_connections() {
     let sim = spawn(SimKind::Marzban).await;
-    let c = http();
-    let _ = bearer(&sim, &c).await;
+    let _ = bearer(&sim, &http()).await;
     sim.shutdown();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let fresh = http();
-    let err = fresh
-        .post(format!("{}/api/admin/token", sim.base_url()))
-        .form(&[("username", "admin"), ("password", "admin-pass")])
-        .send()
-        .await
-        .unwrap_err();
+    let err = login_request(&sim, &http()).send().await.unwrap_err();
     assert!(err.is_connect() || err.is_request(), "{err:?}");
 }

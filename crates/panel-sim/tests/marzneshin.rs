@@ -4,44 +4,29 @@
 
 mod common;
 
-use common::{bearer, http, json};
+use common::{signed_in, sim_reviewing_every, sim_with_users, Api};
 use std::time::Duration;
 
-use panel_sim::{spawn, spawn_with, SimConfig, SimKind, SimOp};
-use serde_json::json;
+use panel_sim::{SimKind, SimOp};
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn create_validates_and_lowercases() {
-    let sim = spawn(SimKind::Marzneshin).await;
-    let c = http();
-    let tok = bearer(&sim, &c).await;
-    let base = sim.base_url();
-    let create = |body: serde_json::Value| {
-        c.post(format!("{base}/api/users"))
-            .bearer_auth(&tok)
-            .json(&body)
-            .send()
-    };
+    let (sim, api) = signed_in(SimKind::Marzneshin).await;
+    let create = |body: Value| api.post_json("/api/users", body);
 
-    let (st, v) = json(
+    let (st, v) =
         create(json!({"username": "bad-name", "expire_strategy": "never", "service_ids": [1]}))
-            .await
-            .unwrap(),
-    )
-    .await;
+            .await;
     assert_eq!(st, 422);
     assert_eq!(
         v,
         json!({"detail": {"username": "String should match pattern '^\\w{3,32}$'"}})
     );
 
-    let (st, v) = json(
-        create(
-            json!({"username": "User_001", "expire_strategy": "fixed_date",
+    let (st, v) = create(
+        json!({"username": "User_001", "expire_strategy": "fixed_date",
         "expire_date": "2027-01-01T00:00:00Z", "data_limit": 0, "service_ids": [1, 99]}),
-        )
-        .await
-        .unwrap(),
     )
     .await;
     assert_eq!(st, 200, "{v}");
@@ -54,76 +39,37 @@ async fn create_validates_and_lowercases() {
     assert!(v.get("status").is_none());
     let key = v["key"].as_str().unwrap();
     assert_eq!(key.len(), 32);
-    assert_eq!(v["subscription_url"], format!("{base}/sub/user_001/{key}"));
+    assert_eq!(
+        v["subscription_url"],
+        format!("{}/sub/user_001/{key}", api.base)
+    );
     assert_eq!(sim.user("user_001").unwrap().sub_id, key);
 
-    let (st, _) = json(
-        create(json!({"username": "user_001", "expire_strategy": "never"}))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = create(json!({"username": "user_001", "expire_strategy": "never"})).await;
     assert_eq!(st, 409);
 
-    let (_, v) = json(
-        c.get(format!("{base}/api/services"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get("/api/services").await;
     assert_eq!(v["items"][0]["user_ids"], json!([1]));
     assert_eq!(v["total"], 2);
 }
 
 #[tokio::test]
 async fn enable_disable_conflict() {
-    let sim = spawn(SimKind::Marzneshin).await;
-    sim.seed_users("mz", 1, 0);
-    let c = http();
-    let tok = bearer(&sim, &c).await;
-    let url = |a: &str| format!("{}/api/users/mz0/{a}", sim.base_url());
+    let sim = sim_with_users(SimKind::Marzneshin, "mz", 1, 0).await;
+    let api = Api::signed_in(&sim).await;
+    let act = |a: &str| format!("/api/users/mz0/{a}");
 
-    let (st, v) = json(
-        c.post(url("enable"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = api.post(&act("enable")).await;
     assert_eq!((st, v), (409, json!({"detail": "User is already enabled"})));
-    let (st, v) = json(
-        c.post(url("disable"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = api.post(&act("disable")).await;
     assert_eq!(st, 200);
     assert_eq!(
         (v["enabled"].as_bool(), v["is_active"].as_bool()),
         (Some(false), Some(false))
     );
-    let (st, v) = json(
-        c.post(url("disable"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = api.post(&act("disable")).await;
     assert_eq!((st, v), (409, json!({"detail": "User is not enabled"})));
-    let (st, _) = json(
-        c.post(url("enable"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = api.post(&act("enable")).await;
     assert_eq!(st, 200);
     assert_eq!(sim.requests(SimOp::Enable), 2);
     assert_eq!(sim.requests(SimOp::Disable), 2);
@@ -131,34 +77,17 @@ async fn enable_disable_conflict() {
 
 #[tokio::test]
 async fn page_size_cap_and_paging() {
-    let sim = spawn(SimKind::Marzneshin).await;
-    sim.seed_users("n", 250, 0);
-    let c = http();
-    let tok = bearer(&sim, &c).await;
-    let base = sim.base_url();
+    let sim = sim_with_users(SimKind::Marzneshin, "n", 250, 0).await;
+    let api = Api::signed_in(&sim).await;
 
-    let (st, v) = json(
-        c.get(format!("{base}/api/users?page=1&size=101"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = api.get("/api/users?page=1&size=101").await;
     assert_eq!(st, 422);
     assert_eq!(
         v,
         json!({"detail": {"size": "Input should be less than or equal to 100"}})
     );
 
-    let (st, v) = json(
-        c.get(format!("{base}/api/users?page=3&size=100"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = api.get("/api/users?page=3&size=100").await;
     assert_eq!(st, 200);
     assert_eq!(
         (v["total"].as_u64(), v["pages"].as_u64()),
@@ -169,61 +98,31 @@ async fn page_size_cap_and_paging() {
     assert!(v["links"]["next"].is_null());
 
     // One `username` is a substring match, several are exact.
-    let (_, v) = json(
-        c.get(format!("{base}/api/users?username=n24"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get("/api/users?username=n24").await;
     assert_eq!(v["total"], 11);
-    let (_, v) = json(
-        c.get(format!("{base}/api/users?username=n24&username=n1"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get("/api/users?username=n24&username=n1").await;
     assert_eq!(v["total"], 2);
 }
 
 #[tokio::test]
 async fn put_requires_username() {
-    let sim = spawn(SimKind::Marzneshin).await;
-    sim.seed_users("mz", 1, 0);
-    let c = http();
-    let tok = bearer(&sim, &c).await;
-    let url = format!("{}/api/users/mz0", sim.base_url());
+    let sim = sim_with_users(SimKind::Marzneshin, "mz", 1, 0).await;
+    let api = Api::signed_in(&sim).await;
 
-    let (st, v) = json(
-        c.put(&url)
-            .bearer_auth(&tok)
-            .json(&json!({"data_limit": 5000}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = api.put("/api/users/mz0", json!({"data_limit": 5000})).await;
     assert_eq!(
         (st, v),
         (422, json!({"detail": {"username": "Field required"}}))
     );
     assert_eq!(sim.user("mz0").unwrap().limit_bytes, None);
 
-    let (st, v) = json(
-        c.put(&url)
-            .bearer_auth(&tok)
-            .json(
-                &json!({"username": "mz0", "data_limit": 5000, "expire_strategy": "fixed_date",
-                          "expire_date": "2027-02-01T00:00:00Z", "service_ids": [2]}),
-            )
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = api
+        .put(
+            "/api/users/mz0",
+            json!({"username": "mz0", "data_limit": 5000, "expire_strategy": "fixed_date",
+                   "expire_date": "2027-02-01T00:00:00Z", "service_ids": [2]}),
+        )
+        .await;
     assert_eq!(st, 200, "{v}");
     let u = sim.user("mz0").unwrap();
     assert_eq!(u.limit_bytes, Some(5000));
@@ -233,41 +132,21 @@ async fn put_requires_username() {
 
 #[tokio::test]
 async fn limit_reached_reset_delete() {
-    let sim = spawn(SimKind::Marzneshin).await;
-    let c = http();
-    let tok = bearer(&sim, &c).await;
-    let base = sim.base_url();
-    let (_, v) = json(
-        c.post(format!("{base}/api/users"))
-            .bearer_auth(&tok)
-            .json(&json!({"username": "lim", "expire_strategy": "never", "data_limit": 100, "service_ids": [1]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (sim, api) = signed_in(SimKind::Marzneshin).await;
+    let (_, v) = api
+        .post_json(
+            "/api/users",
+            json!({"username": "lim", "expire_strategy": "never", "data_limit": 100, "service_ids": [1]}),
+        )
+        .await;
     let first_id = v["id"].as_i64().unwrap();
     sim.add_traffic("lim", 150);
-    let (_, v) = json(
-        c.get(format!("{base}/api/users/lim"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get("/api/users/lim").await;
     assert_eq!(
         (v["data_limit_reached"].as_bool(), v["is_active"].as_bool()),
         (Some(true), Some(false))
     );
-    let (_, v) = json(
-        c.post(format!("{base}/api/users/lim/reset"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.post("/api/users/lim/reset").await;
     assert_eq!(
         (
             v["used_traffic"].as_i64(),
@@ -278,33 +157,16 @@ async fn limit_reached_reset_delete() {
     assert_eq!(v["data_limit_reached"], false);
     assert!(v["traffic_reset_at"].is_string());
 
-    let (st, v) = json(
-        c.delete(format!("{base}/api/users/lim"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = api.delete("/api/users/lim").await;
     assert_eq!((st, v), (200, json!({})));
-    let (st, _) = json(
-        c.get(format!("{base}/api/users/lim"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = api.get("/api/users/lim").await;
     assert_eq!(st, 404);
-    let (_, v) = json(
-        c.post(format!("{base}/api/users"))
-            .bearer_auth(&tok)
-            .json(&json!({"username": "lim", "expire_strategy": "never"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api
+        .post_json(
+            "/api/users",
+            json!({"username": "lim", "expire_strategy": "never"}),
+        )
+        .await;
     assert_ne!(v["id"].as_i64().unwrap(), first_id);
 }
 
@@ -312,31 +174,23 @@ async fn limit_reached_reset_delete() {
 /// the panel's database layer, after validation (so a missing `username` is still a 422).
 #[tokio::test]
 async fn put_without_an_expire_field_is_a_500() {
-    let sim = spawn(SimKind::Marzneshin).await;
-    sim.seed_users("mz", 1, 0);
-    let c = http();
-    let tok = bearer(&sim, &c).await;
-    let url = format!("{}/api/users/mz0", sim.base_url());
-    let put = |body: serde_json::Value| c.put(&url).bearer_auth(&tok).json(&body).send();
-    let (st, v) = json(
-        put(json!({"username": "mz0", "data_limit": 5000}))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let sim = sim_with_users(SimKind::Marzneshin, "mz", 1, 0).await;
+    let api = Api::signed_in(&sim).await;
+    let put = |body: Value| api.put("/api/users/mz0", body);
+    let (st, v) = put(json!({"username": "mz0", "data_limit": 5000})).await;
     assert_eq!((st, v), (500, json!("Internal Server Error")));
     assert_eq!(
         sim.user("mz0").unwrap().limit_bytes,
         None,
         "nothing written"
     );
-    let (st, _) = json(put(json!({"data_limit": 5000})).await.unwrap()).await;
+    let (st, _) = put(json!({"data_limit": 5000})).await;
     assert_eq!(st, 422);
     for body in [
         json!({"username": "mz0", "data_limit": 5000, "usage_duration": null}),
         json!({"username": "mz0", "data_limit": 6000, "expire_strategy": "never"}),
     ] {
-        let (st, v) = json(put(body.clone()).await.unwrap()).await;
+        let (st, v) = put(body.clone()).await;
         assert_eq!(st, 200, "{body}: {v}");
     }
     assert_eq!(sim.user("mz0").unwrap().limit_bytes, Some(6000));
@@ -346,34 +200,16 @@ async fn put_without_an_expire_field_is_a_500() {
 /// when the review job runs. A reset leaves a disabled user disabled.
 #[tokio::test]
 async fn activated_is_cleared_late_and_reset_keeps_the_switch() {
-    let sim = spawn_with(SimConfig {
-        review_interval: Duration::from_millis(300),
-        ..SimConfig::new(SimKind::Marzneshin)
-    })
-    .await
-    .unwrap();
-    let c = http();
-    let tok = bearer(&sim, &c).await;
-    let base = sim.base_url();
-    c.post(format!("{base}/api/users"))
-        .bearer_auth(&tok)
-        .json(&json!({"username": "act", "expire_strategy": "never", "data_limit": 100, "service_ids": [1]}))
-        .send()
-        .await
-        .unwrap();
+    let sim = sim_reviewing_every(SimKind::Marzneshin, Duration::from_millis(300)).await;
+    let api = Api::signed_in(&sim).await;
+    api.post_json(
+        "/api/users",
+        json!({"username": "act", "expire_strategy": "never", "data_limit": 100, "service_ids": [1]}),
+    )
+    .await;
     sim.add_traffic("act", 100);
-    let get = || async {
-        json(
-            c.get(format!("{base}/api/users/act"))
-                .bearer_auth(&tok)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-        .1
-    };
-    let flags = |v: &serde_json::Value| {
+    let get = || async { api.get("/api/users/act").await.1 };
+    let flags = |v: &Value| {
         (
             v["data_limit_reached"].as_bool().unwrap(),
             v["is_active"].as_bool().unwrap(),
@@ -383,23 +219,19 @@ async fn activated_is_cleared_late_and_reset_keeps_the_switch() {
     assert_eq!(flags(&get().await), (true, false, true));
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(flags(&get().await), (true, false, false));
-    let post = |action: &str| {
-        c.post(format!("{base}/api/users/act/{action}"))
-            .bearer_auth(&tok)
-            .send()
-    };
+    let post = |action: &str| format!("/api/users/act/{action}");
     // A reset makes it active again and pushes it to the nodes at once.
-    let (_, v) = json(post("reset").await.unwrap()).await;
+    let (_, v) = api.post(&post("reset")).await;
     assert_eq!(flags(&v), (false, true, true));
-    let (_, v) = json(post("disable").await.unwrap()).await;
+    let (_, v) = api.post(&post("disable")).await;
     assert_eq!(
         (v["enabled"].as_bool(), v["activated"].as_bool()),
         (Some(false), Some(false))
     );
     sim.add_traffic("act", 5);
-    let (_, v) = json(post("reset").await.unwrap()).await;
+    let (_, v) = api.post(&post("reset")).await;
     assert_eq!(v["enabled"], false, "a reset does not enable");
     assert_eq!(v["used_traffic"], 0);
-    let (st, _) = json(post("disable").await.unwrap()).await;
+    let (st, _) = api.post(&post("disable")).await;
     assert_eq!(st, 409);
 }

@@ -3,10 +3,11 @@
 
 mod common;
 
-use common::{http, http_with_cookies, json, xui_login};
-use panel_sim::{spawn, Sim, SimKind, SimOp};
-use reqwest::Client;
+use common::{http, signed_in, Api};
+use panel_sim::{spawn, SimKind, SimOp};
 use serde_json::{json, Value};
+
+const INBOUNDS: &str = "/panel/api/inbounds";
 
 fn client(email: &str, id: &str, extra: Value) -> Value {
     let mut c = json!({"id": id, "email": email, "limitIp": 2, "totalGB": 10_737_418_240_i64,
@@ -22,27 +23,19 @@ fn settings(c: &Value) -> String {
     json!({"clients": [c]}).to_string()
 }
 
-async fn add(sim: &Sim, c: &Client, inbound: i64, cl: &Value) -> Value {
-    let (st, v) = json(
-        c.post(format!("{}/panel/api/inbounds/addClient", sim.base_url()))
-            .json(&json!({"id": inbound, "settings": settings(cl)}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+async fn add(api: &Api, inbound: i64, cl: &Value) -> Value {
+    let (st, v) = api
+        .post_json(
+            &format!("{INBOUNDS}/addClient"),
+            json!({"id": inbound, "settings": settings(cl)}),
+        )
+        .await;
     assert_eq!(st, 200);
     v
 }
 
-async fn list(sim: &Sim, c: &Client) -> Value {
-    let (st, v) = json(
-        c.get(format!("{}/panel/api/inbounds/list", sim.base_url()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+async fn list(api: &Api) -> Value {
+    let (st, v) = api.get(&format!("{INBOUNDS}/list")).await;
     assert_eq!(st, 200);
     assert_eq!(v["success"], true);
     v
@@ -52,29 +45,25 @@ async fn list(sim: &Sim, c: &Client) -> Value {
 async fn signed_out_is_404_and_login_failure_is_200() {
     let sim = spawn(SimKind::Xui).await;
     assert!(sim.base_url().ends_with("/xpanel"));
-    let c = http_with_cookies();
-    let r = c
-        .get(format!("{}/panel/api/inbounds/list", sim.base_url()))
+    let api = Api::signed_out(&sim);
+    let r = api
+        .request(reqwest::Method::GET, &format!("{INBOUNDS}/list"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.text().await.unwrap(), "");
 
-    let (st, v) = json(
-        c.post(format!("{}/login", sim.base_url()))
-            .json(&json!({"username": "admin", "password": "nope"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, v) = api
+        .post_json("/login", json!({"username": "admin", "password": "nope"}))
+        .await;
     assert_eq!(st, 200);
     assert_eq!(v["success"], false);
 
     // JSON login works too; the cookie is scoped to the base path.
-    let r = c
-        .post(format!("{}/login", sim.base_url()))
+    let r = api
+        .c
+        .post(format!("{}/login", api.base))
         .json(&json!({"username": "admin", "password": "admin-pass"}))
         .send()
         .await
@@ -84,39 +73,27 @@ async fn signed_out_is_404_and_login_failure_is_200() {
         cookie.starts_with("3x-ui=") && cookie.contains("Path=/xpanel/"),
         "{cookie}"
     );
-    let v = list(&sim, &c).await;
+    let v = list(&api).await;
     assert_eq!(v["obj"].as_array().unwrap().len(), 3);
     assert!(v["obj"][0]["settings"].is_string());
 
     // 2.x has no clients API, signed in or not.
-    let r = c
-        .get(format!(
-            "{}/panel/api/clients/list/paged?page=1&pageSize=1",
-            sim.base_url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    let (st, _) = api
+        .get("/panel/api/clients/list/paged?page=1&pageSize=1")
+        .await;
+    assert_eq!(st, 404);
 
     sim.expire_tokens();
-    let r = c
-        .get(format!("{}/panel/api/inbounds/list", sim.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    let (st, _) = api.get(&format!("{INBOUNDS}/list")).await;
+    assert_eq!(st, 404);
 }
 
 #[tokio::test]
 async fn add_duplicate_and_traffic_rows() {
-    let sim = spawn(SimKind::Xui).await;
-    let c = http_with_cookies();
-    xui_login(&sim, &c).await;
+    let (sim, api) = signed_in(SimKind::Xui).await;
 
     let v = add(
-        &sim,
-        &c,
+        &api,
         1,
         &client("alice", "11111111-1111-4111-8111-111111111111", json!({})),
     )
@@ -124,19 +101,17 @@ async fn add_duplicate_and_traffic_rows() {
     assert_eq!(v["success"], true, "{v}");
     // Form bodies are accepted as well.
     let bob = client("bob", "22222222-2222-4222-8222-222222222222", json!({}));
-    let (_, v) = json(
-        c.post(format!("{}/panel/api/inbounds/addClient", sim.base_url()))
-            .form(&[("id", "2"), ("settings", settings(&bob).as_str())])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let r = api
+        .request(reqwest::Method::POST, &format!("{INBOUNDS}/addClient"))
+        .form(&[("id", "2"), ("settings", settings(&bob).as_str())])
+        .send()
+        .await
+        .unwrap();
+    let (_, v) = common::json(r).await;
     assert_eq!(v["success"], true, "{v}");
 
     let v = add(
-        &sim,
-        &c,
+        &api,
         2,
         &client("alice", "33333333-3333-4333-8333-333333333333", json!({})),
     )
@@ -151,8 +126,7 @@ async fn add_duplicate_and_traffic_rows() {
     );
 
     let v = add(
-        &sim,
-        &c,
+        &api,
         1,
         &client(
             "carol",
@@ -175,61 +149,35 @@ async fn add_duplicate_and_traffic_rows() {
     );
 
     sim.add_traffic("alice", 3000);
-    let v = list(&sim, &c).await;
+    let v = list(&api).await;
     let inbound = &v["obj"][0];
     let inner: Value = serde_json::from_str(inbound["settings"].as_str().unwrap()).unwrap();
     assert_eq!(inner["clients"][0]["email"], "alice");
-    let stat = &inbound["clientStats"][0];
-    assert_eq!(
+    let traffic = |stat: &Value| {
         (
             stat["up"].as_i64(),
             stat["down"].as_i64(),
-            stat["allTime"].as_i64()
-        ),
+            stat["allTime"].as_i64(),
+        )
+    };
+    assert_eq!(
+        traffic(&inbound["clientStats"][0]),
         (Some(1000), Some(2000), Some(3000))
     );
 
-    let (_, v) = json(
-        c.post(format!(
-            "{}/panel/api/inbounds/1/resetClientTraffic/alice",
-            sim.base_url()
-        ))
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let (_, v) = api
+        .post(&format!("{INBOUNDS}/1/resetClientTraffic/alice"))
+        .await;
     assert_eq!(v["success"], true);
-    let (_, v) = json(
-        c.get(format!(
-            "{}/panel/api/inbounds/getClientTraffics/alice",
-            sim.base_url()
-        ))
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (
-            v["obj"]["up"].as_i64(),
-            v["obj"]["down"].as_i64(),
-            v["obj"]["allTime"].as_i64()
-        ),
-        (Some(0), Some(0), Some(3000))
-    );
+    let (_, v) = api
+        .get(&format!("{INBOUNDS}/getClientTraffics/alice"))
+        .await;
+    assert_eq!(traffic(&v["obj"]), (Some(0), Some(0), Some(3000)));
 
     // Unknown email: success with a null obj, as 2.x answers.
-    let (st, v) = json(
-        c.get(format!(
-            "{}/panel/api/inbounds/getClientTraffics/nobody",
-            sim.base_url()
-        ))
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let (st, v) = api
+        .get(&format!("{INBOUNDS}/getClientTraffics/nobody"))
+        .await;
     assert_eq!(
         (st, v),
         (200, json!({"success": true, "msg": "", "obj": null}))
@@ -238,27 +186,18 @@ async fn add_duplicate_and_traffic_rows() {
 
 #[tokio::test]
 async fn update_client_replaces_the_whole_client() {
-    let sim = spawn(SimKind::Xui).await;
-    let c = http_with_cookies();
-    xui_login(&sim, &c).await;
+    let (sim, api) = signed_in(SimKind::Xui).await;
     let id = "55555555-5555-4555-8555-555555555555";
-    add(&sim, &c, 1, &client("dave", id, json!({}))).await;
-    let update = |body: Value| {
-        c.post(format!(
-            "{}/panel/api/inbounds/updateClient/{id}",
-            sim.base_url()
-        ))
-        .json(&json!({"id": 1, "settings": settings(&body)}))
-        .send()
+    add(&api, 1, &client("dave", id, json!({}))).await;
+    let api = &api;
+    let update = |client_id: &str, body: Value| {
+        let path = format!("{INBOUNDS}/updateClient/{client_id}");
+        let body = json!({"id": 1, "settings": settings(&body)});
+        async move { api.post_json(&path, body).await }
     };
 
     // A full client with enable flipped is a disable.
-    let (_, v) = json(
-        update(client("dave", id, json!({"enable": false})))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = update(id, client("dave", id, json!({"enable": false}))).await;
     assert_eq!(v["success"], true, "{v}");
     let u = sim.user("dave").unwrap();
     assert!(!u.enabled);
@@ -266,12 +205,7 @@ async fn update_client_replaces_the_whole_client() {
     assert_eq!(sim.requests(SimOp::Disable), 1);
 
     // A partial body loses everything it leaves out.
-    let (_, v) = json(
-        update(json!({"id": id, "email": "dave", "enable": true}))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = update(id, json!({"id": id, "email": "dave", "enable": true})).await;
     assert_eq!(v["success"], true);
     let u = sim.user("dave").unwrap();
     assert!(u.enabled);
@@ -282,10 +216,9 @@ async fn update_client_replaces_the_whole_client() {
     assert_eq!(u.sub_id, "");
     assert_eq!(sim.requests(SimOp::Enable), 1);
 
-    let (_, v) = json(
-        update(client("dave", id, json!({"enable": true, "totalGB": 5000})))
-            .await
-            .unwrap(),
+    let (_, v) = update(
+        id,
+        client("dave", id, json!({"enable": true, "totalGB": 5000})),
     )
     .await;
     assert_eq!(v["success"], true);
@@ -293,52 +226,21 @@ async fn update_client_replaces_the_whole_client() {
     assert_eq!(sim.requests(SimOp::Update), 1);
 
     // Unknown client id: HTTP 200 with success false.
-    let (st, v) = json(
-        c.post(format!(
-            "{}/panel/api/inbounds/updateClient/nope",
-            sim.base_url()
-        ))
-        .json(&json!({"id": 1, "settings": settings(&client("dave", "nope", json!({})))}))
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let (st, v) = update("nope", client("dave", "nope", json!({}))).await;
     assert_eq!((st, v["success"].as_bool()), (200, Some(false)));
 
-    let (_, v) = json(
-        c.post(format!(
-            "{}/panel/api/inbounds/1/delClient/nope",
-            sim.base_url()
-        ))
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let (_, v) = api.post(&format!("{INBOUNDS}/1/delClient/nope")).await;
     assert_eq!(v["success"], false);
-    let (_, v) = json(
-        c.post(format!(
-            "{}/panel/api/inbounds/1/delClient/{id}",
-            sim.base_url()
-        ))
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let (_, v) = api.post(&format!("{INBOUNDS}/1/delClient/{id}")).await;
     assert_eq!(v["success"], true);
     assert!(sim.user("dave").is_none());
 }
 
 #[tokio::test]
 async fn limited_client_row_and_subscription() {
-    let sim = spawn(SimKind::Xui).await;
-    let c = http_with_cookies();
-    xui_login(&sim, &c).await;
+    let (sim, api) = signed_in(SimKind::Xui).await;
     add(
-        &sim,
-        &c,
+        &api,
         1,
         &client(
             "erin",
@@ -348,16 +250,7 @@ async fn limited_client_row_and_subscription() {
     )
     .await;
     sim.add_traffic("erin", 150);
-    let (_, v) = json(
-        c.get(format!(
-            "{}/panel/api/inbounds/getClientTraffics/erin",
-            sim.base_url()
-        ))
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get(&format!("{INBOUNDS}/getClientTraffics/erin")).await;
     assert_eq!(
         v["obj"]["enable"], false,
         "a depleted client's traffic row is off"
@@ -379,13 +272,7 @@ async fn limited_client_row_and_subscription() {
         .unwrap()
         .contains("total=100"));
 
-    let (_, v) = json(
-        c.get(format!("{}/panel/api/server/status", sim.base_url()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, v) = api.get("/panel/api/server/status").await;
     assert_eq!(v["obj"]["appVersion"], "2.9.4");
     assert!(v["obj"]["xrayVersion"].is_string());
 }
