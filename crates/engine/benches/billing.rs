@@ -99,6 +99,12 @@ fn opening(i: i64) -> i64 {
     }
 }
 
+/// One multi-row INSERT of `rows` (each a parenthesised tuple of literals) into `table (columns)`.
+async fn insert_rows(conn: &mut db::Conn, table_columns: &str, rows: &[String]) {
+    let sql = format!("INSERT INTO {table_columns} VALUES {}", rows.join(", "));
+    sqlx::query(&sql).execute(&mut *conn).await.unwrap();
+}
+
 /// Bulk rows straight into the tables (multi-row inserts in one transaction).
 async fn seed(db: &db::Db, now: i64) {
     let mut tx = db.begin_write().await.unwrap();
@@ -126,13 +132,12 @@ async fn seed(db: &db::Db, now: i64) {
                 )
             })
             .collect();
-        sqlx::query(&format!(
-            "INSERT INTO resellers (id, display_name, kind, status, panel_id, wallet_balance, wallet_since, created_at, updated_at) VALUES {}",
-            values.join(", ")
-        ))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+        insert_rows(
+            &mut tx,
+            "resellers (id, display_name, kind, status, panel_id, wallet_balance, wallet_since, created_at, updated_at)",
+            &values,
+        )
+        .await;
         // Opening balances on the ledger, so balance = Σ ledger holds in the benchmark too.
         let ledger: Vec<String> = chunk
             .iter()
@@ -143,13 +148,12 @@ async fn seed(db: &db::Db, now: i64) {
                 )
             })
             .collect();
-        sqlx::query(&format!(
-            "INSERT INTO wallet_ledger (reseller_id, kind, amount, balance_after, idempotency_key, created_at) VALUES {}",
-            ledger.join(", ")
-        ))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+        insert_rows(
+            &mut tx,
+            "wallet_ledger (reseller_id, kind, amount, balance_after, idempotency_key, created_at)",
+            &ledger,
+        )
+        .await;
         let configs: Vec<String> = chunk
             .iter()
             .flat_map(|i| {
@@ -161,13 +165,12 @@ async fn seed(db: &db::Db, now: i64) {
                 })
             })
             .collect();
-        sqlx::query(&format!(
-            "INSERT INTO configs (reseller_id, panel_id, username, traffic_limit_bytes, status, created_at, updated_at) VALUES {}",
-            configs.join(", ")
-        ))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+        insert_rows(
+            &mut tx,
+            "configs (reseller_id, panel_id, username, traffic_limit_bytes, status, created_at, updated_at)",
+            &configs,
+        )
+        .await;
     }
     tx.commit().await.unwrap();
 }

@@ -9,24 +9,13 @@ use std::time::Instant;
 
 const TOTAL: usize = 100_000;
 
-fn vm_hwm_kib() -> i64 {
+/// A figure of `/proc/self/status` in KiB ("VmHWM", "VmRSS"); -1 where there is none.
+fn proc_status_kib(field: &str) -> i64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(-1)
-}
-
-fn vm_rss_kib() -> i64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
@@ -296,7 +285,7 @@ async fn run() {
             );
             proc_.cmd("reset");
         }
-        let rss_before = vm_rss_kib();
+        let rss_before = proc_status_kib("VmRSS");
         let peak_reset = reset_peak();
         let t = Instant::now();
         let rep = engine::sync::run_once(&env.ctx, chrono::Utc::now())
@@ -342,7 +331,7 @@ async fn run() {
             } else {
                 ", whole process"
             },
-            vm_hwm_kib() / 1024,
+            proc_status_kib("VmHWM") / 1024,
             rss_before / 1024
         );
     }

@@ -42,6 +42,19 @@ pub async fn enqueue(
     )
 }
 
+/// [`enqueue`] for what nearly every change queues: a config's operation of no job and with an
+/// empty payload (the worker reads the desired state from the config row, not the payload).
+pub async fn enqueue_for(
+    conn: &mut db::Conn,
+    panel_id: i64,
+    config_id: i64,
+    kind: OpKind,
+    now: i64,
+) -> EngineResult<i64> {
+    let payload = serde_json::json!({});
+    enqueue(conn, panel_id, config_id, None, kind, payload, now).await
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

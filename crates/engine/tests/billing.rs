@@ -1,18 +1,17 @@
 //! Hourly wallet billing as a wallet reseller and the admin meet it: seed 004's examples, one
 //! charge per hour whatever crashes or runs twice, top-ups never lost, and the ledger as truth.
 
+mod support;
+
 use chrono::{DateTime, TimeZone, Utc};
 use db::audit::{Actor, Origin};
-use db::testing::TestDb;
 use domain::status::{
-    ConfigEventKind, ConfigStatus, DisabledReason, LedgerKind, PanelKind, RemoteState,
-    ResellerKind, Role,
+    ConfigEventKind, ConfigStatus, DisabledReason, LedgerKind, RemoteState, Role,
 };
-use domain::units::GIB;
 use engine::{billing, topups, wallet, Ctx, EngineSettings};
 use panel_sim::SimKind;
+use support::*;
 
-const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
 
 fn settings() -> EngineSettings {
@@ -25,213 +24,41 @@ fn settings() -> EngineSettings {
     }
 }
 
-fn ctx_of(db: &db::Db) -> Ctx {
-    Ctx::new(
-        db.clone(),
-        engine::secrets::Keys::from_secret(SECRET).unwrap(),
-        settings(),
-    )
-}
-
 fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 0, 5, 0).unwrap() + chrono::Duration::hours(h as i64)
 }
 
-fn admin() -> Actor {
-    Actor::user(Role::Admin, 1, "root")
+/// A config's row only, of 50 GiB: billing reads its usage and sends nothing to a panel.
+async fn config(env: &Env, reseller_id: i64, panel_id: i64, name: &str) -> i64 {
+    env.config_row(reseller_id, panel_id, name, 50 * GIB).await
 }
 
-async fn dummy_panel(db: &db::Db) -> i64 {
-    let mut conn = db.acquire().await.unwrap();
-    db::panels::create(
-        &mut conn,
-        db::panels::NewPanel {
-            name: &format!("p-{}", engine::secrets::random_token()),
-            kind: PanelKind::Marzban,
-            base_url: "http://127.0.0.1:9",
-            username: None,
-            password_enc: None,
-            api_key_enc: None,
-            settings: "{}",
-        },
-    )
-    .await
-    .unwrap()
+async fn balance(env: &Env, id: i64) -> i64 {
+    env.reseller_row(id).await.wallet_balance
 }
 
-async fn sim_panel(ctx: &Ctx, sim: &panel_sim::Sim) -> i64 {
-    let mut conn = ctx.db.acquire().await.unwrap();
-    db::panels::create(
-        &mut conn,
-        db::panels::NewPanel {
-            name: &format!("sim-{}", engine::secrets::random_token()),
-            kind: sim.kind().as_str().parse().unwrap(),
-            base_url: &sim.base_url(),
-            username: Some(sim.admin_username()),
-            password_enc: Some(&ctx.keys.encrypt(sim.admin_password())),
-            api_key_enc: None,
-            settings: "{}",
-        },
-    )
-    .await
-    .unwrap()
+async fn status(env: &Env, id: i64) -> String {
+    env.reseller_row(id).await.status.to_string()
 }
 
-/// A wallet reseller created at `now` with an opening balance (its first ledger row) and its
-/// wallet start recorded, as the reseller screens do.
-async fn wallet_reseller(
-    db: &db::Db,
-    panel_id: i64,
-    opening: i64,
-    price: Option<i64>,
-    now: DateTime<Utc>,
-) -> i64 {
-    let mut tx = db.begin_write().await.unwrap();
-    let id = db::resellers::create(
-        &mut tx,
-        db::resellers::NewReseller {
-            display_name: "wallet shop",
-            kind: ResellerKind::Wallet,
-            panel_id,
-            username_prefix: None,
-            allow_custom_names: false,
-            config_limit: None,
-            service_whitelist: &[],
-            node_whitelist: &[],
-            traffic_quota_bytes: 0,
-            window_starts_at: None,
-            window_ends_at: None,
-            wallet_price_per_gb: price,
-        },
-        now.timestamp(),
-    )
-    .await
-    .unwrap();
-    if opening != 0 {
-        wallet::post_entry(
-            &mut tx,
-            id,
-            LedgerKind::OpeningBalance,
-            opening,
-            &format!("opening:{id}"),
-            None,
-            None,
-            None,
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    }
-    wallet::start_wallet(&mut tx, id, now).await.unwrap();
-    tx.commit().await.unwrap();
-    id
-}
-
-async fn traffic_reseller(db: &db::Db, panel_id: i64) -> i64 {
-    let mut conn = db.acquire().await.unwrap();
-    db::resellers::create(
-        &mut conn,
-        db::resellers::NewReseller {
-            display_name: "traffic shop",
-            kind: ResellerKind::Traffic,
-            panel_id,
-            username_prefix: None,
-            allow_custom_names: false,
-            config_limit: None,
-            service_whitelist: &[],
-            node_whitelist: &[],
-            traffic_quota_bytes: 100 * GIB,
-            window_starts_at: None,
-            window_ends_at: None,
-            wallet_price_per_gb: None,
-        },
-        Utc::now().timestamp(),
-    )
-    .await
-    .unwrap()
-}
-
-async fn config(db: &db::Db, reseller_id: i64, panel_id: i64, name: &str) -> i64 {
-    let mut conn = db.acquire().await.unwrap();
-    db::configs::create(
-        &mut conn,
-        db::configs::NewConfig {
-            reseller_id,
-            panel_id,
-            username: Some(name),
-            comment: None,
-            traffic_limit_bytes: 50 * GIB,
-            expires_at: None,
-            max_clients: None,
-            service_ids: &[],
-            node_ids: &[],
-            inbound_ids: &[],
-        },
-        |_| unreachable!(),
-        Utc::now().timestamp(),
-    )
-    .await
-    .unwrap()
-}
-
-async fn balance(db: &db::Db, id: i64) -> i64 {
-    let mut conn = db.acquire().await.unwrap();
-    db::resellers::get(&mut conn, id)
-        .await
-        .unwrap()
-        .unwrap()
-        .wallet_balance
-}
-
-async fn status(db: &db::Db, id: i64) -> String {
-    let mut conn = db.acquire().await.unwrap();
-    db::resellers::get(&mut conn, id)
-        .await
-        .unwrap()
-        .unwrap()
-        .status
-        .to_string()
-}
-
-async fn ledger_sum(db: &db::Db, id: i64) -> i64 {
-    let mut conn = db.acquire().await.unwrap();
+async fn ledger_sum(env: &Env, id: i64) -> i64 {
+    let mut conn = env.conn().await;
     wallet::ledger_sum(&mut conn, id).await.unwrap()
 }
 
-async fn scalar(db: &db::Db, sql: &str, id: i64) -> i64 {
-    let mut conn = db.acquire().await.unwrap();
-    sqlx::query_scalar(sql)
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
-}
-
-async fn charges(db: &db::Db, id: i64) -> i64 {
-    scalar(
-        db,
+async fn charges(env: &Env, id: i64) -> i64 {
+    env.scalar(
         "SELECT COUNT(*) FROM wallet_ledger WHERE reseller_id = $1 AND kind = 'usage_charge'",
         id,
     )
     .await
 }
 
-async fn config_row(db: &db::Db, id: i64) -> db::configs::Config {
-    let mut conn = db.acquire().await.unwrap();
-    db::configs::get(&mut conn, id).await.unwrap().unwrap()
-}
-
-async fn set_price_setting(db: &db::Db, key: &str, v: i64) {
-    let mut conn = db.acquire().await.unwrap();
-    db::settings::set(&mut conn, db.backend(), key, &v.to_string())
+async fn set_price_setting(env: &Env, key: &str, v: i64) {
+    let mut conn = env.conn().await;
+    db::settings::set(&mut conn, env.ctx.db.backend(), key, &v.to_string())
         .await
         .unwrap();
-}
-
-/// Closes the pool inside the test's runtime: connections go back to the pool through tasks on
-/// this runtime, which cannot run while `TestDb`'s drop blocks it (a hang on PostgreSQL).
-async fn finish(tdb: &TestDb) {
-    tdb.db.close().await;
 }
 
 /// Runs due operations until none is left (the worker, stepped by hand).
@@ -256,37 +83,40 @@ async fn drain_ops(ctx: &Ctx) {
 
 #[tokio::test]
 async fn seed_one_gib_at_1000_from_10000_leaves_9000() {
-    let tdb = TestDb::new().await.unwrap();
-    let ctx = ctx_of(&tdb.db);
-    let panel = dummy_panel(&tdb.db).await;
-    let r = wallet_reseller(&tdb.db, panel, 10_000, Some(1_000), at(0)).await;
-    let c = config(&tdb.db, r, panel, "w1").await;
-    engine::observe::record(&tdb.db, c, GIB, None, at(0).timestamp())
+    let env = env_with(settings()).await;
+    let ctx = env.ctx.clone();
+    let panel = env.dummy_panel().await;
+    let r = env
+        .wallet_reseller(panel, Wallet::at(10_000, Some(1_000), at(0)))
+        .await;
+    let c = config(&env, r, panel, "w1").await;
+    engine::observe::record(&env.ctx.db, c, GIB, None, at(0).timestamp())
         .await
         .unwrap();
     let report = billing::run_once(&ctx, at(1)).await.unwrap();
     assert_eq!(report.resellers_charged, 1);
     assert_eq!(report.total_cost, 1_000);
     assert_eq!(report.resellers_suspended, 0);
-    assert_eq!(balance(&tdb.db, r).await, 9_000);
-    assert_eq!(ledger_sum(&tdb.db, r).await, 9_000);
-    assert_eq!(status(&tdb.db, r).await, "active");
-    assert_eq!(config_row(&tdb.db, c).await.status, ConfigStatus::Active);
-    // Return every connection before the database is dropped (see `finish`).
-    finish(&tdb).await;
+    assert_eq!(balance(&env, r).await, 9_000);
+    assert_eq!(ledger_sum(&env, r).await, 9_000);
+    assert_eq!(status(&env, r).await, "active");
+    assert_eq!(env.get(c).await.status, ConfigStatus::Active);
+    // Return every connection before the database is dropped (see `Env::close`).
+    env.close().await;
 }
 
 #[tokio::test]
 async fn seed_one_gib_at_5000_from_1000_suspends_and_disables_on_the_panel() {
-    let tdb = TestDb::new().await.unwrap();
-    let ctx = ctx_of(&tdb.db);
-    let sim = panel_sim::spawn(SimKind::Marzban).await;
-    let panel = sim_panel(&ctx, &sim).await;
-    let r = wallet_reseller(&tdb.db, panel, 1_000, Some(5_000), at(0)).await;
+    let env = env_with(settings()).await;
+    let ctx = env.ctx.clone();
+    let (panel, sim) = env.panel(SimKind::Marzban).await;
+    let r = env
+        .wallet_reseller(panel, Wallet::at(1_000, Some(5_000), at(0)))
+        .await;
     let mut ids = Vec::new();
     for name in ["wallet_a", "wallet_b"] {
-        let c = config(&tdb.db, r, panel, name).await;
-        let mut conn = tdb.db.acquire().await.unwrap();
+        let c = config(&env, r, panel, name).await;
+        let mut conn = env.ctx.db.acquire().await.unwrap();
         engine::ops::enqueue(
             &mut conn,
             panel,
@@ -306,7 +136,7 @@ async fn seed_one_gib_at_5000_from_1000_suspends_and_disables_on_the_panel() {
     sim.add_traffic("wallet_a", GIB);
     let used = sim.user("wallet_a").unwrap().used_bytes;
     engine::observe::record(
-        &tdb.db,
+        &env.ctx.db,
         ids[0],
         used,
         Some(RemoteState::Active),
@@ -318,11 +148,11 @@ async fn seed_one_gib_at_5000_from_1000_suspends_and_disables_on_the_panel() {
     let report = billing::run_once(&ctx, at(1)).await.unwrap();
     assert_eq!(report.total_cost, 5_000);
     assert_eq!(report.resellers_suspended, 1);
-    assert_eq!(balance(&tdb.db, r).await, -4_000);
-    assert_eq!(ledger_sum(&tdb.db, r).await, -4_000);
-    assert_eq!(status(&tdb.db, r).await, "suspended_wallet");
+    assert_eq!(balance(&env, r).await, -4_000);
+    assert_eq!(ledger_sum(&env, r).await, -4_000);
+    assert_eq!(status(&env, r).await, "suspended_wallet");
     for c in &ids {
-        let row = config_row(&tdb.db, *c).await;
+        let row = env.get(*c).await;
         assert_eq!(
             (row.status.as_str(), row.disabled_reason.map(|r| r.as_str())),
             ("disabled", Some("wallet"))
@@ -337,7 +167,7 @@ async fn seed_one_gib_at_5000_from_1000_suspends_and_disables_on_the_panel() {
         !sim.user("wallet_b").unwrap().enabled,
         "disabled on the panel"
     );
-    let mut conn = tdb.db.acquire().await.unwrap();
+    let mut conn = env.ctx.db.acquire().await.unwrap();
     let events = db::configs::events(&mut conn, ids[0]).await.unwrap();
     assert!(events
         .iter()
@@ -355,51 +185,50 @@ async fn seed_one_gib_at_5000_from_1000_suspends_and_disables_on_the_panel() {
     let again = billing::run_once(&ctx, at(2)).await.unwrap();
     assert_eq!(again.resellers_suspended, 0);
     sim.shutdown();
-    // Return every connection before the database is dropped (see `finish`).
-    finish(&tdb).await;
+    // Return every connection before the database is dropped (see `Env::close`).
+    env.close().await;
 }
 
 #[tokio::test]
 async fn traffic_resellers_are_untouched_by_billing() {
-    let tdb = TestDb::new().await.unwrap();
-    let ctx = ctx_of(&tdb.db);
-    let panel = dummy_panel(&tdb.db).await;
-    let t = traffic_reseller(&tdb.db, panel).await;
-    let c = config(&tdb.db, t, panel, "t1").await;
-    engine::observe::record(&tdb.db, c, 30 * GIB, None, at(0).timestamp())
+    let env = env_with(settings()).await;
+    let ctx = env.ctx.clone();
+    let panel = env.dummy_panel().await;
+    let t = env.reseller(panel, 100 * GIB, None).await;
+    let c = config(&env, t, panel, "t1").await;
+    engine::observe::record(&env.ctx.db, c, 30 * GIB, None, at(0).timestamp())
         .await
         .unwrap();
     let report = billing::run_once(&ctx, at(1)).await.unwrap();
     assert_eq!(report, billing::BillingReport::default());
-    assert_eq!(balance(&tdb.db, t).await, 0);
-    assert_eq!(status(&tdb.db, t).await, "active");
+    assert_eq!(balance(&env, t).await, 0);
+    assert_eq!(status(&env, t).await, "active");
     assert_eq!(
-        scalar(
-            &tdb.db,
+        env.scalar(
             "SELECT COUNT(*) FROM usage_snapshots WHERE reseller_id = $1",
             t
         )
         .await,
         0
     );
-    assert_eq!(config_row(&tdb.db, c).await.status, ConfigStatus::Active);
-    // Return every connection before the database is dropped (see `finish`).
-    finish(&tdb).await;
+    assert_eq!(env.get(c).await.status, ConfigStatus::Active);
+    // Return every connection before the database is dropped (see `Env::close`).
+    env.close().await;
 }
 
 #[tokio::test]
 async fn an_hour_billed_twice_charges_once_and_history_is_never_billed() {
-    let tdb = TestDb::new().await.unwrap();
-    let ctx = ctx_of(&tdb.db);
-    let panel = dummy_panel(&tdb.db).await;
+    let env = env_with(settings()).await;
+    let ctx = env.ctx.clone();
+    let panel = env.dummy_panel().await;
     // A traffic reseller with 7 GiB of history becomes wallet-based at hour 0.
-    let r = traffic_reseller(&tdb.db, panel).await;
-    let c = config(&tdb.db, r, panel, "h1").await;
-    engine::observe::record(&tdb.db, c, 7 * GIB, None, at(0).timestamp())
+    let r = env.reseller(panel, 100 * GIB, None).await;
+    let c = config(&env, r, panel, "h1").await;
+    engine::observe::record(&env.ctx.db, c, 7 * GIB, None, at(0).timestamp())
         .await
         .unwrap();
     {
-        let mut tx = tdb.db.begin_write().await.unwrap();
+        let mut tx = env.ctx.db.begin_write().await.unwrap();
         sqlx::query("UPDATE resellers SET kind = 'wallet', wallet_since = $1 WHERE id = $2")
             .bind(at(0).timestamp())
             .bind(r)
@@ -421,8 +250,8 @@ async fn an_hour_billed_twice_charges_once_and_history_is_never_billed() {
         wallet::start_wallet(&mut tx, r, at(0)).await.unwrap();
         tx.commit().await.unwrap();
     }
-    set_price_setting(&tdb.db, wallet::KEY_PRICE, 780).await;
-    engine::observe::record(&tdb.db, c, 9 * GIB, None, at(1).timestamp())
+    set_price_setting(&env, wallet::KEY_PRICE, 780).await;
+    engine::observe::record(&env.ctx.db, c, 9 * GIB, None, at(1).timestamp())
         .await
         .unwrap();
     let first = billing::bill_hour(&ctx, at(1)).await.unwrap();
@@ -437,29 +266,31 @@ async fn an_hour_billed_twice_charges_once_and_history_is_never_billed() {
     );
     let via_lease = billing::run_once(&ctx, at(1)).await.unwrap();
     assert_eq!(via_lease.total_cost, 0);
-    assert_eq!(balance(&tdb.db, r).await, 50_000 - 1_560);
-    assert_eq!(charges(&tdb.db, r).await, 1);
+    assert_eq!(balance(&env, r).await, 50_000 - 1_560);
+    assert_eq!(charges(&env, r).await, 1);
     // A quiet hour writes its snapshot but no ledger row.
     let quiet = billing::bill_hour(&ctx, at(2)).await.unwrap();
     assert_eq!((quiet.snapshots, quiet.resellers_charged), (1, 0));
-    assert_eq!(charges(&tdb.db, r).await, 1);
-    assert_eq!(ledger_sum(&tdb.db, r).await, balance(&tdb.db, r).await);
-    // Return every connection before the database is dropped (see `finish`).
-    finish(&tdb).await;
+    assert_eq!(charges(&env, r).await, 1);
+    assert_eq!(ledger_sum(&env, r).await, balance(&env, r).await);
+    // Return every connection before the database is dropped (see `Env::close`).
+    env.close().await;
 }
 
 #[tokio::test]
 async fn a_failure_between_any_two_steps_never_loses_or_doubles_a_charge() {
-    let tdb = TestDb::new().await.unwrap();
-    let ctx = ctx_of(&tdb.db);
-    let panel = dummy_panel(&tdb.db).await;
+    let env = env_with(settings()).await;
+    let ctx = env.ctx.clone();
+    let panel = env.dummy_panel().await;
     // Enough resellers for several chunks; the failure hits the first one.
     let mut rs = Vec::new();
     for i in 0..(billing::CHUNK as usize + 3) {
-        let r = wallet_reseller(&tdb.db, panel, 500, Some(1_000), at(0)).await;
+        let r = env
+            .wallet_reseller(panel, Wallet::at(500, Some(1_000), at(0)))
+            .await;
         if i % 50 == 0 || i > billing::CHUNK as usize {
-            let c = config(&tdb.db, r, panel, &format!("f{i}")).await;
-            engine::observe::record(&tdb.db, c, 2 * GIB, None, at(0).timestamp())
+            let c = config(&env, r, panel, &format!("f{i}")).await;
+            engine::observe::record(&env.ctx.db, c, 2 * GIB, None, at(0).timestamp())
                 .await
                 .unwrap();
             rs.push(r);
@@ -470,45 +301,47 @@ async fn a_failure_between_any_two_steps_never_loses_or_doubles_a_charge() {
         assert!(err.is_err(), "step {step} fails");
         for r in &rs {
             assert_eq!(
-                balance(&tdb.db, *r).await,
+                balance(&env, *r).await,
                 500,
                 "step {step}: nothing half-written"
             );
-            assert_eq!(ledger_sum(&tdb.db, *r).await, 500);
-            assert_eq!(charges(&tdb.db, *r).await, 0);
-            assert_eq!(status(&tdb.db, *r).await, "active");
+            assert_eq!(ledger_sum(&env, *r).await, 500);
+            assert_eq!(charges(&env, *r).await, 0);
+            assert_eq!(status(&env, *r).await, "active");
         }
     }
     let report = billing::bill_hour(&ctx, at(1)).await.unwrap();
     assert_eq!(report.resellers_charged, rs.len() as i64);
     assert_eq!(report.resellers_suspended, rs.len() as i64);
     for r in &rs {
-        assert_eq!(balance(&tdb.db, *r).await, -1_500);
-        assert_eq!(ledger_sum(&tdb.db, *r).await, balance(&tdb.db, *r).await);
-        assert_eq!(charges(&tdb.db, *r).await, 1);
-        assert_eq!(status(&tdb.db, *r).await, "suspended_wallet");
+        assert_eq!(balance(&env, *r).await, -1_500);
+        assert_eq!(ledger_sum(&env, *r).await, balance(&env, *r).await);
+        assert_eq!(charges(&env, *r).await, 1);
+        assert_eq!(status(&env, *r).await, "suspended_wallet");
     }
     // A failure in a rerun of a billed hour also changes nothing.
     assert!(billing::bill_hour_failing_after(&ctx, at(1), 5)
         .await
         .is_err());
     assert_eq!(billing::bill_hour(&ctx, at(1)).await.unwrap().total_cost, 0);
-    // Return every connection before the database is dropped (see `finish`).
-    finish(&tdb).await;
+    // Return every connection before the database is dropped (see `Env::close`).
+    env.close().await;
 }
 
 #[tokio::test]
 async fn two_instances_billing_the_same_hour_charge_once() {
-    let tdb = TestDb::new().await.unwrap();
+    let env = env_with(settings()).await;
     // Two processes: separate pools on the same database.
-    let db2 = db::Db::connect(&tdb.url, 8).await.unwrap();
-    let (a, b) = (ctx_of(&tdb.db), ctx_of(&db2));
-    let panel = dummy_panel(&tdb.db).await;
+    let db2 = db::Db::connect(&env.tdb.url, 8).await.unwrap();
+    let (a, b) = (env.ctx.clone(), ctx_on(&db2, settings()));
+    let panel = env.dummy_panel().await;
     let mut rs = Vec::new();
     for i in 0..40 {
-        let r = wallet_reseller(&tdb.db, panel, 100_000, Some(780), at(0)).await;
-        let c = config(&tdb.db, r, panel, &format!("d{i}")).await;
-        engine::observe::record(&tdb.db, c, GIB + i, None, at(0).timestamp())
+        let r = env
+            .wallet_reseller(panel, Wallet::at(100_000, Some(780), at(0)))
+            .await;
+        let c = config(&env, r, panel, &format!("d{i}")).await;
+        engine::observe::record(&env.ctx.db, c, GIB + i, None, at(0).timestamp())
             .await
             .unwrap();
         rs.push(r);
@@ -528,14 +361,14 @@ async fn two_instances_billing_the_same_hour_charge_once() {
         assert_eq!(total, if hour == 1 { 40 } else { 0 }, "hour {hour}");
     }
     for (i, r) in rs.iter().enumerate() {
-        assert_eq!(charges(&tdb.db, *r).await, 1);
-        assert_eq!(ledger_sum(&tdb.db, *r).await, balance(&tdb.db, *r).await);
+        assert_eq!(charges(&env, *r).await, 1);
+        assert_eq!(ledger_sum(&env, *r).await, balance(&env, *r).await);
         let cost = domain::billing::usage_cost(GIB + i as i64, 780);
-        assert_eq!(balance(&tdb.db, *r).await, 100_000 - cost);
+        assert_eq!(balance(&env, *r).await, 100_000 - cost);
     }
     db2.close().await;
-    // Return every connection before the database is dropped (see `finish`).
-    finish(&tdb).await;
+    // Return every connection before the database is dropped (see `Env::close`).
+    env.close().await;
 }
 
 async fn submit_topup(ctx: &Ctx, dir: &std::path::Path, r: i64, amount: i64) -> i64 {
@@ -549,15 +382,17 @@ async fn submit_topup(ctx: &Ctx, dir: &std::path::Path, r: i64, amount: i64) -> 
 
 #[tokio::test]
 async fn top_ups_approved_while_billing_runs_are_never_lost() {
-    let tdb = TestDb::new().await.unwrap();
-    let ctx = ctx_of(&tdb.db);
+    let env = env_with(settings()).await;
+    let ctx = env.ctx.clone();
     let dir = std::env::temp_dir().join(format!("vm-eng-{}", engine::secrets::random_token()));
-    let panel = dummy_panel(&tdb.db).await;
+    let panel = env.dummy_panel().await;
     let mut rs = Vec::new();
     let mut cs = Vec::new();
     for i in 0..6 {
-        let r = wallet_reseller(&tdb.db, panel, 0, Some(1_000), at(0)).await;
-        cs.push(config(&tdb.db, r, panel, &format!("c{i}")).await);
+        let r = env
+            .wallet_reseller(panel, Wallet::at(0, Some(1_000), at(0)))
+            .await;
+        cs.push(config(&env, r, panel, &format!("c{i}")).await);
         rs.push(r);
     }
     let mut all_topups = Vec::new();
@@ -568,7 +403,7 @@ async fn top_ups_approved_while_billing_runs_are_never_lost() {
         }
         for (k, c) in cs.iter().enumerate() {
             engine::observe::record(
-                &tdb.db,
+                &env.ctx.db,
                 *c,
                 (round as i64 + 1) * (GIB / 3 + k as i64),
                 None,
@@ -605,30 +440,32 @@ async fn top_ups_approved_while_billing_runs_are_never_lost() {
         all_topups.extend(ids);
     }
     for r in &rs {
-        assert_eq!(ledger_sum(&tdb.db, *r).await, balance(&tdb.db, *r).await);
-        assert_eq!(charges(&tdb.db, *r).await, 20, "one charge per hour");
+        assert_eq!(ledger_sum(&env, *r).await, balance(&env, *r).await);
+        assert_eq!(charges(&env, *r).await, 20, "one charge per hour");
     }
     for id in all_topups {
-        let n = scalar(
-            &tdb.db,
-            "SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'topup' AND ref_id = $1",
-            id,
-        )
-        .await;
+        let n = env
+            .scalar(
+                "SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'topup' AND ref_id = $1",
+                id,
+            )
+            .await;
         assert_eq!(n, 1, "top-up {id} credited exactly once");
     }
     let _ = std::fs::remove_dir_all(dir);
-    // Return every connection before the database is dropped (see `finish`).
-    finish(&tdb).await;
+    // Return every connection before the database is dropped (see `Env::close`).
+    env.close().await;
 }
 
 #[tokio::test]
 async fn approving_twice_credits_once_and_a_rejected_top_up_cannot_be_approved() {
-    let tdb = TestDb::new().await.unwrap();
-    let ctx = ctx_of(&tdb.db);
+    let env = env_with(settings()).await;
+    let ctx = env.ctx.clone();
     let dir = std::env::temp_dir().join(format!("vm-eng-{}", engine::secrets::random_token()));
-    let panel = dummy_panel(&tdb.db).await;
-    let r = wallet_reseller(&tdb.db, panel, 500, None, at(0)).await;
+    let panel = env.dummy_panel().await;
+    let r = env
+        .wallet_reseller(panel, Wallet::at(500, None, at(0)))
+        .await;
     let t = submit_topup(&ctx, &dir, r, 25_000).await;
     let first = topups::approve(&ctx, t, &admin(), &Origin::default())
         .await
@@ -638,8 +475,8 @@ async fn approving_twice_credits_once_and_a_rejected_top_up_cannot_be_approved()
         .await
         .unwrap();
     assert!(matches!(second, topups::Decision::Unchanged(_)));
-    assert_eq!(balance(&tdb.db, r).await, 25_500);
-    assert_eq!(ledger_sum(&tdb.db, r).await, 25_500);
+    assert_eq!(balance(&env, r).await, 25_500);
+    assert_eq!(ledger_sum(&env, r).await, 25_500);
     // Below the minimum is refused; a rejection needs a reason and is final.
     let small = topups::submit(
         &ctx,
@@ -669,23 +506,25 @@ async fn approving_twice_credits_once_and_a_rejected_top_up_cannot_be_approved()
         .await
         .unwrap();
     assert!(matches!(late, topups::Decision::Conflict(_)));
-    assert_eq!(balance(&tdb.db, r).await, 25_500);
+    assert_eq!(balance(&env, r).await, 25_500);
     let _ = std::fs::remove_dir_all(dir);
-    // Return every connection before the database is dropped (see `finish`).
-    finish(&tdb).await;
+    // Return every connection before the database is dropped (see `Env::close`).
+    env.close().await;
 }
 
 #[tokio::test]
 async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_disabled_configs() {
-    let tdb = TestDb::new().await.unwrap();
-    let ctx = ctx_of(&tdb.db);
+    let env = env_with(settings()).await;
+    let ctx = env.ctx.clone();
     let dir = std::env::temp_dir().join(format!("vm-eng-{}", engine::secrets::random_token()));
-    let panel = dummy_panel(&tdb.db).await;
-    let r = wallet_reseller(&tdb.db, panel, 0, Some(1_000), at(0)).await;
-    let busy = config(&tdb.db, r, panel, "busy").await;
-    let by_hand = config(&tdb.db, r, panel, "byhand").await;
+    let panel = env.dummy_panel().await;
+    let r = env
+        .wallet_reseller(panel, Wallet::at(0, Some(1_000), at(0)))
+        .await;
+    let busy = config(&env, r, panel, "busy").await;
+    let by_hand = config(&env, r, panel, "byhand").await;
     {
-        let mut conn = tdb.db.acquire().await.unwrap();
+        let mut conn = env.ctx.db.acquire().await.unwrap();
         db::configs::set_status(
             &mut conn,
             by_hand,
@@ -695,17 +534,14 @@ async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_dis
         .await
         .unwrap();
     }
-    engine::observe::record(&tdb.db, busy, 5 * GIB, None, at(0).timestamp())
+    engine::observe::record(&env.ctx.db, busy, 5 * GIB, None, at(0).timestamp())
         .await
         .unwrap();
     billing::run_once(&ctx, at(1)).await.unwrap();
-    assert_eq!(balance(&tdb.db, r).await, -5_000);
-    assert_eq!(status(&tdb.db, r).await, "suspended_wallet");
+    assert_eq!(balance(&env, r).await, -5_000);
+    assert_eq!(status(&env, r).await, "suspended_wallet");
     assert_eq!(
-        config_row(&tdb.db, busy)
-            .await
-            .disabled_reason
-            .map(|r| r.as_str()),
+        env.get(busy).await.disabled_reason.map(|r| r.as_str()),
         Some("wallet")
     );
     // 10,000 lifts it to 5,000 > −1,000: active again, only the wallet-disabled config enabled.
@@ -713,9 +549,9 @@ async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_dis
     topups::approve(&ctx, t, &admin(), &Origin::default())
         .await
         .unwrap();
-    assert_eq!(status(&tdb.db, r).await, "active");
-    assert_eq!(config_row(&tdb.db, busy).await.status, ConfigStatus::Active);
-    let hand = config_row(&tdb.db, by_hand).await;
+    assert_eq!(status(&env, r).await, "active");
+    assert_eq!(env.get(busy).await.status, ConfigStatus::Active);
+    let hand = env.get(by_hand).await;
     assert_eq!(
         (
             hand.status.as_str(),
@@ -723,7 +559,7 @@ async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_dis
         ),
         ("disabled", Some("manual"))
     );
-    let mut conn = tdb.db.acquire().await.unwrap();
+    let mut conn = env.ctx.db.acquire().await.unwrap();
     let enable_ops: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM operations WHERE kind = 'enable' AND config_id = $1",
     )
@@ -738,28 +574,28 @@ async fn an_approval_above_the_threshold_reactivates_and_enables_only_wallet_dis
         .any(|e| e.kind == ConfigEventKind::AutoEnabled));
     drop(conn);
     // A credit that leaves it at or below the threshold does not reactivate.
-    engine::observe::record(&tdb.db, busy, 25 * GIB, None, at(1).timestamp())
+    engine::observe::record(&env.ctx.db, busy, 25 * GIB, None, at(1).timestamp())
         .await
         .unwrap();
     billing::run_once(&ctx, at(2)).await.unwrap();
-    assert_eq!(balance(&tdb.db, r).await, -15_000);
-    assert_eq!(status(&tdb.db, r).await, "suspended_wallet");
+    assert_eq!(balance(&env, r).await, -15_000);
+    assert_eq!(status(&env, r).await, "suspended_wallet");
     let row = wallet::adjust(&ctx, r, 14_000, "goodwill", &admin(), &Origin::default())
         .await
         .unwrap();
     assert_eq!(row.balance_after, -1_000);
     assert_eq!(
-        status(&tdb.db, r).await,
+        status(&env, r).await,
         "suspended_wallet",
         "−1,000 is at the threshold"
     );
     wallet::adjust(&ctx, r, 1, "one more", &admin(), &Origin::default())
         .await
         .unwrap();
-    assert_eq!(status(&tdb.db, r).await, "active");
+    assert_eq!(status(&env, r).await, "active");
     let _ = std::fs::remove_dir_all(dir);
-    // Return every connection before the database is dropped (see `finish`).
-    finish(&tdb).await;
+    // Return every connection before the database is dropped (see `Env::close`).
+    env.close().await;
 }
 
 mod property {
@@ -790,25 +626,25 @@ mod property {
     }
 
     async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
-        let tdb = TestDb::new().await.unwrap();
-        let result = body(&tdb, steps).await;
-        finish(&tdb).await;
+        let env = env_with(settings()).await;
+        let result = body(&env, steps).await;
+        env.close().await;
         result
     }
 
-    async fn body(tdb: &TestDb, steps: Vec<Step>) -> Result<(), TestCaseError> {
-        let ctx = ctx_of(&tdb.db);
+    async fn body(env: &Env, steps: Vec<Step>) -> Result<(), TestCaseError> {
+        let ctx = env.ctx.clone();
         let dir = std::env::temp_dir().join(format!("vm-prop-{}", engine::secrets::random_token()));
-        let panel = dummy_panel(&tdb.db).await;
+        let panel = env.dummy_panel().await;
         // Created as a traffic reseller with history, then converted: history is never billed.
-        let r = traffic_reseller(&tdb.db, panel).await;
+        let r = env.reseller(panel, 100 * GIB, None).await;
         let mut cs = Vec::new();
         let mut counter = [0i64; 3];
         let mut lifetime = [0i64; 3];
         for (i, slot) in counter.iter_mut().enumerate() {
-            let c = config(&tdb.db, r, panel, &format!("p{i}")).await;
+            let c = config(env, r, panel, &format!("p{i}")).await;
             *slot = (i as i64 + 1) * GIB;
-            engine::observe::record(&tdb.db, c, *slot, None, at(0).timestamp())
+            engine::observe::record(&env.ctx.db, c, *slot, None, at(0).timestamp())
                 .await
                 .unwrap();
             lifetime[i] = *slot;
@@ -816,7 +652,7 @@ mod property {
         }
         let start_total: i64 = lifetime.iter().sum();
         {
-            let mut tx = tdb.db.begin_write().await.unwrap();
+            let mut tx = env.ctx.db.begin_write().await.unwrap();
             sqlx::query("UPDATE resellers SET kind = 'wallet', wallet_since = $1, wallet_price_per_gb = 780 WHERE id = $2")
                 .bind(at(0).timestamp())
                 .bind(r)
@@ -844,7 +680,7 @@ mod property {
         let mut last_billed_hour = 0u32;
         for s in steps {
             let observe = |i: usize, v: i64| {
-                let db = tdb.db.clone();
+                let db = env.ctx.db.clone();
                 let c = cs[i];
                 async move {
                     engine::observe::record(&db, c, v, None, at(hour).timestamp())
@@ -893,10 +729,9 @@ mod property {
                         .unwrap();
                 }
             }
-            let bal = balance(&tdb.db, r).await;
-            prop_assert_eq!(bal, ledger_sum(&tdb.db, r).await, "balance = Σ ledger");
-            let billed: i64 = scalar(
-                &tdb.db,
+            let bal = balance(env, r).await;
+            prop_assert_eq!(bal, ledger_sum(env, r).await, "balance = Σ ledger");
+            let billed: i64 = env.scalar(
                 "SELECT COALESCE(CAST(SUM(delta_bytes) AS BIGINT), 0) FROM usage_snapshots WHERE reseller_id = $1",
                 r,
             )
@@ -906,28 +741,25 @@ mod property {
                 billed_total - start_total,
                 "Σ billed = lifetime growth"
             );
-            let lifetime_db = scalar(
-                &tdb.db,
+            let lifetime_db = env.scalar(
                 "SELECT COALESCE(CAST(SUM(lifetime_usage_bytes) AS BIGINT), 0) FROM configs WHERE reseller_id = $1",
                 r,
             )
             .await;
             prop_assert_eq!(lifetime_db, lifetime.iter().sum::<i64>());
-            let cost: i64 = scalar(
-                &tdb.db,
+            let cost: i64 = env.scalar(
                 "SELECT COALESCE(CAST(SUM(cost) AS BIGINT), 0) FROM usage_snapshots WHERE reseller_id = $1",
                 r,
             )
             .await;
-            let charged: i64 = scalar(
-                &tdb.db,
+            let charged: i64 = env.scalar(
                 "SELECT COALESCE(CAST(SUM(-amount) AS BIGINT), 0) FROM wallet_ledger WHERE reseller_id = $1 AND kind = 'usage_charge'",
                 r,
             )
             .await;
             prop_assert_eq!(cost, charged, "every snapshot's cost is on the ledger once");
             // Billing suspends at or below −1,000 and a credit above it reactivates.
-            let suspended = status(&tdb.db, r).await == "suspended_wallet";
+            let suspended = status(env, r).await == "suspended_wallet";
             prop_assert_eq!(suspended, bal <= -1_000, "status follows the balance");
         }
         let _ = std::fs::remove_dir_all(dir);
@@ -948,21 +780,29 @@ mod property {
 /// still due now, so the worker (on the real clock) sends them at once, not hours later.
 #[tokio::test]
 async fn an_hour_billed_ahead_of_the_clock_schedules_its_disables_now() {
-    let tdb = TestDb::new().await.unwrap();
-    let ctx = ctx_of(&tdb.db);
-    let panel = dummy_panel(&tdb.db).await;
+    let env = env_with(settings()).await;
+    let ctx = env.ctx.clone();
+    let panel = env.dummy_panel().await;
     let now = Utc::now();
-    let r = wallet_reseller(&tdb.db, panel, 1_000, Some(5_000), now).await;
-    let c = config(&tdb.db, r, panel, "ahead_a").await;
-    engine::observe::record(&tdb.db, c, GIB, Some(RemoteState::Active), now.timestamp())
-        .await
-        .unwrap();
+    let r = env
+        .wallet_reseller(panel, Wallet::at(1_000, Some(5_000), now))
+        .await;
+    let c = config(&env, r, panel, "ahead_a").await;
+    engine::observe::record(
+        &env.ctx.db,
+        c,
+        GIB,
+        Some(RemoteState::Active),
+        now.timestamp(),
+    )
+    .await
+    .unwrap();
     let simulated_hour = now + chrono::Duration::hours(12);
     let report = billing::run_once_at(&ctx, simulated_hour, now)
         .await
         .unwrap();
     assert_eq!(report.resellers_suspended, 1);
-    let mut conn = tdb.db.acquire().await.unwrap();
+    let mut conn = env.ctx.db.acquire().await.unwrap();
     let next: i64 = sqlx::query_scalar(
         "SELECT MAX(next_attempt_at) FROM operations WHERE config_id = $1 AND kind = 'disable'",
     )
@@ -976,5 +816,5 @@ async fn an_hour_billed_ahead_of_the_clock_schedules_its_disables_now() {
         "the disable is due now, not at the simulated hour ({next} vs {})",
         now.timestamp()
     );
-    finish(&tdb).await;
+    env.close().await;
 }

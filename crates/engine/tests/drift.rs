@@ -3,13 +3,9 @@
 
 mod support;
 
-use domain::status::{ConfigEventKind, ConfigStatus, Role};
+use domain::status::{ConfigEventKind, ConfigStatus};
 use panel_sim::{Fault, SimKind, SimOp};
 use support::*;
-
-fn admin() -> db::audit::Actor {
-    db::audit::Actor::user(Role::Admin, 1, "boss")
-}
 
 /// The kinds whose listing reports the admin switch, limit and expiry exactly.
 const KINDS: [SimKind; 2] = [SimKind::Marzban, SimKind::Marzneshin];
@@ -30,6 +26,7 @@ async fn events(env: &Env, id: i64, kind: ConfigEventKind) -> Vec<serde_json::Va
         .collect()
 }
 
+/// The system's audit rows of `action` about one config.
 async fn system_audits(env: &Env, action: &str, config: i64) -> i64 {
     let mut conn = env.conn().await;
     sqlx::query_scalar(
@@ -42,27 +39,17 @@ async fn system_audits(env: &Env, action: &str, config: i64) -> i64 {
     .unwrap()
 }
 
-async fn disable(env: &Env, id: i64) {
-    engine::configs::disable(
-        &env.ctx,
-        &admin(),
-        &Default::default(),
-        engine::configs::Scope::Admin,
-        id,
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_enabled_by_hand_while_ours_is_disabled_is_disabled_again_by_the_next_sync() {
     for kind in KINDS {
-        let env = env().await;
-        let (panel, sim) = env.panel(kind).await;
-        let r = env.reseller(panel, 100 * GIB, None).await;
-        let a = env.config(r, panel, "hand_on").await;
-        disable(&env, a).await;
+        let Scene {
+            env,
+            panel,
+            sim,
+            configs: [a],
+            ..
+        } = given(kind).configs(["hand_on"]).start().await;
+        env.disable(a).await;
         assert!(!panel_user(&env, panel, "hand_on").await.unwrap().enabled);
         sim.panel_side_set_enabled("hand_on", true);
 
@@ -93,10 +80,13 @@ async fn a_config_enabled_by_hand_while_ours_is_disabled_is_disabled_again_by_th
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_disabled_by_hand_while_ours_is_active_is_enabled_again() {
     for kind in KINDS {
-        let env = env().await;
-        let (panel, sim) = env.panel(kind).await;
-        let r = env.reseller(panel, 100 * GIB, None).await;
-        let a = env.config(r, panel, "hand_off").await;
+        let Scene {
+            env,
+            panel,
+            sim,
+            configs: [a],
+            ..
+        } = given(kind).configs(["hand_off"]).start().await;
         sim.panel_side_set_enabled("hand_off", false);
         assert_eq!(env.sync().await.drift.corrected, 1, "{kind:?}");
         env.retry_pending().await;
@@ -109,10 +99,13 @@ async fn a_config_disabled_by_hand_while_ours_is_active_is_enabled_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_limit_and_expiry_changed_on_the_panel_are_restored_by_default() {
     for kind in KINDS {
-        let env = env().await;
-        let (panel, sim) = env.panel(kind).await;
-        let r = env.reseller(panel, 100 * GIB, None).await;
-        let a = env.config(r, panel, "hand_lim").await;
+        let Scene {
+            env,
+            panel,
+            sim,
+            configs: [a],
+            ..
+        } = given(kind).configs(["hand_lim"]).start().await;
         let ours = env.get(a).await;
         let later = chrono::Utc::now() + chrono::Duration::days(400);
         sim.panel_side_set_limits("hand_lim", Some(500 * GIB), Some(later));
@@ -140,10 +133,13 @@ async fn a_limit_and_expiry_changed_on_the_panel_are_restored_by_default() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_report_only_a_changed_limit_is_reported_once_and_left_as_it_is() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "rep_lim").await;
+    let Scene {
+        env,
+        panel,
+        sim,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban).configs(["rep_lim"]).start().await;
     engine::drift::set_restores_limits(&env.ctx, &admin(), &Default::default(), false)
         .await
         .unwrap();
@@ -178,10 +174,13 @@ async fn with_report_only_a_changed_limit_is_reported_once_and_left_as_it_is() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_deleted_by_hand_shows_missing_and_is_recreated_only_when_the_admin_asks() {
     for kind in KINDS {
-        let env = env().await;
-        let (panel, sim) = env.panel(kind).await;
-        let r = env.reseller(panel, 100 * GIB, None).await;
-        let a = env.config(r, panel, "hand_del").await;
+        let Scene {
+            env,
+            panel,
+            sim,
+            configs: [a],
+            ..
+        } = given(kind).configs(["hand_del"]).start().await;
         sim.add_traffic("hand_del", 40 * MIB);
         env.sync().await;
         assert!(sim.panel_side_delete("hand_del"));
@@ -232,13 +231,15 @@ async fn a_user_deleted_by_hand_shows_missing_and_is_recreated_only_when_the_adm
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_with_an_operation_in_flight_is_not_taken_for_drift() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "inflight").await;
+    let Scene {
+        env,
+        sim,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban).configs(["inflight"]).start().await;
     // Our disable has not reached the panel yet: the panel still shows it enabled.
     sim.inject(SimOp::Disable, Fault::Http500, None);
-    disable(&env, a).await;
+    env.disable(a).await;
     let report = env.sync().await;
     assert_eq!(report.drift, Default::default());
     assert!(events(&env, a, ConfigEventKind::DriftCorrected)
@@ -259,10 +260,16 @@ async fn a_config_with_an_operation_in_flight_is_not_taken_for_drift() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_panels_own_limited_state_is_not_drift() {
     for kind in KINDS {
-        let env = env().await;
-        let (panel, sim) = env.panel(kind).await;
-        let r = env.reseller(panel, 1000 * GIB, None).await;
-        let a = env.config(r, panel, "used_up").await;
+        let Scene {
+            env,
+            sim,
+            configs: [a],
+            ..
+        } = given(kind)
+            .quota(1000 * GIB)
+            .configs(["used_up"])
+            .start()
+            .await;
         sim.add_traffic("used_up", 101 * GIB);
         sim.run_review();
         let report = env.sync().await;

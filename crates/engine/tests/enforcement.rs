@@ -4,32 +4,21 @@
 
 mod support;
 
-use domain::status::{ConfigStatus, DisabledReason, JobStatus, ResellerStatus, Role, SuspendedBy};
+use domain::status::{ConfigStatus, DisabledReason, ResellerStatus, SuspendedBy};
 use panel_sim::SimKind;
 use support::*;
 
 async fn set_status_by_hand(env: &Env, config_id: i64, panel_id: i64) {
     let now = chrono::Utc::now().timestamp();
     let mut tx = env.ctx.db.begin_write().await.unwrap();
-    db::configs::set_status(
-        &mut tx,
-        config_id,
-        ConfigStatus::Disabled,
-        Some(DisabledReason::Manual),
-    )
-    .await
-    .unwrap();
-    engine::ops::enqueue(
-        &mut tx,
-        panel_id,
-        config_id,
-        None,
-        engine::ops::OpKind::Disable,
-        serde_json::json!({}),
-        now,
-    )
-    .await
-    .unwrap();
+    let manual = Some(DisabledReason::Manual);
+    db::configs::set_status(&mut tx, config_id, ConfigStatus::Disabled, manual)
+        .await
+        .unwrap();
+    let disable = engine::ops::OpKind::Disable;
+    engine::ops::enqueue_for(&mut tx, panel_id, config_id, disable, now)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     env.retry_pending().await;
 }
@@ -42,12 +31,17 @@ async fn enforce(env: &Env, r: i64, now: chrono::DateTime<chrono::Utc>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crossing_quota_plus_grace_suspends_and_adding_traffic_recovers_only_system_disabled() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, GIB, None).await;
-    let a = env.config(r, panel, "q_a").await;
-    let b = env.config(r, panel, "q_b").await;
-    let c = env.config(r, panel, "q_c").await;
+    let Scene {
+        env,
+        panel,
+        sim,
+        reseller: r,
+        configs: [a, b, c],
+    } = given(SimKind::Marzban)
+        .quota(GIB)
+        .configs(["q_a", "q_b", "q_c"])
+        .start()
+        .await;
     set_status_by_hand(&env, c, panel).await;
     assert!(!sim.user("q_c").unwrap().enabled);
 
@@ -131,9 +125,9 @@ async fn crossing_quota_plus_grace_suspends_and_adding_traffic_recovers_only_sys
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reseller_suspended_by_an_admin_is_never_reactivated_by_the_system() {
-    let env = env().await;
-    let (panel, _sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, GIB, None).await;
+    let Scene {
+        env, reseller: r, ..
+    } = given(SimKind::Marzban).quota(GIB).start().await;
     let mut conn = env.conn().await;
     db::resellers::set_status(
         &mut conn,
@@ -155,14 +149,22 @@ async fn a_reseller_suspended_by_an_admin_is_never_reactivated_by_the_system() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_ends_at_midnight_tehran() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Eylandoo).await;
     // 2026-03-10 00:00 Asia/Tehran = 2026-03-09 20:30 UTC.
     let end =
         domain::tehran::start_of_tehran_day(chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap());
     assert_eq!(end.to_rfc3339(), "2026-03-09T20:30:00+00:00");
-    let r = env.reseller(panel, 10 * GIB, Some(end.timestamp())).await;
-    let a = env.config(r, panel, "w_a").await;
+    let Scene {
+        env,
+        sim,
+        reseller: r,
+        configs: [a],
+        ..
+    } = given(SimKind::Eylandoo)
+        .quota(10 * GIB)
+        .window_ends_at(end.timestamp())
+        .configs(["w_a"])
+        .start()
+        .await;
     enforce(&env, r, end - chrono::Duration::seconds(1)).await;
     assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Active);
     enforce(&env, r, end).await;
@@ -194,10 +196,16 @@ async fn the_window_ends_at_midnight_tehran() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grace_settings_change_the_boundary() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 10 * GIB, None).await;
-    env.config(r, panel, "g_a").await;
+    let Scene {
+        env,
+        sim,
+        reseller: r,
+        ..
+    } = given(SimKind::Marzban)
+        .quota(10 * GIB)
+        .configs(["g_a"])
+        .start()
+        .await;
     // 10 % of 10 GiB = 1 GiB of grace instead of the default 2 % (204.8 MiB).
     let mut conn = env.conn().await;
     db::settings::set(&mut conn, env.ctx.db.backend(), "grace_percent", "10")
@@ -218,34 +226,28 @@ async fn grace_settings_change_the_boundary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reseller_wide_reset_brings_a_quota_suspended_reseller_back() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, GIB, None).await;
-    let a = env.config(r, panel, "rr_a").await;
-    sim.add_traffic("rr_a", 2 * GIB);
+    let Scene {
+        env,
+        reseller: r,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban)
+        .quota(GIB)
+        .configs(["rr_a"])
+        .traffic("rr_a", 2 * GIB)
+        .start()
+        .await;
     env.sync().await;
     assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Suspended);
     env.retry_pending().await;
-    let job = engine::reset::start_reseller_reset(
-        &env.ctx,
-        r,
-        &db::audit::Actor::user(Role::Admin, 1, "boss"),
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let job = engine::reset::start_reseller_reset(&env.ctx, r, &admin(), &Default::default())
+        .await
+        .unwrap();
     // A second runner of the same job (as after a restart) must not run it twice.
     engine::reset::run_reseller_reset(&env.ctx, job)
         .await
         .unwrap();
-    for _ in 0..100 {
-        let mut conn = env.conn().await;
-        if db::jobs::get(&mut conn, job).await.unwrap().unwrap().status == JobStatus::Done {
-            break;
-        }
-        drop(conn);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    env.wait_job(job, 100).await;
     assert_eq!(env.reseller_row(r).await.status, ResellerStatus::Active);
     assert_eq!(env.get(a).await.status, ConfigStatus::Active);
     assert_eq!(env.audit_count("reseller_usage_reset").await, 1);

@@ -3,75 +3,43 @@
 
 mod support;
 
-use domain::status::{LedgerKind, ResellerKind};
 use panel_sim::SimKind;
 use support::*;
 
 async fn hourly_total(env: &Env, reseller: i64) -> i64 {
-    let mut conn = env.conn().await;
-    sqlx::query_scalar(
+    env.scalar(
         "SELECT COALESCE(CAST(SUM(bytes) AS BIGINT), 0) FROM reseller_usage_hourly WHERE reseller_id = $1",
+        reseller,
     )
-    .bind(reseller)
-    .fetch_one(&mut *conn)
     .await
-    .unwrap()
 }
 
+/// A wallet at 1,000 toman a GiB with that opening balance, created two hours ago and started an
+/// hour ago, so the hour that just ended is billed.
 async fn wallet_reseller(env: &Env, panel_id: i64, opening: i64) -> i64 {
     let now = chrono::Utc::now();
-    let mut tx = env.ctx.db.begin_write().await.unwrap();
-    let id = db::resellers::create(
-        &mut tx,
-        db::resellers::NewReseller {
-            display_name: "wallet",
-            kind: ResellerKind::Wallet,
-            panel_id,
-            username_prefix: None,
-            allow_custom_names: false,
-            config_limit: None,
-            service_whitelist: &[],
-            node_whitelist: &[],
-            traffic_quota_bytes: 0,
-            window_starts_at: None,
-            window_ends_at: None,
-            wallet_price_per_gb: Some(1000),
-        },
-        now.timestamp() - 7200,
-    )
-    .await
-    .unwrap();
-    engine::wallet::post_entry(
-        &mut tx,
-        id,
-        LedgerKind::OpeningBalance,
-        opening,
-        &format!("opening:{id}"),
-        None,
-        None,
-        None,
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    engine::wallet::start_wallet(&mut tx, id, now - chrono::Duration::hours(1))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    id
+    let wallet = Wallet {
+        started_at: now - chrono::Duration::hours(1),
+        ..Wallet::at(opening, Some(1000), now - chrono::Duration::seconds(7200))
+    };
+    env.wallet_reseller(panel_id, wallet).await
 }
 
 /// 20 concurrent syncs on one instance, then 10 on each of two instances over one database:
 /// `vpnmarket check` stays consistent and the metered usage equals the panel's growth exactly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_syncs_do_not_double_count() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 1000 * GIB, None).await;
     let names = ["par_a", "par_b", "par_c"];
-    for n in names {
-        env.config(r, panel, n).await;
-    }
+    let Scene {
+        env,
+        sim,
+        reseller: r,
+        ..
+    } = given(SimKind::Marzban)
+        .quota(1000 * GIB)
+        .configs(names)
+        .start()
+        .await;
     for (i, n) in names.iter().enumerate() {
         sim.add_traffic(n, (i as i64 + 1) * 7 * MIB + 13);
     }
@@ -87,11 +55,7 @@ async fn parallel_syncs_do_not_double_count() {
     assert_eq!(hourly_total(&env, r).await, grown, "one instance, 20 syncs");
 
     // A second instance on the same database.
-    let other = engine::Ctx::new(
-        env.ctx.db.clone(),
-        engine::secrets::Keys::from_secret(SECRET).unwrap(),
-        quick_settings(),
-    );
+    let other = ctx_on(&env.ctx.db, quick_settings());
     for n in names {
         sim.add_traffic(n, 3 * MIB + 1);
     }
@@ -197,23 +161,29 @@ async fn one_failing_wallet_does_not_stop_billing() {
 /// The ceiling is configurable; a held-back reading the admin accepts is counted once, this hour.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_reading_is_counted_once() {
-    let env = env_with(engine::EngineSettings {
-        quarantine: domain::usage::Ceiling {
-            max_bytes_per_sec: 1000,
-            limit_factor: 100,
-            min_window_secs: 1,
-        },
-        ..quick_settings()
-    })
-    .await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 1000 * GIB, None).await;
-    let a = env.config(r, panel, "acc_a").await;
-    sim.add_traffic("acc_a", 10 * MIB);
+    let Scene {
+        env,
+        reseller: r,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban)
+        .settings(engine::EngineSettings {
+            quarantine: domain::usage::Ceiling {
+                max_bytes_per_sec: 1000,
+                limit_factor: 100,
+                min_window_secs: 1,
+            },
+            ..quick_settings()
+        })
+        .quota(1000 * GIB)
+        .configs(["acc_a"])
+        .traffic("acc_a", 10 * MIB)
+        .start()
+        .await;
     assert_eq!(env.sync().await.quarantined, 1);
     assert_eq!(env.get(a).await.lifetime_usage_bytes, 0);
     let held = engine::quarantine::pending(&env.ctx).await.unwrap();
-    let admin = db::audit::Actor::user(domain::status::Role::Admin, 1, "boss");
+    let admin = admin();
     let origin = db::audit::Origin::default();
     let now = chrono::Utc::now().timestamp();
     let done = engine::quarantine::accept(&env.ctx, held[0].id, &admin, &origin, now)
@@ -240,25 +210,15 @@ async fn an_accepted_reading_is_counted_once() {
 /// action waiting for the panel, the worker) may start the next attempt earlier.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_waits_for_backoff() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let c = env.config(r, panel, "backoff_a").await;
-    sim.inject(panel_sim::SimOp::Disable, panel_sim::Fault::Http500, None);
-    let now = chrono::Utc::now().timestamp();
-    let mut tx = env.ctx.db.begin_write().await.unwrap();
-    let op = engine::ops::enqueue(
-        &mut tx,
+    let Scene {
+        env,
         panel,
-        c,
-        None,
-        engine::ops::OpKind::Disable,
-        serde_json::json!({}),
-        now,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+        sim,
+        configs: [c],
+        ..
+    } = given(SimKind::Marzban).configs(["backoff_a"]).start().await;
+    sim.inject(panel_sim::SimOp::Disable, panel_sim::Fault::Http500, None);
+    let op = env.enqueue(panel, c, engine::ops::OpKind::Disable).await;
     let wait = std::time::Duration::from_millis(300);
     engine::ops::run_now(&env.ctx, op, wait).await.unwrap();
     // Asked again at once (and once more), the next attempt waits for its time.

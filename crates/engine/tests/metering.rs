@@ -3,27 +3,25 @@
 
 mod support;
 
-use domain::status::{ConfigEventKind, JobStatus, Role};
+use domain::status::{ConfigEventKind, JobStatus};
 use engine::ops::Outcome;
 use engine::reset;
 use panel_sim::{Fault, SimKind, SimOp};
 use support::*;
 
-fn admin() -> db::audit::Actor {
-    db::audit::Actor::user(Role::Admin, 1, "boss")
+/// A reseller-wide reset job once it has finished (30 s at the most).
+async fn wait_job(env: &Env, job: i64) -> db::jobs::Job {
+    env.wait_job(job, 300).await
 }
 
-async fn wait_job(env: &Env, job: i64) -> db::jobs::Job {
-    for _ in 0..300 {
-        let mut conn = env.conn().await;
-        let j = db::jobs::get(&mut conn, job).await.unwrap().unwrap();
-        if j.status == JobStatus::Done || j.status == JobStatus::Failed {
-            return j;
-        }
-        drop(conn);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("job {job} did not finish");
+/// The reseller's used traffic as enforcement counts it.
+async fn used(env: &Env, reseller: i64) -> i64 {
+    let mut conn = env.conn().await;
+    let row = env.reseller_row(reseller).await;
+    engine::enforcement::quota_figures(&mut conn, &row)
+        .await
+        .unwrap()
+        .used_bytes
 }
 
 async fn assert_exact(env: &Env, sim: &panel_sim::Sim, config_id: i64) {
@@ -38,26 +36,25 @@ async fn assert_exact(env: &Env, sim: &panel_sim::Sim, config_id: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "seed_a").await;
-    let b = env.config(r, panel, "seed_b").await;
-    sim.add_traffic("seed_a", 3 * GIB);
-    sim.add_traffic("seed_b", GIB);
+    let Scene {
+        env,
+        sim,
+        reseller: r,
+        configs: [a, b],
+        ..
+    } = given(SimKind::Marzban)
+        .configs(["seed_a", "seed_b"])
+        .traffic("seed_a", 3 * GIB)
+        .traffic("seed_b", GIB)
+        .start()
+        .await;
     let rep = env.sync().await;
     assert_eq!(
         (rep.panels_ok, rep.panels_failed, rep.configs_updated),
         (1, 0, 2)
     );
     assert_eq!(env.get(a).await.usage_bytes, 3 * GIB);
-    {
-        let mut conn = env.conn().await;
-        let fig = engine::enforcement::quota_figures(&mut conn, &env.reseller_row(r).await)
-            .await
-            .unwrap();
-        assert_eq!(fig.used_bytes, 4 * GIB);
-    }
+    assert_eq!(used(&env, r).await, 4 * GIB);
 
     let job = reset::start_reseller_reset(&env.ctx, r, &admin(), &Default::default())
         .await
@@ -81,15 +78,8 @@ async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect(
     assert_eq!((ca.usage_bytes, ca.settled_usage_bytes()), (0, 3 * GIB));
     assert_eq!(env.get(b).await.settled_usage_bytes(), GIB);
     assert_eq!(env.audit_count("reseller_usage_reset").await, 1);
+    assert_eq!(used(&env, r).await, 0);
     let mut conn = env.conn().await;
-    let rr = env.reseller_row(r).await;
-    assert_eq!(
-        engine::enforcement::quota_figures(&mut conn, &rr)
-            .await
-            .unwrap()
-            .used_bytes,
-        0
-    );
     assert_eq!(
         db::configs::events(&mut conn, a)
             .await
@@ -103,27 +93,13 @@ async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect(
 
     // The next sync does not bring it back.
     env.sync().await;
-    let mut conn = env.conn().await;
-    assert_eq!(
-        engine::enforcement::quota_figures(&mut conn, &env.reseller_row(r).await)
-            .await
-            .unwrap()
-            .used_bytes,
-        0
-    );
-    drop(conn);
+    assert_eq!(used(&env, r).await, 0);
     assert_eq!(env.get(a).await.usage_bytes, 0);
 
     // Settled usage accumulates over back-to-back resets.
     sim.add_traffic("seed_a", 2 * GIB);
-    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
-        .await
-        .unwrap();
-    assert_eq!(out.outcome, Outcome::Done);
-    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
-        .await
-        .unwrap();
-    assert_eq!(out.outcome, Outcome::Done);
+    assert_eq!(env.reset(a).await, Outcome::Done);
+    assert_eq!(env.reset(a).await, Outcome::Done);
     let ca = env.get(a).await;
     assert_eq!((ca.usage_bytes, ca.settled_usage_bytes()), (0, 5 * GIB));
     assert_eq!(env.audit_count("config_usage_reset").await, 2);
@@ -138,13 +114,18 @@ async fn seed000_reseller_reset_zeroes_settles_and_next_sync_does_not_resurrect(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reseller_reset_with_a_failing_panel_reset_still_restarts_quota_and_sync_keeps_it() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzneshin).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "fail_a").await;
-    let b = env.config(r, panel, "fail_b").await;
-    sim.add_traffic("fail_a", GIB);
-    sim.add_traffic("fail_b", GIB);
+    let Scene {
+        env,
+        sim,
+        reseller: r,
+        configs: [a, b],
+        ..
+    } = given(SimKind::Marzneshin)
+        .configs(["fail_a", "fail_b"])
+        .traffic("fail_a", GIB)
+        .traffic("fail_b", GIB)
+        .start()
+        .await;
     env.sync().await;
     sim.inject(SimOp::Reset, Fault::Http500, Some(1));
     let job = reset::start_reseller_reset(&env.ctx, r, &admin(), &Default::default())
@@ -162,13 +143,7 @@ async fn reseller_reset_with_a_failing_panel_reset_still_restarts_quota_and_sync
     // The panel still reports the unreset config's 1 GiB: it must not count against the quota.
     sim.add_traffic("fail_a", MIB);
     env.sync().await;
-    let mut conn = env.conn().await;
-    let used = engine::enforcement::quota_figures(&mut conn, &env.reseller_row(r).await)
-        .await
-        .unwrap()
-        .used_bytes;
-    assert_eq!(used, MIB);
-    drop(conn);
+    assert_eq!(used(&env, r).await, MIB);
     env.retry_pending().await;
     env.sync().await;
     assert_exact(&env, &sim, a).await;
@@ -177,16 +152,18 @@ async fn reseller_reset_with_a_failing_panel_reset_still_restarts_quota_and_sync
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_answering_500_stays_pending_and_counts_exactly() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "f500").await;
-    sim.add_traffic("f500", 700 * MIB);
+    let Scene {
+        env,
+        sim,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban)
+        .configs(["f500"])
+        .traffic("f500", 700 * MIB)
+        .start()
+        .await;
     sim.inject(SimOp::Reset, Fault::Http500, Some(3));
-    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
-        .await
-        .unwrap();
-    assert!(matches!(out.outcome, Outcome::Pending { .. }));
+    assert!(matches!(env.reset(a).await, Outcome::Pending { .. }));
     let mut conn = env.conn().await;
     assert!(reset::reset_pending(&mut conn, a).await.unwrap());
     drop(conn);
@@ -210,16 +187,18 @@ async fn reset_answering_500_stays_pending_and_counts_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_timing_out_counts_exactly() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Eylandoo).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "ftimeout").await;
-    sim.add_traffic("ftimeout", 300 * MIB);
+    let Scene {
+        env,
+        sim,
+        configs: [a],
+        ..
+    } = given(SimKind::Eylandoo)
+        .configs(["ftimeout"])
+        .traffic("ftimeout", 300 * MIB)
+        .start()
+        .await;
     sim.inject(SimOp::Reset, Fault::Timeout, Some(1));
-    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
-        .await
-        .unwrap();
-    assert!(matches!(out.outcome, Outcome::Pending { .. }));
+    assert!(matches!(env.reset(a).await, Outcome::Pending { .. }));
     sim.add_traffic("ftimeout", 5 * MIB);
     env.sync().await;
     assert_exact(&env, &sim, a).await;
@@ -232,16 +211,18 @@ async fn reset_timing_out_counts_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_that_answers_success_but_changes_nothing_is_not_confirmed() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Xui).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "fnoop").await;
-    sim.add_traffic("fnoop", 400 * MIB);
+    let Scene {
+        env,
+        sim,
+        configs: [a],
+        ..
+    } = given(SimKind::Xui)
+        .configs(["fnoop"])
+        .traffic("fnoop", 400 * MIB)
+        .start()
+        .await;
     sim.inject(SimOp::Reset, Fault::ResetNoop, Some(1));
-    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
-        .await
-        .unwrap();
-    assert!(matches!(out.outcome, Outcome::Pending { .. }));
+    assert!(matches!(env.reset(a).await, Outcome::Pending { .. }));
     let c = env.get(a).await;
     assert_eq!(
         (c.usage_bytes, c.lifetime_usage_bytes),
@@ -258,11 +239,16 @@ async fn reset_that_answers_success_but_changes_nothing_is_not_confirmed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_on_the_panel_behind_our_back_is_settled() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "behind").await;
-    sim.add_traffic("behind", 100 * MIB);
+    let Scene {
+        env,
+        sim,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban)
+        .configs(["behind"])
+        .traffic("behind", 100 * MIB)
+        .start()
+        .await;
     env.sync().await;
     sim.panel_side_reset("behind");
     sim.add_traffic("behind", 30 * MIB);
@@ -275,11 +261,16 @@ async fn reset_on_the_panel_behind_our_back_is_settled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_recreated_with_a_fresh_counter_keeps_lifetime() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzneshin).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "recreated").await;
-    sim.add_traffic("recreated", 80 * MIB);
+    let Scene {
+        env,
+        sim,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzneshin)
+        .configs(["recreated"])
+        .traffic("recreated", 80 * MIB)
+        .start()
+        .await;
     env.sync().await;
     assert!(sim.panel_side_recreate("recreated"));
     sim.add_traffic("recreated", 20 * MIB);
@@ -336,11 +327,16 @@ async fn a_failing_panel_changes_nothing_and_its_health_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_configs_are_reported_and_not_zeroed() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "gone").await;
-    sim.add_traffic("gone", 10 * MIB);
+    let Scene {
+        env,
+        sim,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban)
+        .configs(["gone"])
+        .traffic("gone", 10 * MIB)
+        .start()
+        .await;
     env.sync().await;
     sim.panel_side_delete("gone");
     let rep = env.sync().await;
@@ -350,17 +346,18 @@ async fn missing_configs_are_reported_and_not_zeroed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_lease_holder_runs_a_sync() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "leased").await;
-    sim.add_traffic("leased", MIB);
+    let Scene {
+        env,
+        sim: _sim,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban)
+        .configs(["leased"])
+        .traffic("leased", MIB)
+        .start()
+        .await;
     // A second instance on the same database holds the sync lease.
-    let other = engine::Ctx::new(
-        env.ctx.db.clone(),
-        engine::secrets::Keys::from_secret(SECRET).unwrap(),
-        quick_settings(),
-    );
+    let other = ctx_on(&env.ctx.db, quick_settings());
     let now = chrono::Utc::now();
     let mut conn = env.conn().await;
     assert!(db::leases::try_acquire(
@@ -391,26 +388,24 @@ async fn only_the_lease_holder_runs_a_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_configs_keep_counting() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "deleted_one").await;
-    sim.add_traffic("deleted_one", 40 * MIB);
+    let Scene {
+        env,
+        sim,
+        panel,
+        reseller: r,
+        configs: [a],
+    } = given(SimKind::Marzban)
+        .configs(["deleted_one"])
+        .traffic("deleted_one", 40 * MIB)
+        .start()
+        .await;
     // Deleting reads usage one last time.
     let now = chrono::Utc::now().timestamp();
     let mut tx = env.ctx.db.begin_write().await.unwrap();
     db::configs::mark_deleted(&mut tx, a, now).await.unwrap();
-    let op = engine::ops::enqueue(
-        &mut tx,
-        panel,
-        a,
-        None,
-        engine::ops::OpKind::Delete,
-        serde_json::json!({}),
-        now,
-    )
-    .await
-    .unwrap();
+    let op = engine::ops::enqueue_for(&mut tx, panel, a, engine::ops::OpKind::Delete, now)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
         engine::ops::run_now(&env.ctx, op, std::time::Duration::from_secs(5))
@@ -420,25 +415,23 @@ async fn deleted_configs_keep_counting() {
     );
     env.sync().await;
     assert_exact(&env, &sim, a).await;
-    let mut conn = env.conn().await;
-    assert_eq!(
-        engine::enforcement::quota_figures(&mut conn, &env.reseller_row(r).await)
-            .await
-            .unwrap()
-            .used_bytes,
-        40 * MIB
-    );
+    assert_eq!(used(&env, r).await, 40 * MIB);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_job_interrupted_by_a_crash_is_resumed_and_finished_once() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "crash_a").await;
-    let b = env.config(r, panel, "crash_b").await;
-    sim.add_traffic("crash_a", 20 * MIB);
-    sim.add_traffic("crash_b", 30 * MIB);
+    let Scene {
+        env,
+        sim,
+        panel,
+        reseller: r,
+        configs: [a, b],
+    } = given(SimKind::Marzban)
+        .configs(["crash_a", "crash_b"])
+        .traffic("crash_a", 20 * MIB)
+        .traffic("crash_b", 30 * MIB)
+        .start()
+        .await;
     env.sync().await;
     // The state a crash leaves: the job running, its Reset operations queued, one of them done.
     let now = chrono::Utc::now().timestamp();
@@ -491,25 +484,27 @@ async fn a_reset_job_interrupted_by_a_crash_is_resumed_and_finished_once() {
     assert_eq!(row.quota_baseline_bytes, 50 * MIB);
     assert_eq!(sim.user("crash_b").unwrap().used_bytes, 0);
     // No operation was queued twice.
-    let mut conn = env.conn().await;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE job_id = $1")
-        .bind(job)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
+    let n = env
+        .scalar("SELECT COUNT(*) FROM operations WHERE job_id = $1", job)
+        .await;
     assert_eq!(n, 2);
-    drop(conn);
     assert_exact(&env, &sim, a).await;
     assert_exact(&env, &sim, b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_aggregates_reports_a_tampered_counter() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "tamper").await;
-    sim.add_traffic("tamper", 10 * MIB);
+    let Scene {
+        env,
+        sim: _sim,
+        reseller: r,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban)
+        .configs(["tamper"])
+        .traffic("tamper", 10 * MIB)
+        .start()
+        .await;
     env.sync().await;
     assert!(engine::sync::check_aggregates(&env.ctx)
         .await
@@ -543,27 +538,21 @@ async fn panel_user(env: &Env, panel: i64, username: &str) -> panels::RemoteUser
 /// disable it again before it is done, so a disabled config is never served after its reset.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_config_is_disabled_on_the_panel_again_right_after_its_reset() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
-    let a = env.config(r, panel, "rd_off").await;
-    sim.add_traffic("rd_off", 3 * MIB);
-    engine::configs::disable(
-        &env.ctx,
-        &admin(),
-        &Default::default(),
-        engine::configs::Scope::Admin,
-        a,
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    let Scene {
+        env,
+        sim,
+        panel,
+        configs: [a],
+        ..
+    } = given(SimKind::Marzban)
+        .configs(["rd_off"])
+        .traffic("rd_off", 3 * MIB)
+        .start()
+        .await;
+    env.disable(a).await;
     assert!(!panel_user(&env, panel, "rd_off").await.enabled);
 
-    let out = reset::reset_config(&env.ctx, a, &admin(), &Default::default())
-        .await
-        .unwrap();
-    assert_eq!(out.outcome, Outcome::Done);
+    assert_eq!(env.reset(a).await, Outcome::Done);
     let u = panel_user(&env, panel, "rd_off").await;
     assert_eq!(u.used_bytes, 0, "the reset happened");
     assert!(!u.enabled, "still disabled on the panel: {:?}", u.state);
@@ -593,14 +582,19 @@ async fn a_disabled_config_is_disabled_on_the_panel_again_right_after_its_reset(
 /// on the panel when the job is done, and an active one stays active.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_resellers_wide_reset_leaves_every_config_disabled_on_the_panel() {
-    let env = env().await;
-    let (panel, sim) = env.panel(SimKind::Marzban).await;
-    let r = env.reseller(panel, 100 * GIB, None).await;
     let names = ["rw_a", "rw_b", "rw_c"];
-    for n in names {
-        env.config(r, panel, n).await;
-        sim.add_traffic(n, MIB);
-    }
+    let Scene {
+        env,
+        panel,
+        reseller: r,
+        ..
+    } = given(SimKind::Marzban)
+        .configs(names)
+        .traffic("rw_a", MIB)
+        .traffic("rw_b", MIB)
+        .traffic("rw_c", MIB)
+        .start()
+        .await;
     engine::resellers::suspend(
         &env.ctx,
         &admin(),

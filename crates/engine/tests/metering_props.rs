@@ -4,7 +4,6 @@
 
 mod support;
 
-use domain::status::Role;
 use panel_sim::{Fault, SimKind, SimOp};
 use proptest::prelude::*;
 use support::*;
@@ -38,18 +37,20 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 async fn run_case(kind: SimKind, steps: Vec<Step>) -> Result<(), TestCaseError> {
-    let env = env_with(engine::EngineSettings {
-        wait_for_panel: std::time::Duration::from_secs(2),
-        ..quick_settings()
-    })
-    .await;
-    let (panel, sim) = env.panel(kind).await;
-    let r = env.reseller(panel, 1000 * GIB, None).await;
-    let mut ids = Vec::new();
-    for u in USERS {
-        ids.push(env.config(r, panel, u).await);
-    }
-    let admin = db::audit::Actor::user(Role::Admin, 1, "boss");
+    let Scene {
+        env,
+        sim,
+        configs: ids,
+        ..
+    } = given(kind)
+        .settings(engine::EngineSettings {
+            wait_for_panel: std::time::Duration::from_secs(2),
+            ..quick_settings()
+        })
+        .quota(1000 * GIB)
+        .configs(USERS)
+        .start()
+        .await;
     let mut last_lifetime = vec![0i64; USERS.len()];
     for (n, s) in steps.into_iter().enumerate() {
         let mut sync_ok = true;
@@ -61,22 +62,16 @@ async fn run_case(kind: SimKind, steps: Vec<Step>) -> Result<(), TestCaseError> 
                 // The worker would have retried earlier failures by now; a reset queued behind
                 // a pending one would only wait for it.
                 env.retry_pending().await;
-                engine::reset::reset_config(&env.ctx, ids[i], &admin, &Default::default())
-                    .await
-                    .unwrap();
+                env.reset(ids[i]).await;
             }
             Step::ResetFails(i) => {
                 sim.inject(SimOp::Reset, Fault::Http500, Some(1));
-                engine::reset::reset_config(&env.ctx, ids[i], &admin, &Default::default())
-                    .await
-                    .unwrap();
+                env.reset(ids[i]).await;
                 sim.clear_faults();
             }
             Step::ResetNoop(i) => {
                 sim.inject(SimOp::Reset, Fault::ResetNoop, Some(1));
-                engine::reset::reset_config(&env.ctx, ids[i], &admin, &Default::default())
-                    .await
-                    .unwrap();
+                env.reset(ids[i]).await;
                 sim.clear_faults();
             }
             Step::PanelReset(i) => {

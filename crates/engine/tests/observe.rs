@@ -4,14 +4,16 @@
 mod support;
 
 use panel_sim::SimKind;
-use support::{env, GIB};
+use support::{given, Scene, GIB};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_reading_is_dropped_instead_of_counted_as_a_reset() {
-    let e = env().await;
-    let (panel, _sim) = e.panel(SimKind::Marzban).await;
-    let reseller = e.reseller(panel, 100 * GIB, None).await;
-    let id = e.config(reseller, panel, "race_user").await;
+    let Scene {
+        env: e,
+        reseller,
+        configs: [id],
+        ..
+    } = given(SimKind::Marzban).configs(["race_user"]).start().await;
     let mut conn = e.conn().await;
     // A reset operation snapshots our counters (0) and reads the panel: 5 GiB.
     let snapshot = db::configs::get(&mut conn, id).await.unwrap().unwrap();

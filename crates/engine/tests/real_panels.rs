@@ -11,10 +11,6 @@ use engine::ops::Outcome;
 use panel_sim::real::{RealKind, RealPanel};
 use support::*;
 
-fn admin() -> db::audit::Actor {
-    db::audit::Actor::user(Role::Admin, 1, "boss")
-}
-
 /// One scenario at a time: the real panels are single processes on a shared machine, and
 /// parallel scenarios would only measure their queue (and the timeouts it causes).
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -92,19 +88,6 @@ impl Real {
     }
 }
 
-async fn wait_job(env: &Env, job: i64) -> db::jobs::Job {
-    for _ in 0..600 {
-        let mut conn = env.conn().await;
-        let j = db::jobs::get(&mut conn, job).await.unwrap().unwrap();
-        if j.status == JobStatus::Done || j.status == JobStatus::Failed {
-            return j;
-        }
-        drop(conn);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
 fn scope() -> engine::configs::Scope {
     engine::configs::Scope::Admin
 }
@@ -119,21 +102,9 @@ async fn reset_keeps_disabled(kind: RealKind) {
     let (a, name) = w.config(r, "rkd").await;
     w.traffic(a, &name, 5 * MIB).await;
     w.env.sync().await;
-    engine::configs::disable(
-        &w.env.ctx,
-        &admin(),
-        &Default::default(),
-        scope(),
-        a,
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    w.env.disable(a).await;
     assert!(!w.user(&name).await.enabled, "{kind}: disabled before");
-    let out = engine::reset::reset_config(&w.env.ctx, a, &admin(), &Default::default())
-        .await
-        .unwrap();
-    assert_eq!(out.outcome, Outcome::Done, "{kind}");
+    assert_eq!(w.env.reset(a).await, Outcome::Done, "{kind}");
     let u = w.user(&name).await;
     assert_eq!(
         (u.used_bytes, u.enabled),
@@ -173,7 +144,8 @@ async fn reseller_reset_without_resurrection(kind: RealKind) {
     let job = engine::reset::start_reseller_reset(&w.env.ctx, r, &admin(), &Default::default())
         .await
         .unwrap();
-    let j = wait_job(&w.env, job).await;
+    // A real panel takes its time: a minute at the most.
+    let j = w.env.wait_job(job, 600).await;
     assert_eq!(j.status, JobStatus::Done, "{kind}: {}", j.result);
     for n in &names {
         let u = w.user(n).await;
@@ -294,16 +266,7 @@ async fn enabled_by_hand_is_disabled_again(kind: RealKind) {
     let r = w.reseller(100 * GIB).await;
     let (a, name) = w.config(r, "hand").await;
     w.traffic(a, &name, MIB).await;
-    engine::configs::disable(
-        &w.env.ctx,
-        &admin(),
-        &Default::default(),
-        scope(),
-        a,
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    w.env.disable(a).await;
     let client = panels::connect(w.real.panel_config()).unwrap();
     client.enable_user(&name).await.unwrap();
     assert!(w.user(&name).await.enabled, "{kind}: enabled by hand");
@@ -370,42 +333,10 @@ async fn wallet_suspended_by_billing_and_reenabled_by_topup(kind: RealKind) {
         return;
     };
     let now = chrono::Utc::now();
-    let mut tx = w.env.ctx.db.begin_write().await.unwrap();
-    let r = db::resellers::create(
-        &mut tx,
-        db::resellers::NewReseller {
-            display_name: "wallet shop",
-            kind: domain::status::ResellerKind::Wallet,
-            panel_id: w.panel,
-            username_prefix: None,
-            allow_custom_names: false,
-            config_limit: None,
-            service_whitelist: &[],
-            node_whitelist: &[],
-            traffic_quota_bytes: 0,
-            window_starts_at: None,
-            window_ends_at: None,
-            wallet_price_per_gb: Some(5_000),
-        },
-        now.timestamp(),
-    )
-    .await
-    .unwrap();
-    engine::wallet::post_entry(
-        &mut tx,
-        r,
-        domain::status::LedgerKind::OpeningBalance,
-        1_000,
-        &format!("opening:{r}"),
-        None,
-        None,
-        None,
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    engine::wallet::start_wallet(&mut tx, r, now).await.unwrap();
-    tx.commit().await.unwrap();
+    let r = w
+        .env
+        .wallet_reseller(w.panel, Wallet::at(1_000, Some(5_000), now))
+        .await;
     let (a, name) = w.config(r, "wallet").await;
     w.traffic(a, &name, GIB).await;
     w.env.sync().await;
