@@ -1,16 +1,21 @@
 //! The Marzban family's shared client: OAuth2 password-form login, a cached JWT sent as Bearer,
 //! one fresh login when the panel answers 401 (token expired, password reset, panel restarted);
 //! or, where the panel has them (PasarGuard v5.1+), a static API key sent as `X-Api-Key`.
+//! Also what the family's adapters (Marzban, Marzneshin, PasarGuard) read and call alike: the
+//! common fields of a user answer and the per-user routes (`Users`).
 
 use std::collections::HashSet;
+use std::marker::PhantomData;
+use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::http::{Http, Reply, Session};
-use crate::{PanelConfig, PanelError};
+use crate::http::{absolute_url, sub_base, Http, Reply, Session};
+use crate::{ConnectionInfo, PanelConfig, PanelError, RemoteState, RemoteUser};
 
 pub(crate) struct BearerApi {
     pub http: Http,
@@ -148,6 +153,35 @@ impl BearerApi {
         self.http.send(req).await
     }
 
+    /// `GET {path}?{query}` read as JSON; `what` names it in errors.
+    pub async fn read<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+        what: &str,
+    ) -> Result<T, PanelError> {
+        self.call(Method::GET, path, query, None)
+            .await?
+            .ok_json(what)
+    }
+
+    /// Logs in, then times `GET {path}`, a read that proves the token works; `version` takes
+    /// the panel's version from the answer, where it gives one. The login is not timed.
+    pub async fn probe<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        what: &str,
+        version: impl FnOnce(T) -> Option<String>,
+    ) -> Result<ConnectionInfo, PanelError> {
+        self.authenticate().await?;
+        let started = Instant::now();
+        let answer: T = self.read(path, &[], what).await?;
+        Ok(ConnectionInfo {
+            version: version(answer),
+            latency_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
     /// One user's route, `{collection}/{username}[/{action}]`, read as JSON (a 404 is
     /// `NotFound`, by the reply's status mapping).
     pub async fn user_call<T: DeserializeOwned>(
@@ -179,10 +213,7 @@ impl BearerApi {
         let mut offset = 0;
         loop {
             let query = [("offset", offset.to_string()), ("limit", page.to_string())];
-            let p: UsersPage<T> = self
-                .call(Method::GET, path, &query, None)
-                .await?
-                .ok_json(&path.join("/"))?;
+            let p: UsersPage<T> = self.read(path, &query, &path.join("/")).await?;
             let n = p.users.len();
             offset += n;
             out.extend(
@@ -203,5 +234,165 @@ pub fn found<T>(r: Result<T, PanelError>) -> Result<Option<T>, PanelError> {
         Ok(v) => Ok(Some(v)),
         Err(PanelError::NotFound(_)) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// A user answer of a Marzban-family panel: the fields all three carry under the same names
+/// and meanings, and the kind's own (`K`: status string or booleans, expiry as unix seconds,
+/// ISO or a strategy plus a naive date).
+#[derive(Deserialize)]
+pub(crate) struct User<K> {
+    pub username: String,
+    #[serde(default)]
+    pub used_traffic: i64,
+    pub lifetime_used_traffic: Option<i64>,
+    /// 0 or null: unlimited.
+    pub data_limit: Option<i64>,
+    /// Absolute, or relative to the panel (empty `XRAY_SUBSCRIPTION_URL_PREFIX`); blank in
+    /// some listings (PasarGuard without `load_sub`).
+    pub subscription_url: Option<String>,
+    #[serde(flatten)]
+    pub kind: K,
+}
+
+/// What one kind reads from its own fields of a user answer.
+pub(crate) trait KindFields: DeserializeOwned + Send {
+    /// The admin switch, the state and the expiry.
+    fn read(&self) -> (bool, RemoteState, Option<DateTime<Utc>>);
+}
+
+/// Marzban and PasarGuard store one status string; the switch is "not `disabled`".
+pub(crate) fn by_status(
+    status: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> (bool, RemoteState, Option<DateTime<Utc>>) {
+    let state = status_state(status);
+    (state != RemoteState::Disabled, state, expires_at)
+}
+
+/// The stored status of the Marzban family (Marzban, PasarGuard).
+pub(crate) fn status_state(status: &str) -> RemoteState {
+    match status {
+        "disabled" => RemoteState::Disabled,
+        "limited" => RemoteState::Limited,
+        "expired" => RemoteState::Expired,
+        "on_hold" => RemoteState::OnHold,
+        "active" => RemoteState::Active,
+        other => {
+            tracing::warn!(status = other, "unknown user status");
+            RemoteState::Active
+        }
+    }
+}
+
+/// The per-user routes of a Marzban-family panel, `{collection}/{username}[/{action}]`, and
+/// the reading of their answers, which behave alike on all three; what differs (switches,
+/// delete, the bodies of create and update) stays in each adapter.
+pub(crate) struct Users<K> {
+    pub api: BearerApi,
+    collection: &'static [&'static str],
+    /// Where relative subscription URLs are joined: `sub_base_url`, else the panel URL.
+    sub_base: String,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K: KindFields> Users<K> {
+    pub fn new(
+        config: &PanelConfig,
+        api: BearerApi,
+        collection: &'static [&'static str],
+    ) -> Result<Users<K>, PanelError> {
+        Ok(Users {
+            api,
+            collection,
+            sub_base: sub_base(config)?.unwrap_or_else(|| config.base_url.clone()),
+            kind: PhantomData,
+        })
+    }
+
+    pub fn remote(&self, u: User<K>) -> RemoteUser {
+        let (enabled, state, expires_at) = u.kind.read();
+        RemoteUser {
+            used_bytes: u.used_traffic,
+            lifetime_used_bytes: u.lifetime_used_traffic,
+            limit_bytes: u.data_limit.filter(|l| *l > 0),
+            expires_at,
+            enabled,
+            state,
+            subscription_url: u
+                .subscription_url
+                .filter(|s| !s.trim().is_empty())
+                .and_then(|s| absolute_url(&self.sub_base, &s).ok()),
+            username: u.username,
+        }
+    }
+
+    /// One user's route, its answer read as a user.
+    pub async fn call(
+        &self,
+        method: Method,
+        username: &str,
+        action: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<User<K>, PanelError> {
+        self.api
+            .user_call(method, self.collection, username, action, body)
+            .await
+    }
+
+    /// `GET {collection}/{username}`; a 404 is `None`.
+    pub async fn get(&self, username: &str) -> Result<Option<RemoteUser>, PanelError> {
+        let user = found(self.call(Method::GET, username, None, None).await)?;
+        Ok(user.map(|u| self.remote(u)))
+    }
+
+    /// `POST` of a new user to the collection.
+    pub async fn create(&self, body: &Value) -> Result<RemoteUser, PanelError> {
+        let created: User<K> = self
+            .api
+            .call(Method::POST, self.collection, &[], Some(body))
+            .await?
+            .ok_json("create user")?;
+        Ok(self.remote(created))
+    }
+
+    /// `PUT {collection}/{username}[/{action}]` with `body`; the answer must be a user.
+    pub async fn put(
+        &self,
+        username: &str,
+        action: Option<&str>,
+        body: &Value,
+    ) -> Result<(), PanelError> {
+        self.call(Method::PUT, username, action, Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// `POST {collection}/{username}/reset`; the answer must be a user.
+    pub async fn reset(&self, username: &str) -> Result<(), PanelError> {
+        self.call(Method::POST, username, Some("reset"), None)
+            .await
+            .map(drop)
+    }
+
+    /// The subscription URL of a fresh read (Marzban and PasarGuard make a new one each time).
+    pub async fn subscription_url(&self, username: &str) -> Result<String, PanelError> {
+        let user = self.call(Method::GET, username, None, None).await?;
+        self.remote(user).subscription_url.ok_or_else(|| {
+            PanelError::BadResponse(format!("user {username} has no subscription_url"))
+        })
+    }
+
+    /// Every user of the `offset`/`limit` listing at `path` (Marzban, PasarGuard), each once.
+    pub async fn list_by_offset(
+        &self,
+        path: &[&str],
+        page: usize,
+    ) -> Result<Vec<RemoteUser>, PanelError> {
+        let users = self
+            .api
+            .offset_pages(path, page, |u: &User<K>| &u.username)
+            .await?;
+        Ok(users.into_iter().map(|u| self.remote(u)).collect())
     }
 }

@@ -2,7 +2,6 @@
 //! Every create names its inbounds explicitly, because Marzban puts a user without them in none.
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Instant;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -10,8 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::convert::{from_unix_secs, unix_secs};
-use crate::fastapi::BearerApi;
-use crate::http::{absolute_url, sub_base};
+use crate::fastapi::{by_status, BearerApi, KindFields, Users};
 use crate::{
     Choice, Choices, ConnectionInfo, NewUser, PanelClient, PanelConfig, PanelError, PanelKind,
     PanelSettings, RemoteState, RemoteUser, UserLimits,
@@ -22,22 +20,21 @@ use crate::{
 const PAGE_SIZE: usize = 100;
 
 pub(crate) struct Marzban {
-    api: BearerApi,
+    users: Users<Fields>,
     settings: PanelSettings,
-    /// Where relative subscription URLs (empty `XRAY_SUBSCRIPTION_URL_PREFIX`) are joined.
-    sub_base: String,
 }
 
+/// Marzban's own fields of a user answer: the stored status and the expiry in unix seconds.
 #[derive(Deserialize)]
-struct UserResponse {
-    username: String,
+pub(crate) struct Fields {
     status: String,
-    #[serde(default)]
-    used_traffic: i64,
-    lifetime_used_traffic: Option<i64>,
     expire: Option<i64>,
-    data_limit: Option<i64>,
-    subscription_url: Option<String>,
+}
+
+impl KindFields for Fields {
+    fn read(&self) -> (bool, RemoteState, Option<chrono::DateTime<chrono::Utc>>) {
+        by_status(&self.status, from_unix_secs(self.expire.unwrap_or(0)))
+    }
 }
 
 #[derive(Deserialize)]
@@ -51,53 +48,18 @@ struct System {
     version: Option<String>,
 }
 
-/// The stored status of the Marzban family (Marzban, PasarGuard).
-pub(crate) fn status_state(status: &str) -> RemoteState {
-    match status {
-        "disabled" => RemoteState::Disabled,
-        "limited" => RemoteState::Limited,
-        "expired" => RemoteState::Expired,
-        "on_hold" => RemoteState::OnHold,
-        "active" => RemoteState::Active,
-        other => {
-            tracing::warn!(status = other, "unknown user status");
-            RemoteState::Active
-        }
-    }
-}
-
 impl Marzban {
     pub fn new(config: PanelConfig) -> Result<Marzban, PanelError> {
-        let sub_base = sub_base(&config)?.unwrap_or_else(|| config.base_url.clone());
+        let api = BearerApi::new(&config, &["api", "admin", "token"])?;
         Ok(Marzban {
-            api: BearerApi::new(&config, &["api", "admin", "token"])?,
+            users: Users::new(&config, api, &["api", "user"])?,
             settings: config.settings,
-            sub_base,
         })
     }
 
-    fn remote(&self, u: UserResponse) -> RemoteUser {
-        let state = status_state(&u.status);
-        RemoteUser {
-            enabled: state != RemoteState::Disabled,
-            state,
-            used_bytes: u.used_traffic,
-            lifetime_used_bytes: u.lifetime_used_traffic,
-            limit_bytes: u.data_limit.filter(|l| *l > 0),
-            expires_at: from_unix_secs(u.expire.unwrap_or(0)),
-            subscription_url: u
-                .subscription_url
-                .filter(|s| !s.trim().is_empty())
-                .and_then(|s| absolute_url(&self.sub_base, &s).ok()),
-            username: u.username,
-        }
-    }
-
     async fn inbounds(&self) -> Result<BTreeMap<String, Vec<Inbound>>, PanelError> {
-        self.api
-            .call(Method::GET, &["api", "inbounds"], &[], None)
-            .await?
-            .ok_json("inbounds")
+        let path = ["api", "inbounds"];
+        self.users.api.read(&path, &[], "inbounds").await
     }
 
     /// `proxies` and `inbounds` for a new user: every inbound, or the configured tag subset, and
@@ -136,18 +98,6 @@ impl Marzban {
         }
         Ok((proxies, inbounds))
     }
-
-    async fn user_call(
-        &self,
-        method: Method,
-        username: &str,
-        action: Option<&str>,
-        body: Option<&Value>,
-    ) -> Result<UserResponse, PanelError> {
-        self.api
-            .user_call(method, &["api", "user"], username, action, body)
-            .await
-    }
 }
 
 #[async_trait]
@@ -161,17 +111,10 @@ impl PanelClient for Marzban {
     }
 
     async fn test_connection(&self) -> Result<ConnectionInfo, PanelError> {
-        self.api.authenticate().await?;
-        let started = Instant::now();
-        let system: System = self
+        self.users
             .api
-            .call(Method::GET, &["api", "system"], &[], None)
-            .await?
-            .ok_json("system")?;
-        Ok(ConnectionInfo {
-            version: system.version,
-            latency_ms: started.elapsed().as_millis() as u64,
-        })
+            .probe(&["api", "system"], "system", |s: System| s.version)
+            .await
     }
 
     async fn list_choices(&self) -> Result<Choices, PanelError> {
@@ -206,25 +149,17 @@ impl PanelClient for Marzban {
         if let Some(note) = &user.note {
             body["note"] = json!(note);
         }
-        let created: UserResponse = self
-            .api
-            .call(Method::POST, &["api", "user"], &[], Some(&body))
-            .await?
-            .ok_json("create user")?;
-        Ok(self.remote(created))
+        self.users.create(&body).await
     }
 
     async fn get_user(&self, username: &str) -> Result<Option<RemoteUser>, PanelError> {
-        let user = crate::fastapi::found(self.user_call(Method::GET, username, None, None).await)?;
-        Ok(user.map(|u| self.remote(u)))
+        self.users.get(username).await
     }
 
     async fn list_users(&self) -> Result<Vec<RemoteUser>, PanelError> {
-        let users: Vec<UserResponse> = self
-            .api
-            .offset_pages(&["api", "users"], PAGE_SIZE, |u: &UserResponse| &u.username)
-            .await?;
-        Ok(users.into_iter().map(|u| self.remote(u)).collect())
+        self.users
+            .list_by_offset(&["api", "users"], PAGE_SIZE)
+            .await
     }
 
     async fn update_user(&self, username: &str, limits: &UserLimits) -> Result<(), PanelError> {
@@ -239,33 +174,27 @@ impl PanelClient for Marzban {
         if body.is_empty() {
             return Ok(());
         }
-        self.user_call(Method::PUT, username, None, Some(&Value::Object(body)))
-            .await
-            .map(drop)
+        self.users.put(username, None, &Value::Object(body)).await
     }
 
+    // The admin switch is the stored status (a second disable is a 200 too).
     async fn enable_user(&self, username: &str) -> Result<(), PanelError> {
         let body = json!({ "status": "active" });
-        self.user_call(Method::PUT, username, None, Some(&body))
-            .await
-            .map(drop)
+        self.users.put(username, None, &body).await
     }
 
     async fn disable_user(&self, username: &str) -> Result<(), PanelError> {
         let body = json!({ "status": "disabled" });
-        self.user_call(Method::PUT, username, None, Some(&body))
-            .await
-            .map(drop)
+        self.users.put(username, None, &body).await
     }
 
     async fn reset_usage(&self, username: &str) -> Result<(), PanelError> {
-        self.user_call(Method::POST, username, Some("reset"), None)
-            .await
-            .map(drop)
+        self.users.reset(username).await
     }
 
     async fn delete_user(&self, username: &str) -> Result<(), PanelError> {
         let reply = self
+            .users
             .api
             .call(Method::DELETE, &["api", "user", username], &[], None)
             .await?;
@@ -283,10 +212,7 @@ impl PanelClient for Marzban {
     }
 
     async fn subscription_url(&self, username: &str) -> Result<String, PanelError> {
-        let user = self.user_call(Method::GET, username, None, None).await?;
-        self.remote(user).subscription_url.ok_or_else(|| {
-            PanelError::BadResponse(format!("user {username} has no subscription_url"))
-        })
+        self.users.subscription_url(username).await
     }
 }
 
@@ -302,13 +228,13 @@ mod tests {
 
     #[test]
     fn relative_sub_urls_and_zero_limits() {
-        let u: UserResponse = serde_json::from_value(json!({
+        let u = serde_json::from_value(json!({
             "username": "u1", "status": "on_hold", "used_traffic": 5,
             "lifetime_used_traffic": 9, "expire": 0, "data_limit": 0,
             "subscription_url": "/sub/abc"
         }))
         .unwrap();
-        let r = adapter().remote(u);
+        let r = adapter().users.remote(u);
         assert_eq!(r.state, RemoteState::OnHold);
         assert!(r.enabled);
         assert_eq!((r.limit_bytes, r.expires_at), (None, None));

@@ -2,7 +2,6 @@
 //! a naive UTC date. No status string: the state is derived from the booleans it reports.
 
 use std::collections::HashSet;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,8 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::convert::{naive_iso, parse_datetime};
-use crate::fastapi::BearerApi;
-use crate::http::{absolute_url, sub_base};
+use crate::fastapi::{BearerApi, KindFields, User, Users};
 use crate::{
     Choice, Choices, ConnectionInfo, NewUser, PanelClient, PanelConfig, PanelError, PanelKind,
     PanelSettings, RemoteState, RemoteUser, UserLimits,
@@ -23,18 +21,14 @@ use crate::{
 const PAGE_SIZE: usize = 100;
 
 pub(crate) struct Marzneshin {
-    api: BearerApi,
+    users: Users<Fields>,
     settings: PanelSettings,
-    sub_base: String,
 }
 
+/// Marzneshin's own fields of a user answer: no status string, booleans instead, and the
+/// expiry as a strategy plus a naive UTC date.
 #[derive(Deserialize)]
-struct UserResponse {
-    username: String,
-    #[serde(default)]
-    used_traffic: i64,
-    lifetime_used_traffic: Option<i64>,
-    data_limit: Option<i64>,
+pub(crate) struct Fields {
     expire_strategy: Option<String>,
     expire_date: Option<String>,
     #[serde(default = "yes")]
@@ -43,7 +37,27 @@ struct UserResponse {
     expired: bool,
     #[serde(default)]
     data_limit_reached: bool,
-    subscription_url: Option<String>,
+}
+
+impl KindFields for Fields {
+    /// The state from the booleans, in this order.
+    fn read(&self) -> (bool, RemoteState, Option<DateTime<Utc>>) {
+        let expires_at = self.expire_date.as_deref().and_then(parse_datetime);
+        let state = if !self.enabled {
+            RemoteState::Disabled
+        } else if self.expired {
+            RemoteState::Expired
+        } else if self.data_limit_reached {
+            RemoteState::Limited
+        } else if self.expire_strategy.as_deref() == Some("start_on_first_use")
+            && expires_at.is_none()
+        {
+            RemoteState::OnHold
+        } else {
+            RemoteState::Active
+        };
+        (self.enabled, state, expires_at)
+    }
 }
 
 fn yes() -> bool {
@@ -79,41 +93,11 @@ fn expiry_fields(body: &mut Map<String, Value>, expires_at: Option<DateTime<Utc>
 
 impl Marzneshin {
     pub fn new(config: PanelConfig) -> Result<Marzneshin, PanelError> {
-        let sub_base = sub_base(&config)?.unwrap_or_else(|| config.base_url.clone());
+        let api = BearerApi::new(&config, &["api", "admins", "token"])?;
         Ok(Marzneshin {
-            api: BearerApi::new(&config, &["api", "admins", "token"])?,
+            users: Users::new(&config, api, &["api", "users"])?,
             settings: config.settings,
-            sub_base,
         })
-    }
-
-    fn remote(&self, u: UserResponse) -> RemoteUser {
-        let expires_at = u.expire_date.as_deref().and_then(parse_datetime);
-        let state = if !u.enabled {
-            RemoteState::Disabled
-        } else if u.expired {
-            RemoteState::Expired
-        } else if u.data_limit_reached {
-            RemoteState::Limited
-        } else if u.expire_strategy.as_deref() == Some("start_on_first_use") && expires_at.is_none()
-        {
-            RemoteState::OnHold
-        } else {
-            RemoteState::Active
-        };
-        RemoteUser {
-            used_bytes: u.used_traffic,
-            lifetime_used_bytes: u.lifetime_used_traffic,
-            limit_bytes: u.data_limit.filter(|l| *l > 0),
-            expires_at,
-            enabled: u.enabled,
-            state,
-            subscription_url: u
-                .subscription_url
-                .filter(|s| !s.trim().is_empty())
-                .and_then(|s| absolute_url(&self.sub_base, &s).ok()),
-            username: u.username,
-        }
     }
 
     /// Every item of a fastapi-pagination listing, one request per page of `PAGE_SIZE`.
@@ -122,11 +106,7 @@ impl Marzneshin {
         let mut page = 1;
         loop {
             let query = [("page", page.to_string()), ("size", PAGE_SIZE.to_string())];
-            let p: Page<T> = self
-                .api
-                .call(Method::GET, path, &query, None)
-                .await?
-                .ok_json(&path.join("/"))?;
+            let p: Page<T> = self.users.api.read(path, &query, &path.join("/")).await?;
             let n = p.items.len();
             out.extend(p.items);
             let last = p.pages.map_or(n < PAGE_SIZE, |pages| page >= pages);
@@ -137,21 +117,10 @@ impl Marzneshin {
         }
     }
 
-    async fn user_call(
-        &self,
-        method: Method,
-        username: &str,
-        action: Option<&str>,
-        body: Option<&Value>,
-    ) -> Result<UserResponse, PanelError> {
-        self.api
-            .user_call(method, &["api", "users"], username, action, body)
-            .await
-    }
-
     /// Enable and disable answer 409 when the user is already in that state.
     async fn switch(&self, username: &str, action: &str) -> Result<(), PanelError> {
         let reply = self
+            .users
             .api
             .call(Method::POST, &["api", "users", username, action], &[], None)
             .await?;
@@ -174,17 +143,12 @@ impl PanelClient for Marzneshin {
     }
 
     async fn test_connection(&self) -> Result<ConnectionInfo, PanelError> {
-        self.api.authenticate().await?;
-        let started = Instant::now();
         // Marzneshin publishes no version over its API; this read only proves the token works.
-        self.api
-            .call(Method::GET, &["api", "system", "stats", "users"], &[], None)
-            .await?
-            .ok_json::<Value>("system stats")?;
-        Ok(ConnectionInfo {
-            version: None,
-            latency_ms: started.elapsed().as_millis() as u64,
-        })
+        let path = ["api", "system", "stats", "users"];
+        self.users
+            .api
+            .probe(&path, "system stats", |_: Value| None)
+            .await
     }
 
     async fn list_choices(&self) -> Result<Choices, PanelError> {
@@ -225,32 +189,21 @@ impl PanelClient for Marzneshin {
         if let Some(note) = &user.note {
             body.insert("note".into(), json!(note));
         }
-        let created: UserResponse = self
-            .api
-            .call(
-                Method::POST,
-                &["api", "users"],
-                &[],
-                Some(&Value::Object(body)),
-            )
-            .await?
-            .ok_json("create user")?;
-        Ok(self.remote(created))
+        self.users.create(&Value::Object(body)).await
     }
 
     async fn get_user(&self, username: &str) -> Result<Option<RemoteUser>, PanelError> {
         // A non-sudo admin gets 403 (not 404) for a missing user; that stays an Auth error.
-        let user = crate::fastapi::found(self.user_call(Method::GET, username, None, None).await)?;
-        Ok(user.map(|u| self.remote(u)))
+        self.users.get(username).await
     }
 
     async fn list_users(&self) -> Result<Vec<RemoteUser>, PanelError> {
-        let users: Vec<UserResponse> = self.all_pages(&["api", "users"]).await?;
+        let users: Vec<User<Fields>> = self.all_pages(&["api", "users"]).await?;
         let mut names = HashSet::new();
         Ok(users
             .into_iter()
             .filter(|u| names.insert(u.username.clone()))
-            .map(|u| self.remote(u))
+            .map(|u| self.users.remote(u))
             .collect())
     }
 
@@ -273,9 +226,7 @@ impl PanelClient for Marzneshin {
         }
         // UserModify declares `username` required: without it every modify is a 422.
         body.insert("username".into(), json!(username));
-        self.user_call(Method::PUT, username, None, Some(&Value::Object(body)))
-            .await
-            .map(drop)
+        self.users.put(username, None, &Value::Object(body)).await
     }
 
     async fn enable_user(&self, username: &str) -> Result<(), PanelError> {
@@ -287,13 +238,12 @@ impl PanelClient for Marzneshin {
     }
 
     async fn reset_usage(&self, username: &str) -> Result<(), PanelError> {
-        self.user_call(Method::POST, username, Some("reset"), None)
-            .await
-            .map(drop)
+        self.users.reset(username).await
     }
 
     async fn delete_user(&self, username: &str) -> Result<(), PanelError> {
         let reply = self
+            .users
             .api
             .call(Method::DELETE, &["api", "users", username], &[], None)
             .await?;
@@ -305,10 +255,7 @@ impl PanelClient for Marzneshin {
     }
 
     async fn subscription_url(&self, username: &str) -> Result<String, PanelError> {
-        let user = self.user_call(Method::GET, username, None, None).await?;
-        self.remote(user).subscription_url.ok_or_else(|| {
-            PanelError::BadResponse(format!("user {username} has no subscription_url"))
-        })
+        self.users.subscription_url(username).await
     }
 }
 
@@ -322,7 +269,7 @@ mod tests {
         Marzneshin::new(config).unwrap()
     }
 
-    fn user(extra: Value) -> UserResponse {
+    fn user(extra: Value) -> User<Fields> {
         let mut v = json!({"username": "u1", "used_traffic": 1, "enabled": true,
             "expired": false, "data_limit_reached": false, "data_limit": null,
             "expire_strategy": "never", "expire_date": null,
@@ -336,7 +283,7 @@ mod tests {
     #[test]
     fn state_comes_from_the_booleans_in_order() {
         let a = adapter();
-        let s = |extra| a.remote(user(extra)).state;
+        let s = |extra| a.users.remote(user(extra)).state;
         assert_eq!(s(json!({})), RemoteState::Active);
         assert_eq!(
             s(json!({"enabled": false, "expired": true})),
@@ -355,7 +302,9 @@ mod tests {
 
     #[test]
     fn naive_dates_are_utc_and_sub_urls_absolute() {
-        let r = adapter().remote(user(json!({"expire_date": "2027-01-01T00:00:00"})));
+        let r = adapter()
+            .users
+            .remote(user(json!({"expire_date": "2027-01-01T00:00:00"})));
         assert_eq!(
             r.expires_at.unwrap().to_rfc3339(),
             "2027-01-01T00:00:00+00:00"

@@ -4,7 +4,6 @@
 //! `PUT /api/user/{u}/disabled`, used when `/api/system` reports a version 5 or later.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -12,9 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::convert::{from_unix_secs, lenient_i64, parse_datetime};
-use crate::fastapi::BearerApi;
-use crate::http::{absolute_url, sub_base};
-use crate::marzban::status_state;
+use crate::fastapi::{by_status, BearerApi, KindFields, Users};
 use crate::{
     Choice, Choices, ConnectionInfo, NewUser, PanelClient, PanelConfig, PanelError, PanelKind,
     PanelSettings, RemoteState, RemoteUser, UserLimits,
@@ -24,25 +21,25 @@ use crate::{
 const PAGE_SIZE: usize = 100;
 
 pub(crate) struct PasarGuard {
-    api: BearerApi,
+    users: Users<Fields>,
     settings: PanelSettings,
-    sub_base: String,
     /// The major version `/api/system` reported, read once on the first switch.
     major: OnceLock<u32>,
 }
 
+/// PasarGuard's own fields of a user answer: the stored status (as Marzban's) and the expiry.
 #[derive(Deserialize)]
-struct UserResponse {
-    username: String,
+pub(crate) struct Fields {
     status: String,
-    #[serde(default)]
-    used_traffic: i64,
-    lifetime_used_traffic: Option<i64>,
     /// `"2027-01-01T00:00:00Z"` or null; unix seconds are accepted too.
     #[serde(default)]
     expire: Value,
-    data_limit: Option<i64>,
-    subscription_url: Option<String>,
+}
+
+impl KindFields for Fields {
+    fn read(&self) -> (bool, RemoteState, Option<chrono::DateTime<chrono::Utc>>) {
+        by_status(&self.status, expiry(&self.expire))
+    }
 }
 
 #[derive(Deserialize)]
@@ -88,60 +85,31 @@ fn expire_value(t: Option<chrono::DateTime<chrono::Utc>>) -> Value {
 
 impl PasarGuard {
     pub fn new(config: PanelConfig) -> Result<PasarGuard, PanelError> {
-        let sub_base = sub_base(&config)?.unwrap_or_else(|| config.base_url.clone());
+        let api = BearerApi::with_key_or_login(&config, &["api", "admin", "token"])?;
         Ok(PasarGuard {
-            api: BearerApi::with_key_or_login(&config, &["api", "admin", "token"])?,
+            users: Users::new(&config, api, &["api", "user"])?,
             settings: config.settings,
-            sub_base,
             major: OnceLock::new(),
         })
     }
 
-    fn remote(&self, u: UserResponse) -> RemoteUser {
-        let state = status_state(&u.status);
-        RemoteUser {
-            enabled: state != RemoteState::Disabled,
-            state,
-            used_bytes: u.used_traffic,
-            lifetime_used_bytes: u.lifetime_used_traffic,
-            limit_bytes: u.data_limit.filter(|l| *l > 0),
-            expires_at: expiry(&u.expire),
-            subscription_url: u
-                .subscription_url
-                .filter(|s| !s.trim().is_empty())
-                .and_then(|s| absolute_url(&self.sub_base, &s).ok()),
-            username: u.username,
-        }
-    }
-
-    async fn system(&self) -> Result<System, PanelError> {
-        let system: System = self
-            .api
-            .call(Method::GET, &["api", "system"], &[], None)
-            .await?
-            .ok_json("system")?;
+    /// Keeps the major version of a `/api/system` answer for the switch route.
+    fn version_of(&self, system: System) -> Option<String> {
         let _ = self.major.set(major_of(system.version.as_deref()));
-        Ok(system)
+        system.version
     }
 
     async fn major(&self) -> Result<u32, PanelError> {
         if let Some(m) = self.major.get() {
             return Ok(*m);
         }
-        self.system().await?;
+        let system: System = self
+            .users
+            .api
+            .read(&["api", "system"], &[], "system")
+            .await?;
+        self.version_of(system);
         Ok(self.major.get().copied().unwrap_or(0))
-    }
-
-    async fn user_call(
-        &self,
-        method: Method,
-        username: &str,
-        action: Option<&str>,
-        body: Option<&Value>,
-    ) -> Result<UserResponse, PanelError> {
-        self.api
-            .user_call(method, &["api", "user"], username, action, body)
-            .await
     }
 
     /// The admin switch: v5's `/disabled` route, or the status every version takes. Setting
@@ -149,15 +117,10 @@ impl PasarGuard {
     async fn switch(&self, username: &str, enabled: bool) -> Result<(), PanelError> {
         if self.major().await? >= 5 {
             let body = json!({ "disabled": !enabled });
-            return self
-                .user_call(Method::PUT, username, Some("disabled"), Some(&body))
-                .await
-                .map(drop);
+            return self.users.put(username, Some("disabled"), &body).await;
         }
         let body = json!({ "status": if enabled { "active" } else { "disabled" } });
-        self.user_call(Method::PUT, username, None, Some(&body))
-            .await
-            .map(drop)
+        self.users.put(username, None, &body).await
     }
 }
 
@@ -172,26 +135,23 @@ impl PanelClient for PasarGuard {
     }
 
     async fn test_connection(&self) -> Result<ConnectionInfo, PanelError> {
-        self.api.authenticate().await?;
-        let started = Instant::now();
-        let system = self.system().await?;
-        Ok(ConnectionInfo {
-            version: system.version,
-            latency_ms: started.elapsed().as_millis() as u64,
-        })
+        self.users
+            .api
+            .probe(&["api", "system"], "system", |s| self.version_of(s))
+            .await
     }
 
     async fn list_choices(&self) -> Result<Choices, PanelError> {
         let groups: Groups = self
+            .users
             .api
-            .call(Method::GET, &["api", "groups"], &[], None)
-            .await?
-            .ok_json("groups")?;
+            .read(&["api", "groups"], &[], "groups")
+            .await?;
         let tags: Vec<String> = self
+            .users
             .api
-            .call(Method::GET, &["api", "inbounds"], &[], None)
-            .await?
-            .ok_json("inbounds")?;
+            .read(&["api", "inbounds"], &[], "inbounds")
+            .await?;
         Ok(Choices {
             // Groups are where users go: the product's "services" of this kind.
             services: groups
@@ -241,6 +201,7 @@ impl PanelClient for PasarGuard {
             body.insert("note".into(), json!(note));
         }
         let reply = self
+            .users
             .api
             .call(
                 Method::POST,
@@ -256,20 +217,17 @@ impl PanelClient for PasarGuard {
                 reply.message()
             )));
         }
-        Ok(self.remote(reply.ok_json("create user")?))
+        Ok(self.users.remote(reply.ok_json("create user")?))
     }
 
     async fn get_user(&self, username: &str) -> Result<Option<RemoteUser>, PanelError> {
-        let user = crate::fastapi::found(self.user_call(Method::GET, username, None, None).await)?;
-        Ok(user.map(|u| self.remote(u)))
+        self.users.get(username).await
     }
 
     async fn list_users(&self) -> Result<Vec<RemoteUser>, PanelError> {
-        let users: Vec<UserResponse> = self
-            .api
-            .offset_pages(&["api", "users"], PAGE_SIZE, |u: &UserResponse| &u.username)
-            .await?;
-        Ok(users.into_iter().map(|u| self.remote(u)).collect())
+        self.users
+            .list_by_offset(&["api", "users"], PAGE_SIZE)
+            .await
     }
 
     async fn update_user(&self, username: &str, limits: &UserLimits) -> Result<(), PanelError> {
@@ -284,9 +242,7 @@ impl PanelClient for PasarGuard {
         if body.is_empty() {
             return Ok(());
         }
-        self.user_call(Method::PUT, username, None, Some(&Value::Object(body)))
-            .await
-            .map(drop)
+        self.users.put(username, None, &Value::Object(body)).await
     }
 
     async fn enable_user(&self, username: &str) -> Result<(), PanelError> {
@@ -298,13 +254,12 @@ impl PanelClient for PasarGuard {
     }
 
     async fn reset_usage(&self, username: &str) -> Result<(), PanelError> {
-        self.user_call(Method::POST, username, Some("reset"), None)
-            .await
-            .map(drop)
+        self.users.reset(username).await
     }
 
     async fn delete_user(&self, username: &str) -> Result<(), PanelError> {
         let reply = self
+            .users
             .api
             .call(Method::DELETE, &["api", "user", username], &[], None)
             .await?;
@@ -316,10 +271,7 @@ impl PanelClient for PasarGuard {
     }
 
     async fn subscription_url(&self, username: &str) -> Result<String, PanelError> {
-        let user = self.user_call(Method::GET, username, None, None).await?;
-        self.remote(user).subscription_url.ok_or_else(|| {
-            PanelError::BadResponse(format!("user {username} has no subscription_url"))
-        })
+        self.users.subscription_url(username).await
     }
 }
 
@@ -343,13 +295,13 @@ mod tests {
             json!("2027-01-01T00:00:00Z")
         );
         assert_eq!(expire_value(None), json!(0));
-        let u: UserResponse = serde_json::from_value(json!({
+        let u = serde_json::from_value(json!({
             "username": "u1", "status": "limited", "used_traffic": 5,
             "lifetime_used_traffic": 9, "expire": "2027-01-01T00:00:00Z", "data_limit": null,
             "subscription_url": "/sub/abc"
         }))
         .unwrap();
-        let r = adapter().remote(u);
+        let r = adapter().users.remote(u);
         assert_eq!(r.state, RemoteState::Limited);
         assert!(r.enabled);
         assert_eq!(r.limit_bytes, None);
