@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{hidden_field, TestApp};
-use domain::status::{
-    LedgerKind, PanelKind, RemoteState, ResellerKind, ResellerStatus, SuspendedBy,
-};
-use serde_json::Value;
+use common::rows::{self, ConfigRow, ResellerRow};
+use common::{assert_field_error, assert_hides, assert_shows, hidden_field, Api, Browser, TestApp};
+use domain::status::{RemoteState, ResellerStatus, SuspendedBy};
+use reqwest::Method;
+use serde_json::{json, Value};
 
 const PNG: &[u8] = &[
     0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 1, 2, 3,
@@ -37,123 +37,79 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, V
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// A top-up request as the reseller's API client sends it: (status, body).
+async fn upload(api: &Api, amount: &str, file: Option<(&str, &[u8])>) -> (u16, Value) {
+    let (ct, body) = multipart(&[("amount", amount)], file);
+    let res = api
+        .request(Method::POST, "/api/v1/wallet/topups")
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// The same form from the wallet page, with the CSRF field of the test's choosing.
+async fn upload_form(b: &Browser, path: &str, csrf: &str, file: &[u8]) -> reqwest::Response {
+    let (ct, body) = multipart(
+        &[("_csrf", csrf), ("amount", "30000")],
+        Some(("r.png", file)),
+    );
+    b.http()
+        .post(b.url(path))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 struct Shop {
     app: TestApp,
     reseller: i64,
-    admin_token: String,
-    shop_token: String,
+    admin: Api,
+    shop: Api,
 }
 
-/// An admin and a wallet reseller (login `shop`) with an opening balance and a wallet start.
+/// An admin and a wallet reseller (login `shop`) with an opening balance and a wallet start, on a
+/// panel row nobody calls.
 async fn shop(opening: i64) -> Shop {
     let app = TestApp::spawn().await;
     let mut tx = app.db.begin_write().await.unwrap();
-    let panel = db::panels::create(
-        &mut tx,
-        db::panels::NewPanel {
-            name: "p",
-            kind: PanelKind::Marzban,
-            base_url: "http://127.0.0.1:9",
-            username: None,
-            password_enc: None,
-            api_key_enc: None,
-            settings: "{}",
-        },
-    )
-    .await
-    .unwrap();
-    let reseller = db::resellers::create(
-        &mut tx,
-        db::resellers::NewReseller {
-            display_name: "Shop One",
-            kind: ResellerKind::Wallet,
-            panel_id: panel,
-            username_prefix: None,
-            allow_custom_names: false,
-            config_limit: None,
-            service_whitelist: &[],
-            node_whitelist: &[],
-            traffic_quota_bytes: 0,
-            window_starts_at: None,
-            window_ends_at: None,
-            wallet_price_per_gb: Some(1_000),
-        },
-        chrono::Utc::now().timestamp(),
-    )
-    .await
-    .unwrap();
-    engine::wallet::post_entry(
-        &mut tx,
-        reseller,
-        LedgerKind::OpeningBalance,
-        opening,
-        "opening",
-        None,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let panel = rows::unreachable_panel(&mut tx, "p", None).await;
+    let reseller = ResellerRow::wallet("Shop One", panel, 1_000)
+        .insert(&mut tx)
+        .await;
+    rows::opening_balance(&mut tx, reseller, opening, "opening").await;
     engine::wallet::start_wallet(&mut tx, reseller, chrono::Utc::now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    app.create_admin("root", "correct-horse").await;
+    let admin = app.admin().await;
     app.create_user("shop", "shop-password", "reseller", Some(reseller))
         .await;
-    let admin_token = app.token("root", "correct-horse").await;
-    let shop_token = app.token("shop", "shop-password").await;
+    let shop = app.api_as("shop", "shop-password").await;
     Shop {
         app,
         reseller,
-        admin_token,
-        shop_token,
+        admin,
+        shop,
     }
 }
 
 impl Shop {
-    async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.app
-            .client()
-            .get(self.app.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+    async fn upload(&self, amount: &str, file: Option<(&str, &[u8])>) -> (u16, Value) {
+        upload(&self.shop, amount, file).await
     }
 
-    async fn post_json(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
-        self.app
-            .client()
-            .post(self.app.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn upload(&self, amount: &str, file: Option<(&str, &[u8])>) -> reqwest::Response {
-        let (ct, body) = multipart(&[("amount", amount)], file);
-        self.app
-            .client()
-            .post(self.app.url("/api/v1/wallet/topups"))
-            .bearer_auth(&self.shop_token)
-            .header("content-type", ct)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+    async fn wallet(&self) -> Value {
+        self.shop.ok("/api/v1/wallet").await
     }
 
     async fn balance(&self) -> i64 {
-        let v: Value = self
-            .get(&self.shop_token, "/api/v1/wallet")
-            .await
-            .json()
-            .await
-            .unwrap();
-        v["balance"].as_i64().unwrap()
+        self.wallet().await["balance"].as_i64().unwrap()
     }
 
     async fn set_status(&self, status: ResellerStatus) {
@@ -162,36 +118,43 @@ impl Shop {
             .await
             .unwrap();
     }
+
+    /// An admin's adjustment of this wallet: (status, ledger row or error).
+    async fn adjust(&self, as_: &Api, amount: i64, note: &str) -> (u16, Value) {
+        let path = format!("/api/v1/resellers/{}/wallet/adjustments", self.reseller);
+        as_.post(&path, json!({"amount": amount, "note": note}))
+            .await
+    }
+
+    /// A config row of this reseller with `bytes` observed, as the sync would record them.
+    async fn config_with_usage(&self, username: &str, bytes: i64) -> i64 {
+        let mut conn = self.app.db.acquire().await.unwrap();
+        let panel = rows::first_panel_id(&mut conn).await;
+        let c = ConfigRow::named(self.reseller, panel, username)
+            .insert(&mut conn)
+            .await;
+        drop(conn);
+        engine::observe::record(&self.app.db, c, bytes, None, chrono::Utc::now().timestamp())
+            .await
+            .unwrap();
+        c
+    }
 }
 
 #[tokio::test]
 async fn the_wallet_answers_with_balance_price_and_threshold_and_stays_open_when_suspended() {
     let s = shop(15_000).await;
-    let res = s.get(&s.shop_token, "/api/v1/wallet").await;
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
+    let v = s.wallet().await;
     assert_eq!(v["balance"], 15_000);
     assert_eq!(v["price_per_gb"], 1_000, "the reseller's own price");
     assert_eq!(v["suspension_threshold"], -1_000);
     assert_eq!(v["status"], "active");
 
     s.set_status(ResellerStatus::SuspendedWallet).await;
-    let res = s.get(&s.shop_token, "/api/v1/wallet").await;
-    assert_eq!(
-        res.status(),
-        200,
-        "a suspended wallet can still be topped up"
-    );
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["status"],
-        "suspended_wallet"
-    );
-    let ledger: Value = s
-        .get(&s.shop_token, "/api/v1/wallet/ledger")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (status, v) = s.shop.get("/api/v1/wallet").await;
+    assert_eq!(status, 200, "a suspended wallet can still be topped up");
+    assert_eq!(v["status"], "suspended_wallet");
+    let (_, ledger) = s.shop.get("/api/v1/wallet/ledger").await;
     assert_eq!(ledger["total"], 1);
     let row = &ledger["items"][0];
     assert_eq!(row["kind"], "opening_balance");
@@ -199,10 +162,9 @@ async fn the_wallet_answers_with_balance_price_and_threshold_and_stays_open_when
     assert_eq!(row["balance_after"], 15_000);
     assert!(row["created_at"].as_str().unwrap().ends_with('Z'));
     // Topping up while suspended works too.
-    assert_eq!(s.upload("10000", Some(("r.png", PNG))).await.status(), 201);
+    assert_eq!(s.upload("10000", Some(("r.png", PNG))).await.0, 201);
     // An admin has no wallet of its own.
-    let res = s.get(&s.admin_token, "/api/v1/wallet").await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(s.admin.get("/api/v1/wallet").await.0, 403);
 }
 
 #[tokio::test]
@@ -215,31 +177,24 @@ async fn receipts_are_checked_by_content_and_size_and_amounts_by_the_minimum() {
             Some(("receipt.png", b"this is not an image at all")),
         )
         .await;
-    assert_eq!(res.status(), 422);
-    let v: Value = res.json().await.unwrap();
-    assert_eq!(v["error"]["code"], "validation_failed");
-    assert!(v["error"]["fields"]["receipt"].is_string(), "{v}");
+    assert_field_error(&res, "receipt");
+    assert_eq!(res.1["error"]["code"], "validation_failed");
     // A real PNG header but over 4 MB is refused.
     let mut big = PNG.to_vec();
     big.resize(4 * 1024 * 1024 + 1, 0);
-    let res = s.upload("20000", Some(("big.png", &big))).await;
-    assert_eq!(res.status(), 422);
-    assert!(res.json::<Value>().await.unwrap()["error"]["fields"]["receipt"].is_string());
+    assert_field_error(&s.upload("20000", Some(("big.png", &big))).await, "receipt");
     // Past the server's body limit too: still a field error, not a broken request.
     big.resize(6 * 1024 * 1024, 0);
-    let res = s.upload("20000", Some(("big.png", &big))).await;
-    assert_eq!(res.status(), 422);
+    assert_eq!(s.upload("20000", Some(("big.png", &big))).await.0, 422);
     // Below the minimum, and not a number.
-    let res = s.upload("9999", Some(("r.png", PNG))).await;
-    assert_eq!(res.status(), 422);
-    assert!(res.json::<Value>().await.unwrap()["error"]["fields"]["amount"].is_string());
-    assert_eq!(s.upload("ten", Some(("r.png", PNG))).await.status(), 422);
-    assert_eq!(s.upload("20000", None).await.status(), 422);
+    assert_field_error(&s.upload("9999", Some(("r.png", PNG))).await, "amount");
+    assert_eq!(s.upload("ten", Some(("r.png", PNG))).await.0, 422);
+    assert_eq!(s.upload("20000", None).await.0, 422);
     // WebP and JPEG by their magic bytes.
     let webp = b"RIFF\x10\x00\x00\x00WEBPVP8 ";
-    assert_eq!(s.upload("20000", Some(("x.bin", webp))).await.status(), 201);
+    assert_eq!(s.upload("20000", Some(("x.bin", webp))).await.0, 201);
     let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10];
-    assert_eq!(s.upload("۲۰٬۰۰۰", Some(("x", &jpeg))).await.status(), 201);
+    assert_eq!(s.upload("۲۰٬۰۰۰", Some(("x", &jpeg))).await.0, 201);
     let mut conn = s.app.db.acquire().await.unwrap();
     let n: i64 = db::sqlx::query_scalar("SELECT COUNT(*) FROM topups")
         .fetch_one(&mut *conn)
@@ -268,18 +223,18 @@ async fn receipt_keeps_its_own_csp_and_disposition() {
     // A receipt is an uploaded file: shown inline under `default-src 'none'`, so even a file that
     // a browser would sniff as HTML runs nothing, and saved under a name we chose.
     let s = shop(0).await;
-    let res = s.upload("20000", Some(("../../evil.html.png", PNG))).await;
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let admin = s.app.signed_in_browser("root", "correct-horse").await;
+    let (status, t) = s.upload("20000", Some(("../../evil.html.png", PNG))).await;
+    assert_eq!(status, 201);
+    let id = t["id"].as_i64().unwrap();
+    let admin = s.app.admin_browser().await;
     for path in [
         format!("/api/v1/topups/{id}/receipt"),
         format!("/admin/topups/{id}/receipt"),
     ] {
         let res = if path.starts_with("/api") {
-            s.get(&s.admin_token, &path).await
+            s.admin.request(Method::GET, &path).send().await.unwrap()
         } else {
-            admin.get(s.app.url(&path)).send().await.unwrap()
+            admin.get_raw(&path).await
         };
         assert_eq!(res.status(), 200, "{path}");
         let h = res.headers();
@@ -297,94 +252,59 @@ async fn receipt_keeps_its_own_csp_and_disposition() {
 async fn an_admin_approves_a_top_up_once_sees_the_receipt_and_rejects_with_a_reason() {
     let s = shop(-2_000).await;
     s.set_status(ResellerStatus::SuspendedWallet).await;
-    let res = s.upload("20000", Some(("receipt.png", PNG))).await;
-    assert_eq!(res.status(), 201);
-    let t: Value = res.json().await.unwrap();
+    let (status, t) = s.upload("20000", Some(("receipt.png", PNG))).await;
+    assert_eq!(status, 201);
     assert_eq!(t["amount"], 20_000);
     assert_eq!(t["status"], "pending");
     let id = t["id"].as_i64().unwrap();
     assert_eq!(s.app.audit_count("wallet_topup_submitted").await, 1);
 
-    let queue: Value = s
-        .get(&s.admin_token, "/api/v1/topups?status=pending")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, queue) = s.admin.get("/api/v1/topups?status=pending").await;
     assert_eq!(queue["total"], 1);
     assert_eq!(queue["items"][0]["reseller_name"], "Shop One");
     // The receipt, for admins only.
-    let res = s
-        .get(&s.admin_token, &format!("/api/v1/topups/{id}/receipt"))
-        .await;
+    let receipt = format!("/api/v1/topups/{id}/receipt");
+    let res = s.admin.request(Method::GET, &receipt).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "image/png");
     assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
-    let res = s
-        .get(&s.shop_token, &format!("/api/v1/topups/{id}/receipt"))
-        .await;
-    assert_eq!(res.status(), 403);
-    let res = s
-        .post_json(
-            &s.shop_token,
-            &format!("/api/v1/topups/{id}/approve"),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(res.status(), 403, "resellers cannot approve");
+    assert_eq!(s.shop.get(&receipt).await.0, 403);
+    let approve = format!("/api/v1/topups/{id}/approve");
+    assert_eq!(
+        s.shop.post(&approve, Value::Null).await.0,
+        403,
+        "resellers cannot approve"
+    );
 
     for _ in 0..2 {
-        let res = s
-            .post_json(
-                &s.admin_token,
-                &format!("/api/v1/topups/{id}/approve"),
-                Value::Null,
-            )
-            .await;
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.json::<Value>().await.unwrap()["status"], "approved");
+        let (status, v) = s.admin.post(&approve, Value::Null).await;
+        assert_eq!(status, 200);
+        assert_eq!(v["status"], "approved");
     }
     assert_eq!(s.balance().await, 18_000, "credited once");
     assert_eq!(s.app.audit_count("wallet_topup_approved").await, 1);
-    let v: Value = s
-        .get(&s.shop_token, "/api/v1/wallet")
-        .await
-        .json()
-        .await
-        .unwrap();
     assert_eq!(
-        v["status"], "active",
+        s.wallet().await["status"],
+        "active",
         "the approval lifted it above the threshold"
     );
 
-    let res = s.upload("10000", Some(("r.png", PNG))).await;
-    let id2 = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let id2 = s.upload("10000", Some(("r.png", PNG))).await.1["id"]
+        .as_i64()
+        .unwrap();
     let path = format!("/api/v1/topups/{id2}/reject");
-    let res = s
-        .post_json(&s.admin_token, &path, serde_json::json!({"reason": "  "}))
+    assert_eq!(s.admin.post(&path, json!({"reason": "  "})).await.0, 422);
+    let (status, v) = s
+        .admin
+        .post(&path, json!({"reason": "amount does not match"}))
         .await;
-    assert_eq!(res.status(), 422);
-    let res = s
-        .post_json(
-            &s.admin_token,
-            &path,
-            serde_json::json!({"reason": "amount does not match"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 200);
     assert_eq!(
         (v["status"].as_str(), v["reason"].as_str()),
         (Some("rejected"), Some("amount does not match"))
     );
-    let res = s
-        .post_json(
-            &s.admin_token,
-            &format!("/api/v1/topups/{id2}/approve"),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(res.status(), 409);
+    let approve2 = format!("/api/v1/topups/{id2}/approve");
+    assert_eq!(s.admin.post(&approve2, Value::Null).await.0, 409);
     assert_eq!(s.balance().await, 18_000);
     assert_eq!(s.app.audit_count("wallet_topup_rejected").await, 1);
 }
@@ -392,120 +312,42 @@ async fn an_admin_approves_a_top_up_once_sees_the_receipt_and_rejects_with_a_rea
 #[tokio::test]
 async fn admin_adjustments_and_the_billing_job_move_the_balance_through_the_ledger() {
     let s = shop(1_000).await;
-    let path = format!("/api/v1/resellers/{}/wallet/adjustments", s.reseller);
-    let res = s
-        .post_json(
-            &s.admin_token,
-            &path,
-            serde_json::json!({"amount": 4_000, "note": "promo"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let v: Value = res.json().await.unwrap();
+    let (status, v) = s.adjust(&s.admin, 4_000, "promo").await;
+    assert_eq!(status, 201);
     assert_eq!(
         (v["amount"].as_i64(), v["balance_after"].as_i64()),
         (Some(4_000), Some(5_000))
     );
     assert_eq!(v["kind"], "admin_adjustment");
     assert_eq!(v["note"], "promo");
-    let res = s
-        .post_json(
-            &s.admin_token,
-            &path,
-            serde_json::json!({"amount": 0, "note": "x"}),
-        )
-        .await;
-    assert_eq!(res.status(), 422);
-    let res = s
-        .post_json(
-            &s.admin_token,
-            &path,
-            serde_json::json!({"amount": 5, "note": ""}),
-        )
-        .await;
-    assert_eq!(res.status(), 422);
-    let res = s
-        .post_json(
-            &s.shop_token,
-            &path,
-            serde_json::json!({"amount": 1_000_000, "note": "me"}),
-        )
-        .await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(s.adjust(&s.admin, 0, "x").await.0, 422);
+    assert_eq!(s.adjust(&s.admin, 5, "").await.0, 422);
+    assert_eq!(s.adjust(&s.shop, 1_000_000, "me").await.0, 403);
     assert_eq!(s.app.audit_count("wallet_adjusted").await, 1);
 
     // 2 GiB at the reseller's 1,000/GB, billed on demand.
-    let mut conn = s.app.db.acquire().await.unwrap();
-    let panel: i64 = db::sqlx::query_scalar("SELECT id FROM panels")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    let c = db::configs::create(
-        &mut conn,
-        db::configs::NewConfig {
-            reseller_id: s.reseller,
-            panel_id: panel,
-            username: Some("shop_cfg"),
-            comment: None,
-            traffic_limit_bytes: 10 << 30,
-            expires_at: None,
-            max_clients: None,
-            service_ids: &[],
-            node_ids: &[],
-            inbound_ids: &[],
-        },
-        |_| unreachable!(),
-        chrono::Utc::now().timestamp(),
-    )
-    .await
-    .unwrap();
-    drop(conn);
-    engine::observe::record(&s.app.db, c, 2 << 30, None, chrono::Utc::now().timestamp())
-        .await
-        .unwrap();
+    s.config_with_usage("shop_cfg", 2 << 30).await;
     // The wallet started this hour, so this hour is already snapshotted: bill the next one.
     let next = chrono::Utc::now() + chrono::Duration::hours(1);
     let r = engine::billing::run_once(&s.app.ctx, next).await.unwrap();
     assert_eq!(r.total_cost, 2_000);
     assert_eq!(s.balance().await, 3_000);
     // The job endpoint: admins only, and the current hour is already billed.
-    let res = s
-        .post_json(&s.shop_token, "/api/v1/jobs/wallet-billing", Value::Null)
-        .await;
-    assert_eq!(res.status(), 403);
-    let res = s
-        .post_json(&s.admin_token, "/api/v1/jobs/wallet-billing", Value::Null)
-        .await;
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
+    let job = "/api/v1/jobs/wallet-billing";
+    assert_eq!(s.shop.post(job, Value::Null).await.0, 403);
+    let (status, v) = s.admin.post(job, Value::Null).await;
+    assert_eq!(status, 200);
     for k in ["resellers_charged", "resellers_suspended", "total_cost"] {
         assert!(v[k].is_i64(), "{k} in {v}");
     }
     // A debit past the threshold suspends at once.
-    let res = s
-        .post_json(
-            &s.admin_token,
-            &path,
-            serde_json::json!({"amount": -4_000, "note": "chargeback"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let v: Value = s
-        .get(&s.shop_token, "/api/v1/wallet")
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(s.adjust(&s.admin, -4_000, "chargeback").await.0, 201);
+    let v = s.wallet().await;
     assert_eq!(
         (v["balance"].as_i64(), v["status"].as_str()),
         (Some(-1_000), Some("suspended_wallet"))
     );
-    let ledger: Value = s
-        .get(&s.shop_token, "/api/v1/wallet/ledger?per_page=2")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, ledger) = s.shop.get("/api/v1/wallet/ledger?per_page=2").await;
     assert_eq!(ledger["total"], 4);
     assert_eq!(ledger["items"].as_array().unwrap().len(), 2);
     assert_eq!(ledger["items"][1]["kind"], "usage_charge");
@@ -516,10 +358,9 @@ async fn admin_adjustments_and_the_billing_job_move_the_balance_through_the_ledg
 async fn the_wallet_page_warns_when_suspended_exports_csv_and_takes_a_top_up() {
     let s = shop(-1_500).await;
     s.set_status(ResellerStatus::SuspendedWallet).await;
-    let b = s.app.signed_in_browser("shop", "shop-password").await;
-    let res = b.get(s.app.url("/wallet")).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let page = res.text().await.unwrap();
+    let b = s.app.browser_as("shop", "shop-password").await;
+    let (status, page) = b.get("/wallet").await;
+    assert_eq!(status, 200);
     assert!(
         page.contains("موجودی کم - لطفاً شارژ کنید"),
         "the seed's warning"
@@ -529,22 +370,10 @@ async fn the_wallet_page_warns_when_suspended_exports_csv_and_takes_a_top_up() {
         page.contains("\u{2066}-۱٬۵۰۰\u{2069} تومان"),
         "the balance in Persian digits and separators, its sign kept left of the digits"
     );
-    let page = b
-        .get(s.app.url("/wallet?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("Low balance - please top up"));
-    assert!(page.contains("Opening balance"));
+    let page = b.html("/wallet?lang=en").await;
+    assert_shows(&page, &["Low balance - please top up", "Opening balance"]);
 
-    let csv = b
-        .get(s.app.url("/wallet/statement.csv"))
-        .send()
-        .await
-        .unwrap();
+    let csv = b.get_raw("/wallet/statement.csv").await;
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-type"]
         .to_str()
@@ -557,75 +386,30 @@ async fn the_wallet_page_warns_when_suspended_exports_csv_and_takes_a_top_up() {
         "{text}"
     );
 
-    // The top-up form: multipart with the session's CSRF token.
+    // The top-up form: multipart with the session's CSRF token, read from the page itself.
     let csrf = hidden_field(&page, "_csrf").unwrap();
-    let (ct, body) = multipart(
-        &[("_csrf", "wrong"), ("amount", "30000")],
-        Some(("r.png", PNG)),
-    );
-    let res = b
-        .post(s.app.url("/wallet/topups"))
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = upload_form(&b, "/wallet/topups", "wrong", PNG).await;
     assert_eq!(res.status(), 403, "a forged form is refused");
-    let (ct, body) = multipart(
-        &[("_csrf", &csrf), ("amount", "30000")],
-        Some(("r.png", b"not an image")),
-    );
-    let res = b
-        .post(s.app.url("/wallet/topups?lang=en"))
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = upload_form(&b, "/wallet/topups?lang=en", &csrf, b"not an image").await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("JPEG, PNG or WebP"));
-    let (ct, body) = multipart(
-        &[("_csrf", &csrf), ("amount", "30000")],
-        Some(("r.png", PNG)),
-    );
-    let res = b
-        .post(s.app.url("/wallet/topups"))
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/wallet");
-    let after = b
-        .get(s.app.url("/wallet?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let res = upload_form(&b, "/wallet/topups", &csrf, PNG).await;
+    common::assert_redirect(&res, "/wallet");
     assert!(
-        after.contains("Top-up of 30,000 Toman sent"),
+        b.html("/wallet?lang=en")
+            .await
+            .contains("Top-up of 30,000 Toman sent"),
         "the flash says what happened"
     );
 
     // The admin's queue shows the count and approves through the page.
-    let admin = s.app.signed_in_browser("root", "correct-horse").await;
-    let page = admin
-        .get(s.app.url("/admin/topups?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let admin = s.app.admin_browser().await;
+    let page = admin.html("/admin/topups?lang=en").await;
     assert!(
         page.contains("id=\"pending-count\">1 pending"),
         "count badge"
     );
     assert!(page.contains("Shop One"));
-    let csrf = s.app.csrf_of(&admin).await;
     let id: i64 = {
         let mut conn = s.app.db.acquire().await.unwrap();
         db::sqlx::query_scalar("SELECT id FROM topups")
@@ -633,23 +417,15 @@ async fn the_wallet_page_warns_when_suspended_exports_csv_and_takes_a_top_up() {
             .await
             .unwrap()
     };
-    let img = admin
-        .get(s.app.url(&format!("/admin/topups/{id}/receipt")))
-        .send()
-        .await
-        .unwrap();
+    let img = admin.get_raw(&format!("/admin/topups/{id}/receipt")).await;
     assert_eq!(img.headers()["content-type"], "image/png");
     let res = admin
-        .post(s.app.url(&format!("/admin/topups/{id}/approve")))
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .submit(&format!("/admin/topups/{id}/approve"), &[])
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(s.balance().await, 28_500);
     // A reseller cannot open the queue.
-    let res = b.get(s.app.url("/admin/topups")).send().await.unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(b.get_raw("/admin/topups").await.status(), 403);
 }
 
 #[tokio::test]
@@ -663,43 +439,25 @@ async fn the_admin_edits_wallet_defaults_and_credits_a_wallet_from_the_pages() {
             .await
             .unwrap();
     }
-    let v: Value = s
-        .get(&s.shop_token, "/api/v1/wallet")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["price_per_gb"], 780, "the environment's default");
-    let admin = s.app.signed_in_browser("root", "correct-horse").await;
-    let page = admin
-        .get(s.app.url("/admin/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(
+        s.wallet().await["price_per_gb"],
+        780,
+        "the environment's default"
+    );
+    let admin = s.app.admin_browser().await;
+    let page = admin.html("/admin/settings").await;
     assert!(page.contains("name=\"price_per_gb\" value=\"780\""));
-    let csrf = s.app.csrf_of(&admin).await;
-    let res = admin
-        .post(s.app.url("/admin/settings"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("price_per_gb", "900"),
+    let settings = |price| {
+        [
+            ("price_per_gb", price),
             ("suspension_threshold", "-5000"),
             ("topup_min_amount", "50000"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ]
+    };
+    let res = admin.submit("/admin/settings", &settings("900")).await;
     assert_eq!(res.status(), 303);
     assert_eq!(s.app.audit_count("settings_updated").await, 1);
-    let v: Value = s
-        .get(&s.shop_token, "/api/v1/wallet")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = s.wallet().await;
     assert_eq!(
         (
             v["price_per_gb"].as_i64(),
@@ -708,37 +466,19 @@ async fn the_admin_edits_wallet_defaults_and_credits_a_wallet_from_the_pages() {
         (Some(900), Some(-5_000))
     );
     assert_eq!(
-        s.upload("20000", Some(("r.png", PNG))).await.status(),
+        s.upload("20000", Some(("r.png", PNG))).await.0,
         422,
         "new minimum"
     );
-    let res = admin
-        .post(s.app.url("/admin/settings"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("price_per_gb", "abc"),
-            ("suspension_threshold", "-5000"),
-            ("topup_min_amount", "50000"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = admin.submit("/admin/settings", &settings("abc")).await;
     assert_eq!(res.status(), 422);
     assert_eq!(s.app.audit_count("settings_updated").await, 1);
 
     // A money move asks first, naming the reseller and the amount; only the confirmed
     // second post moves the money.
     let path = format!("/admin/resellers/{}/wallet", s.reseller);
-    let res = admin
-        .post(s.app.url(&format!("{path}?lang=en")))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("amount", "-2,500"),
-            ("note", "correction"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let debit = [("amount", "-2,500"), ("note", "correction")];
+    let res = admin.submit(&format!("{path}?lang=en"), &debit).await;
     assert_eq!(res.status(), 200);
     let ask = res.text().await.unwrap();
     assert!(ask.contains("Debit 2,500 Toman from Shop One"), "{ask}");
@@ -748,89 +488,28 @@ async fn the_admin_edits_wallet_defaults_and_credits_a_wallet_from_the_pages() {
         "nothing moves before the confirmation"
     );
     let res = admin
-        .post(s.app.url(&path))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("amount", "-2,500"),
-            ("note", "correction"),
-            ("confirmed", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(&path, &[debit[0], debit[1], ("confirmed", "1")])
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(s.balance().await, -2_500);
-    let page = admin
-        .get(s.app.url(&format!("{path}?lang=en")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = admin.html(&format!("{path}?lang=en")).await;
     assert!(page.contains("correction") && page.contains("-2,500 Toman"));
-    let res = admin
-        .post(s.app.url(&path))
-        .form(&[("_csrf", csrf.as_str()), ("amount", "0"), ("note", "x")])
-        .send()
-        .await
-        .unwrap();
+    let res = admin.submit(&path, &[("amount", "0"), ("note", "x")]).await;
     assert_eq!(res.status(), 422);
 }
 
 #[tokio::test]
 async fn the_wallet_page_shows_the_burn_rate_and_warns_near_the_threshold() {
     let s = shop(10_000).await;
-    let b = s.app.signed_in_browser("shop", "shop-password").await;
-    let page = b
-        .get(s.app.url("/wallet?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = s.app.browser_as("shop", "shop-password").await;
+    let page = b.html("/wallet?lang=en").await;
     assert!(page.contains("No traffic was billed in the last 24 hours."));
-    assert!(!page.contains("lasts less than a day"));
+    assert_hides(&page, &["lasts less than a day"]);
     // 1 GiB billed at 1,000/GB: 9,000 left, 10,000 above −1,000, 1,000 a day → 240 hours.
-    let mut conn = s.app.db.acquire().await.unwrap();
-    let panel: i64 = db::sqlx::query_scalar("SELECT id FROM panels")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    let c = db::configs::create(
-        &mut conn,
-        db::configs::NewConfig {
-            reseller_id: s.reseller,
-            panel_id: panel,
-            username: Some("burn_cfg"),
-            comment: None,
-            traffic_limit_bytes: 10 << 30,
-            expires_at: None,
-            max_clients: None,
-            service_ids: &[],
-            node_ids: &[],
-            inbound_ids: &[],
-        },
-        |_| unreachable!(),
-        chrono::Utc::now().timestamp(),
-    )
-    .await
-    .unwrap();
-    drop(conn);
-    engine::observe::record(&s.app.db, c, 1 << 30, None, chrono::Utc::now().timestamp())
-        .await
-        .unwrap();
+    s.config_with_usage("burn_cfg", 1 << 30).await;
     let next = chrono::Utc::now() + chrono::Duration::hours(1);
     engine::billing::run_once(&s.app.ctx, next).await.unwrap();
-    let page = b
-        .get(s.app.url("/wallet?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = b.html("/wallet?lang=en").await;
     assert!(
         page.contains("the balance lasts about 240 hours."),
         "burn-rate line"
@@ -839,46 +518,17 @@ async fn the_wallet_page_shows_the_burn_rate_and_warns_near_the_threshold() {
         page.contains("Hourly usage") && page.contains("1.00"),
         "statement line"
     );
-    assert!(!page.contains("lasts less than a day"));
+    assert_hides(&page, &["lasts less than a day"]);
     // A debit to 3,000 leaves four days at this rate: no warning yet ("top up soon" with days
     // left would only confuse).
-    let res = s
-        .post_json(
-            &s.admin_token,
-            &format!("/api/v1/resellers/{}/wallet/adjustments", s.reseller),
-            serde_json::json!({"amount": -6_000, "note": "test"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let page = b
-        .get(s.app.url("/wallet?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(s.adjust(&s.admin, -6_000, "test").await.0, 201);
+    let page = b.html("/wallet?lang=en").await;
     assert!(page.contains("lasts about 96 hours"));
-    assert!(!page.contains("lasts less than a day"));
+    assert_hides(&page, &["lasts less than a day"]);
     // Down to -200: 800 of headroom at 1,000 a day is under a day, and the page says so.
-    let res = s
-        .post_json(
-            &s.admin_token,
-            &format!("/api/v1/resellers/{}/wallet/adjustments", s.reseller),
-            serde_json::json!({"amount": -3_200, "note": "test"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let page = b
-        .get(s.app.url("/wallet?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("lasts less than a day"));
-    assert!(page.contains("lasts about 19 hours"));
+    assert_eq!(s.adjust(&s.admin, -3_200, "test").await.0, 201);
+    let page = b.html("/wallet?lang=en").await;
+    assert_shows(&page, &["lasts less than a day", "lasts about 19 hours"]);
 }
 
 /// Waits (bounded) until the panel shows the user enabled or disabled as expected.
@@ -899,79 +549,24 @@ async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brin
     let (panel, sim) = app.add_panel(panel_sim::SimKind::Marzban).await;
     // Created like the reseller screens do: an opening balance, no snapshot yet (billed from 0).
     let mut tx = app.db.begin_write().await.unwrap();
-    let reseller = db::resellers::create(
-        &mut tx,
-        db::resellers::NewReseller {
-            display_name: "Dry Shop",
-            kind: ResellerKind::Wallet,
-            panel_id: panel,
-            username_prefix: None,
-            allow_custom_names: false,
-            config_limit: None,
-            service_whitelist: &[],
-            node_whitelist: &[],
-            traffic_quota_bytes: 0,
-            window_starts_at: None,
-            window_ends_at: None,
-            wallet_price_per_gb: Some(5_000),
-        },
-        chrono::Utc::now().timestamp(),
-    )
-    .await
-    .unwrap();
-    engine::wallet::post_entry(
-        &mut tx,
-        reseller,
-        LedgerKind::OpeningBalance,
-        1_000,
-        "open",
-        None,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
-    let config = db::configs::create(
-        &mut tx,
-        db::configs::NewConfig {
-            reseller_id: reseller,
-            panel_id: panel,
-            username: Some("dry_shop_1"),
-            comment: None,
-            traffic_limit_bytes: 10 << 30,
-            expires_at: None,
-            max_clients: None,
-            service_ids: &[],
-            node_ids: &[],
-            inbound_ids: &[],
-        },
-        |_| unreachable!(),
-        chrono::Utc::now().timestamp(),
-    )
-    .await
-    .unwrap();
-    engine::ops::enqueue(
-        &mut tx,
-        panel,
-        config,
-        None,
-        engine::ops::OpKind::Create,
-        serde_json::json!({}),
-        chrono::Utc::now().timestamp(),
-    )
-    .await
-    .unwrap();
+    let reseller = ResellerRow::wallet("Dry Shop", panel, 5_000)
+        .insert(&mut tx)
+        .await;
+    rows::opening_balance(&mut tx, reseller, 1_000, "open").await;
+    let config = ConfigRow::named(reseller, panel, "dry_shop_1")
+        .insert(&mut tx)
+        .await;
+    rows::queue_create(&mut tx, panel, config, chrono::Utc::now().timestamp()).await;
     tx.commit().await.unwrap();
     app.ctx.wake.notify_one();
     assert!(
         wait_enabled(&sim, "dry_shop_1", true).await,
         "created on the panel"
     );
-    app.create_admin("root", "correct-horse").await;
+    let admin = app.admin().await;
     app.create_user("dry", "dry-password", "reseller", Some(reseller))
         .await;
-    let admin = app.token("root", "correct-horse").await;
-    let shop = app.token("dry", "dry-password").await;
+    let shop = app.api_as("dry", "dry-password").await;
 
     // 1 GiB on the panel, read like the sync does, billed by the admin's job.
     sim.add_traffic("dry_shop_1", 1 << 30);
@@ -985,15 +580,8 @@ async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brin
     )
     .await
     .unwrap();
-    let res = app
-        .client()
-        .post(app.url("/api/v1/jobs/wallet-billing"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
+    let (status, v) = admin.post_empty("/api/v1/jobs/wallet-billing").await;
+    assert_eq!(status, 200);
     assert_eq!(
         (
             v["resellers_charged"].as_i64(),
@@ -1006,16 +594,7 @@ async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brin
         wait_enabled(&sim, "dry_shop_1", false).await,
         "disabled on the panel"
     );
-    let v: Value = app
-        .client()
-        .get(app.url("/api/v1/wallet"))
-        .bearer_auth(&shop)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, v) = shop.get("/api/v1/wallet").await;
     assert_eq!(
         (v["balance"].as_i64(), v["status"].as_str()),
         (Some(-4_000), Some("suspended_wallet"))
@@ -1023,40 +602,18 @@ async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brin
     assert_eq!(app.audit_count("reseller_suspended_wallet").await, 1);
 
     // The reseller tops up 10,000; the admin approves; the config comes back on the panel.
-    let (ct, body) = multipart(&[("amount", "10000")], Some(("r.png", PNG)));
-    let res = app
-        .client()
-        .post(app.url("/api/v1/wallet/topups"))
-        .bearer_auth(&shop)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let res = app
-        .client()
-        .post(app.url(&format!("/api/v1/topups/{id}/approve")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let (status, t) = upload(&shop, "10000", Some(("r.png", PNG))).await;
+    assert_eq!(status, 201);
+    let id = t["id"].as_i64().unwrap();
+    let (status, _) = admin
+        .post_empty(&format!("/api/v1/topups/{id}/approve"))
+        .await;
+    assert_eq!(status, 200);
     assert!(
         wait_enabled(&sim, "dry_shop_1", true).await,
         "enabled again on the panel"
     );
-    let v: Value = app
-        .client()
-        .get(app.url("/api/v1/wallet"))
-        .bearer_auth(&shop)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, v) = shop.get("/api/v1/wallet").await;
     assert_eq!(
         (v["balance"].as_i64(), v["status"].as_str()),
         (Some(6_000), Some("active"))
@@ -1069,20 +626,13 @@ async fn seed_story_a_wallet_runs_dry_is_disabled_on_the_panel_and_a_top_up_brin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topup_amount_is_bounded() {
     let s = shop(5_000).await;
-    let res = s.upload("9223372036854775807", Some(("r.png", PNG))).await;
-    assert_eq!(res.status(), 422);
-    let v: Value = res.json().await.unwrap();
-    assert!(v["error"]["fields"]["amount"].is_string(), "{v}");
-    let path = format!("/api/v1/resellers/{}/wallet/adjustments", s.reseller);
+    assert_field_error(
+        &s.upload("9223372036854775807", Some(("r.png", PNG))).await,
+        "amount",
+    );
     for amount in [i64::MIN + 1, i64::MAX, 10_000_000_000_000] {
-        let res = s
-            .post_json(
-                &s.admin_token,
-                &path,
-                serde_json::json!({"amount": amount, "note": "x"}),
-            )
-            .await;
-        assert_eq!(res.status(), 422, "adjustment of {amount}");
+        let (status, _) = s.adjust(&s.admin, amount, "x").await;
+        assert_eq!(status, 422, "adjustment of {amount}");
     }
     assert_eq!(s.balance().await, 5_000);
     // A price or opening balance beyond the bounds is refused when the reseller is created.
@@ -1090,19 +640,13 @@ async fn topup_amount_is_bounded() {
         ("wallet_price_per_gb", i64::MAX),
         ("wallet_balance", i64::MIN + 5),
     ] {
-        let mut body = serde_json::json!({"username": format!("big_{}", field.len()), "password": "shop-pass-1",
+        let mut body = json!({"username": format!("big_{}", field.len()), "password": "shop-pass-1",
             "kind": "wallet", "panel_id": 1, "wallet_price_per_gb": 1000, "wallet_balance": 0});
-        body[field] = serde_json::json!(value);
-        let res = s.post_json(&s.admin_token, "/api/v1/resellers", body).await;
-        assert_eq!(res.status(), 422, "{field} = {value}");
+        body[field] = json!(value);
+        let (status, _) = s.admin.post("/api/v1/resellers", body).await;
+        assert_eq!(status, 422, "{field} = {value}");
     }
     // Billing still runs for this wallet.
-    let res = s
-        .post_json(
-            &s.admin_token,
-            "/api/v1/jobs/wallet-billing",
-            serde_json::json!({}),
-        )
-        .await;
-    assert!(res.status().as_u16() < 500, "{}", res.status());
+    let (status, _) = s.admin.post("/api/v1/jobs/wallet-billing", json!({})).await;
+    assert!(status < 500, "{status}");
 }

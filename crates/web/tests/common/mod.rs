@@ -2,11 +2,25 @@
 //! (SQLite, or PostgreSQL with TEST_DATABASE_URL), with helpers that act like a user would.
 #![allow(dead_code)]
 
+pub mod assert;
+pub mod clients;
+pub mod rows;
+pub mod world;
+
+#[allow(unused_imports)]
+pub use assert::*;
+pub use clients::{Api, Browser};
+#[allow(unused_imports)] // not every test file uses every fixture
+pub use world::{Cfg, Shop, World, GIB, MIB, SHOP_PASSWORD};
+
 use db::testing::TestDb;
 use reqwest::redirect::Policy;
 use serde_json::Value;
 
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
+/// The admin most tests sign in as (`TestApp::admin`).
+pub const ADMIN_USERNAME: &str = "root";
+pub const ADMIN_PASSWORD: &str = "correct-horse";
 
 pub struct TestApp {
     pub base: String,
@@ -147,10 +161,33 @@ impl TestApp {
     }
 
     pub fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap()
+        no_redirects()
+    }
+
+    /// Creates the admin `root` and returns its API client.
+    pub async fn admin(&self) -> Api {
+        self.create_admin(ADMIN_USERNAME, ADMIN_PASSWORD).await;
+        self.api_as(ADMIN_USERNAME, ADMIN_PASSWORD).await
+    }
+
+    /// The API as `username` sees it, with a token from the token endpoint.
+    pub async fn api_as(&self, username: &str, password: &str) -> Api {
+        Api::new(&self.base, self.token(username, password).await)
+    }
+
+    /// The API with a token the test holds (revoked, forged, another login's).
+    pub fn api_with(&self, token: &str) -> Api {
+        Api::new(&self.base, token.to_string())
+    }
+
+    /// A browser signed in as `username` through the real form.
+    pub async fn browser_as(&self, username: &str, password: &str) -> Browser {
+        Browser::new(&self.base, self.signed_in_browser(username, password).await)
+    }
+
+    /// The admin `root` (already created) signed in.
+    pub async fn admin_browser(&self) -> Browser {
+        self.browser_as(ADMIN_USERNAME, ADMIN_PASSWORD).await
     }
 
     pub async fn create_user(
@@ -279,6 +316,14 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// A client that follows no redirect: tests look at them.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
 }
 
 pub fn hidden_field(html: &str, name: &str) -> Option<String> {
