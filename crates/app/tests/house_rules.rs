@@ -569,7 +569,6 @@ fn folded(
 }
 
 #[test]
-#[ignore = "pages and API still import each other until web::views lands (issue 12, part 3)"]
 fn no_import_circle_among_modules_and_pages_and_api_apart() {
     let mut problems = Vec::new();
     let mut crates = Vec::new();

@@ -17,7 +17,6 @@ mod marzneshin;
 mod panel_side;
 mod pasarguard;
 pub mod real;
-mod review;
 mod server;
 mod state;
 mod xui;
@@ -133,7 +132,7 @@ impl SimConfig {
             api_key: "sim-api-key".to_string(),
             token_ttl: Duration::from_secs(24 * 3600),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            review_interval: review::default_interval(kind),
+            review_interval: state::review::default_interval(kind),
         }
     }
 }
@@ -175,7 +174,7 @@ pub async fn spawn_with(config: SimConfig) -> anyhow::Result<Sim> {
     let addr = listener.local_addr()?;
     let down = Arc::new(AtomicBool::new(false));
     let mut store = Store::default();
-    store.set_review(review::ReviewJob::new(
+    store.set_review(state::review::ReviewJob::new(
         config.kind,
         config.review_interval,
         chrono::Utc::now(),

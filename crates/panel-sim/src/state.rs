@@ -1,13 +1,16 @@
 //! In-memory user store shared by every simulated panel kind, plus the traffic ledger.
 //! Users are keyed by creation id (so listings are stable while users are added) with a name index.
 
+/// The panels' periodic review jobs, which change the stored users on a timer.
+pub(crate) mod review;
+
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::review::ReviewJob;
+use review::ReviewJob;
 
 /// A user as the panel currently holds it, normalised across panel kinds.
 #[derive(Clone, Debug, PartialEq, Serialize)]

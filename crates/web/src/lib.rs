@@ -2,6 +2,7 @@
 //! current user and locale, templates, translations and embedded assets. Handlers stay thin.
 
 pub mod accounts;
+pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod charts;

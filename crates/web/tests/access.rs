@@ -456,13 +456,13 @@ async fn panel_addresses_in_private_ranges_are_refused_when_the_operator_asks() 
         assert_eq!(s, 422, "{bad}: {r}");
         assert!(r["error"]["fields"]["base_url"].is_string(), "{r}");
     }
-    assert!(!web::api::panels::is_private_ip(
+    assert!(!web::actions::panels::is_private_ip(
         "203.0.113.5".parse().unwrap()
     ));
-    assert!(web::api::panels::is_private_ip(
+    assert!(web::actions::panels::is_private_ip(
         "100.64.0.1".parse().unwrap()
     ));
-    assert!(web::api::panels::is_private_ip(
+    assert!(web::actions::panels::is_private_ip(
         "::ffff:192.168.1.1".parse().unwrap()
     ));
 }

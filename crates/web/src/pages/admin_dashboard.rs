@@ -87,7 +87,7 @@ pub async fn show(
     let (topups, topups_pending) =
         engine::topups::list(&mut conn, Some(TopupStatus::Pending), LIST, 0)
             .await
-            .map_err(crate::api::wallet::engine_error)?;
+            .map_err(crate::actions::wallet::engine_error)?;
     let (_, resellers) = db::resellers::list(&mut conn, &Default::default(), 1, 0).await?;
     let mut suspended = Vec::new();
     let mut suspended_total = 0;
@@ -103,7 +103,7 @@ pub async fn show(
     suspended.truncate(LIST as usize);
     let d = engine::wallet::defaults(&mut conn, &state.engine.settings)
         .await
-        .map_err(crate::api::wallet::engine_error)?;
+        .map_err(crate::actions::wallet::engine_error)?;
     // "Low": within five GB's worth of the threshold at the default price.
     let low_balance =
         db::stats::low_balance_resellers(&mut conn, d.threshold, d.price_per_gb * 5, LIST).await?;

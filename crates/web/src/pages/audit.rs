@@ -114,7 +114,7 @@ impl AuditForm {
         let time = |s: &str| -> Result<Option<i64>, &'static str> {
             match crate::pages::configs::form_date(s) {
                 None => Ok(None),
-                Some(d) => crate::api::audit::parse_time("from", &d)
+                Some(d) => crate::actions::audit::parse_time("from", &d)
                     .map(Some)
                     .map_err(|_| "audit.err.date"),
             }

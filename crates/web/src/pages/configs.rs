@@ -1,7 +1,7 @@
 //! The reseller's config pages: the list (search, status filter, pagination), the create form,
 //! and one config with its subscription URL, QR code, timeline, edit form and actions.
 
-use crate::api::configs::{
+use crate::actions::configs::{
     create_config, patch_config, run_action, Action, CreateConfig, PatchConfig,
 };
 use crate::auth::{CurrentUser, PageUser, RequestOrigin};
@@ -523,7 +523,7 @@ async fn load_page_config(
     user: &CurrentUser,
     id: i64,
 ) -> PageResult<Result<Config, Response>> {
-    let scope = crate::api::configs::scope_of(user)?;
+    let scope = crate::actions::configs::scope_of(user)?;
     let mut conn = state.db.acquire().await?;
     let c = engine::configs::load(&mut conn, scope, id)
         .await

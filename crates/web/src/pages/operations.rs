@@ -1,7 +1,7 @@
 //! `/admin/operations`: the durable remote operations by status, one with its attempts, and
 //! the admin's "retry now" and "cancel" buttons (the same functions the API calls).
 
-use crate::api::operations::{
+use crate::actions::operations::{
     cancel_operation, list_operations, operation_detail, parse_status, retry_operation,
 };
 use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};

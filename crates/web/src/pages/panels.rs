@@ -1,7 +1,7 @@
 //! `/admin/panels`: the panel list with health, create and edit forms (secrets write-only), the
 //! connection test and the inbound/service/node pickers loaded from the panel.
 
-use crate::api::panels::{
+use crate::actions::panels::{
     create_panel, get_panel, panel_choices, test_panel, update_panel, PanelInput, TestResult,
 };
 use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};

@@ -85,7 +85,7 @@ async fn render(
     let hours_left = if r.kind == ResellerKind::Wallet {
         let spent = engine::wallet::spent_since(&mut conn, r.id, now - 24 * 3600)
             .await
-            .map_err(crate::api::wallet::engine_error)?;
+            .map_err(crate::actions::wallet::engine_error)?;
         domain::billing::hours_remaining(r.wallet_balance, s.suspension_threshold, spent)
     } else {
         None
@@ -135,7 +135,7 @@ pub async fn gate(
     area: Area,
     path: &str,
 ) -> PageResult<Result<Reseller, Response>> {
-    let r = crate::api::resellers::own_reseller(state, user).await?;
+    let r = crate::actions::resellers::own_reseller(state, user).await?;
     match engine::access::check_row(&r, area) {
         Access::Allowed => Ok(Ok(r)),
         Access::RedirectToWallet => Ok(Err(Redirect::to("/wallet").into_response())),

@@ -1,7 +1,9 @@
 //! The admin's reseller pages: the list (search, kind and status filters, usage bars), the new
 //! and edit forms, and one reseller with its configs, recent config events, audit trail and actions.
 
-use crate::api::resellers::{create_reseller_with, patch_reseller, CreateReseller, PatchReseller};
+use crate::actions::resellers::{
+    create_reseller_with, patch_reseller, CreateReseller, PatchReseller,
+};
 use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, FieldErrors, PageResult};

@@ -59,7 +59,7 @@ async fn render(
     let mut conn = state.db.acquire().await?;
     let d = wallet::defaults(&mut conn, &state.engine.settings)
         .await
-        .map_err(crate::api::wallet::engine_error)?;
+        .map_err(crate::actions::wallet::engine_error)?;
     let (pay, pay_errors) = match pay_input {
         Some(p) => p,
         None => (
@@ -69,7 +69,7 @@ async fn render(
     };
     let restore_limits = engine::drift::restores_limits(&mut conn)
         .await
-        .map_err(crate::api::wallet::engine_error)?;
+        .map_err(crate::actions::wallet::engine_error)?;
     let page = SettingsPage {
         restore_limits,
         shell: Shell::new(loc, Some(user), "/admin/settings", "wallet_settings.title"),
@@ -126,7 +126,7 @@ pub async fn update_wallet_defaults(
     let mut tx = state.db.begin_write().await?;
     let before = wallet::defaults(&mut tx, &state.engine.settings)
         .await
-        .map_err(crate::api::wallet::engine_error)?;
+        .map_err(crate::actions::wallet::engine_error)?;
     for (key, v) in [
         (wallet::KEY_PRICE, price),
         (wallet::KEY_THRESHOLD, threshold),
@@ -314,7 +314,7 @@ pub async fn save_drift(
         form.restore_limits.is_some(),
     )
     .await
-    .map_err(crate::api::wallet::engine_error)?;
+    .map_err(crate::actions::wallet::engine_error)?;
     Ok(crate::request_context::done(
         "/admin/settings",
         loc.t("drift_settings.saved"),

@@ -1,6 +1,6 @@
 //! `/tokens`: a user's named API tokens — create (the token is shown once), list, revoke.
 
-use crate::api::auth::{create_named_token, revoke_named_token};
+use crate::actions::tokens::{create_named_token, revoke_named_token};
 use crate::auth::{PageUser, RequestOrigin};
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, PageResult};

@@ -1,7 +1,7 @@
 //! Pages of the usage area: reset buttons (a reseller's config; the admin's reseller-wide reset
 //! with its confirmation), job progress, each panel's last syncs, and the grace settings.
 
-use crate::api::usage::{reset_config_for, start_reseller_reset_for};
+use crate::actions::usage::{reset_config_for, start_reseller_reset_for};
 use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, PageResult};
@@ -83,7 +83,7 @@ pub async fn confirm_reseller_reset(
     let configs = db::resellers::live_config_count(&mut conn, id).await?;
     let used_bytes = engine::enforcement::quota_figures(&mut conn, &reseller)
         .await
-        .map_err(crate::api::usage::engine_error)?
+        .map_err(crate::actions::usage::engine_error)?
         .used_bytes;
     html(ConfirmPage {
         shell: Shell::new(
@@ -126,7 +126,7 @@ pub async fn job(
     PageAdmin(user): PageAdmin,
     Path(id): Path<i64>,
 ) -> PageResult<Response> {
-    let job = crate::api::jobs::load_job(&state, id).await?;
+    let job = crate::actions::jobs::load_job(&state, id).await?;
     let running = job.status.is_open();
     let percent = if job.total > 0 {
         job.done * 100 / job.total
@@ -182,7 +182,7 @@ pub async fn sync_runs(
     let mut conn = state.db.acquire().await?;
     let mut runs = engine::sync::recent_runs_of_every_panel(&mut conn, 5)
         .await
-        .map_err(crate::api::usage::engine_error)?;
+        .map_err(crate::actions::usage::engine_error)?;
     let panels = db::panels::list(&mut conn)
         .await?
         .into_iter()
@@ -194,7 +194,7 @@ pub async fn sync_runs(
     drop(conn);
     let held = engine::quarantine::pending(&state.engine)
         .await
-        .map_err(crate::api::usage::engine_error)?;
+        .map_err(crate::actions::usage::engine_error)?;
     html(SyncPage {
         shell: Shell::new(loc, Some(user), "/admin/sync", "usage.sync_title"),
         panels,
@@ -208,7 +208,7 @@ pub async fn run_sync(
     CsrfForm { user, .. }: CsrfForm<Empty>,
 ) -> PageResult<Response> {
     require_admin(&user)?;
-    let r = crate::api::jobs::run_sync(&state).await?;
+    let r = crate::actions::jobs::run_sync(&state).await?;
     let text = loc.tf(
         "flash.sync_ran",
         &[
@@ -241,7 +241,7 @@ pub async fn decide_held(
         "discard" => (false, "flash.held_discarded"), // a form's action, not a state
         _ => return Err(AppError::NotFound.into()),
     };
-    crate::api::quarantine::decide(&state, &user, &origin, id, accept).await?;
+    crate::actions::quarantine::decide(&state, &user, &origin, id, accept).await?;
     Ok(crate::request_context::done("/admin/sync", loc.t(flash)))
 }
 
@@ -269,7 +269,7 @@ pub async fn grace(
     let mut conn = state.db.acquire().await?;
     let g = engine::enforcement::grace_settings(&mut conn)
         .await
-        .map_err(crate::api::usage::engine_error)?;
+        .map_err(crate::actions::usage::engine_error)?;
     html(GracePage {
         shell: Shell::new(loc, Some(user), "/admin/settings", "usage.grace_title"),
         percent: g.percent.to_string(),
@@ -322,7 +322,7 @@ pub async fn save_grace(
     let mut tx = state.db.begin_write().await?;
     let before = engine::enforcement::grace_settings(&mut tx)
         .await
-        .map_err(crate::api::usage::engine_error)?;
+        .map_err(crate::actions::usage::engine_error)?;
     db::settings::set(&mut tx, backend, "grace_percent", &percent.to_string()).await?;
     db::settings::set(
         &mut tx,
@@ -355,7 +355,7 @@ pub async fn save_grace(
     for id in ids {
         engine::enforcement::enforce_reseller(&state.engine, id, chrono::Utc::now(), &origin)
             .await
-            .map_err(crate::api::usage::engine_error)?;
+            .map_err(crate::actions::usage::engine_error)?;
     }
     Ok(Redirect::to("/admin/settings/grace?saved=1").into_response())
 }

@@ -1,7 +1,7 @@
 //! Wallet pages: the reseller's wallet (balance, burn rate, statement with CSV, top-up form) and
 //! the admin's top-up queue and per-reseller credit/debit. Handlers call `api::wallet`.
 
-use crate::api::wallet::{
+use crate::actions::wallet::{
     approve_topup, engine_error, read_topup_form, receipt_response, reject_topup,
     submit_topup_form, wallet_owner, wallet_view, WalletView,
 };
