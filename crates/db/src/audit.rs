@@ -52,6 +52,36 @@ pub struct NewAudit<'a> {
     pub meta: serde_json::Value,
 }
 
+impl<'a> NewAudit<'a> {
+    /// A row about one target (a config, a reseller, a top-up, …) and no reason yet; what most
+    /// changes write, without spelling out every field.
+    pub fn about(
+        actor: &'a Actor,
+        origin: &'a Origin,
+        action: AuditAction,
+        (target_type, target_id): (AuditTarget, i64),
+        meta: serde_json::Value,
+    ) -> NewAudit<'a> {
+        NewAudit {
+            actor,
+            origin,
+            action,
+            target_type: Some(target_type),
+            target_id: Some(target_id),
+            reason: None,
+            meta,
+        }
+    }
+
+    /// The reason the change gives (a state's name or a short sentence); `None` leaves none.
+    pub fn because(self, reason: impl Into<Option<&'a str>>) -> NewAudit<'a> {
+        NewAudit {
+            reason: reason.into(),
+            ..self
+        }
+    }
+}
+
 #[derive(Clone, Debug, FromRow, Serialize)]
 pub struct AuditRow {
     pub id: i64,

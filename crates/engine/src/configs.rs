@@ -216,19 +216,14 @@ async fn record(
         meta.clone(),
     )
     .await?;
-    db::audit::record(
-        conn,
-        NewAudit {
-            actor,
-            origin,
-            action,
-            target_type: Some(AuditTarget::Config),
-            target_id: Some(config_id),
-            reason: None,
-            meta,
-        },
-    )
-    .await?;
+    let audit_row = NewAudit::about(
+        actor,
+        origin,
+        action,
+        (AuditTarget::Config, config_id),
+        meta,
+    );
+    db::audit::record(conn, audit_row).await?;
     Ok(())
 }
 
@@ -410,29 +405,20 @@ pub async fn create(
     if domain::username::validate_username(&config.username).is_err() {
         return Err(ActionError::field("prefix", "configs.err.prefix"));
     }
-    let op = ops::enqueue(
-        &mut tx,
-        panel.id,
-        id,
-        None,
+    let after = serde_json::to_value(&config).unwrap_or_default();
+    let recorded = (ConfigEventKind::Created, AuditAction::ConfigCreated);
+    queue_and_finish(
+        ctx,
+        tx,
+        (panel.id, id),
         OpKind::Create,
-        serde_json::json!({}),
-        ts,
-    )
-    .await?;
-    let meta = serde_json::json!({ "after": serde_json::to_value(&config).unwrap_or_default(), "operation_id": op });
-    record(
-        &mut tx,
+        recorded,
         actor,
         origin,
-        id,
-        ConfigEventKind::Created,
-        AuditAction::ConfigCreated,
-        meta,
+        ts,
+        |op| serde_json::json!({ "after": after, "operation_id": op }),
     )
-    .await?;
-    tx.commit().await?;
-    finish(ctx, id, op).await
+    .await
 }
 
 pub async fn edit(
@@ -445,12 +431,7 @@ pub async fn edit(
     now: DateTime<Utc>,
 ) -> Result<Done> {
     let (mut tx, before) = begin_change(ctx, scope, id).await?;
-    if before.status == ConfigStatus::Deleted {
-        return Err(ActionError::Conflict {
-            code: access::CONFIG_DELETED,
-            message: "the config is deleted".into(),
-        });
-    }
+    refuse_deleted(&before, "the config is deleted")?;
     let mut f = Fields::default();
     let limit = p.traffic_limit_bytes.unwrap_or(before.traffic_limit_bytes);
     if let Some(l) = p.traffic_limit_bytes {
@@ -491,29 +472,12 @@ pub async fn edit(
     let after = db::configs::get(&mut tx, id)
         .await?
         .ok_or(ActionError::NotFound)?;
-    let op = ops::enqueue(
-        &mut tx,
-        before.panel_id,
-        id,
-        None,
-        OpKind::Update,
-        serde_json::json!({}),
-        now.timestamp(),
-    )
-    .await?;
-    let meta = serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after), "operation_id": op });
-    record(
-        &mut tx,
-        actor,
-        origin,
-        id,
-        ConfigEventKind::Edited,
-        AuditAction::ConfigEdited,
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    finish(ctx, id, op).await
+    let recorded = (ConfigEventKind::Edited, AuditAction::ConfigEdited);
+    let target = (before.panel_id, id);
+    queue_and_finish(ctx, tx, target, OpKind::Update, recorded, actor, origin, now.timestamp(), |op| {
+        serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after), "operation_id": op })
+    })
+    .await
 }
 
 /// Disable by hand (`manual` by a reseller, `admin` by an admin): only a person enables it
@@ -609,12 +573,7 @@ pub async fn delete(
     now: DateTime<Utc>,
 ) -> Result<Done> {
     let (mut tx, before) = begin_change(ctx, scope, id).await?;
-    if before.status == ConfigStatus::Deleted {
-        return Err(ActionError::Conflict {
-            code: access::CONFIG_DELETED,
-            message: "the config is already deleted".into(),
-        });
-    }
+    refuse_deleted(&before, "the config is already deleted")?;
     db::configs::mark_deleted(&mut tx, id, now.timestamp()).await?;
     commit_change(
         ctx,
@@ -627,6 +586,17 @@ pub async fn delete(
         now,
     )
     .await
+}
+
+/// A deleted config takes no more changes (its row stays only so its usage keeps counting).
+fn refuse_deleted(c: &Config, message: &str) -> Result<()> {
+    if c.status == ConfigStatus::Deleted {
+        return Err(ActionError::Conflict {
+            code: access::CONFIG_DELETED,
+            message: message.into(),
+        });
+    }
+    Ok(())
 }
 
 /// The common end of disable, enable and delete once the new status is stored: queue the panel
@@ -647,19 +617,41 @@ async fn commit_change(
     let after = db::configs::get(&mut tx, id)
         .await?
         .ok_or(ActionError::NotFound)?;
-    let op = ops::enqueue(
-        &mut tx,
-        before.panel_id,
-        id,
-        None,
+    let target = (before.panel_id, id);
+    queue_and_finish(
+        ctx,
+        tx,
+        target,
         kind,
-        serde_json::json!({}),
+        (event, action),
+        actor,
+        origin,
         now.timestamp(),
+        |op| {
+            serde_json::json!({ "before": snapshot(before), "after": snapshot(&after),
+            "lifetime_usage_bytes": before.lifetime_usage_bytes, "operation_id": op })
+        },
     )
-    .await?;
-    let meta = serde_json::json!({ "before": snapshot(before), "after": snapshot(&after),
-        "lifetime_usage_bytes": before.lifetime_usage_bytes, "operation_id": op });
-    record(&mut tx, actor, origin, id, event, action, meta).await?;
+    .await
+}
+
+/// The end every config action shares once its row is changed: the panel operation queued, the
+/// event and the audit row written (`meta` is given the operation's id), one commit for all of
+/// it, then a bounded wait for the panel.
+#[allow(clippy::too_many_arguments)]
+async fn queue_and_finish(
+    ctx: &Ctx,
+    mut tx: db::Tx,
+    (panel_id, id): (i64, i64),
+    kind: OpKind,
+    (event, action): (ConfigEventKind, AuditAction),
+    actor: &Actor,
+    origin: &Origin,
+    ts: i64,
+    meta: impl FnOnce(i64) -> serde_json::Value,
+) -> Result<Done> {
+    let op = ops::enqueue_for(&mut tx, panel_id, id, kind, ts).await?;
+    record(&mut tx, actor, origin, id, event, action, meta(op)).await?;
     tx.commit().await?;
     finish(ctx, id, op).await
 }

@@ -205,20 +205,18 @@ async fn record(
         meta.clone(),
     )
     .await?;
-    db::audit::record(
-        conn,
-        NewAudit {
-            actor: &Actor::system(),
-            origin: &Origin::default(),
-            action,
-            target_type: Some(AuditTarget::Config),
-            target_id: Some(config_id),
-            // The kind, so the metrics can count drift by kind from the audit log.
-            reason: Some(kind.as_str()),
-            meta,
-        },
+    let system = Actor::system();
+    let origin = Origin::default();
+    let audit_row = NewAudit::about(
+        &system,
+        &origin,
+        action,
+        (AuditTarget::Config, config_id),
+        meta,
     )
-    .await?;
+    // The kind, so the metrics can count drift by kind from the audit log.
+    .because(kind.as_str());
+    db::audit::record(conn, audit_row).await?;
     Ok(())
 }
 
@@ -340,7 +338,7 @@ async fn correct(
     found: &[&Found],
     now: i64,
 ) -> EngineResult<i64> {
-    let op = ops::enqueue(tx, panel_id, config_id, None, kind, json!({}), now).await?;
+    let op = ops::enqueue_for(tx, panel_id, config_id, kind, now).await?;
     db::configs::set_confirmed(tx, config_id, false).await?;
     for f in found {
         record(
@@ -384,16 +382,7 @@ pub async fn recreate(
     };
     db::configs::set_missing_on_panel(&mut tx, c.id, None).await?;
     db::configs::set_confirmed(&mut tx, c.id, false).await?;
-    let op = ops::enqueue(
-        &mut tx,
-        c.panel_id,
-        c.id,
-        None,
-        OpKind::Create,
-        json!({}),
-        now,
-    )
-    .await?;
+    let op = ops::enqueue_for(&mut tx, c.panel_id, c.id, OpKind::Create, now).await?;
     let meta = json!({
         "operation_id": op,
         "missing_since": since,
@@ -409,19 +398,14 @@ pub async fn recreate(
         meta.clone(),
     )
     .await?;
-    db::audit::record(
-        &mut tx,
-        NewAudit {
-            actor,
-            origin,
-            action: AuditAction::ConfigRecreated,
-            target_type: Some(AuditTarget::Config),
-            target_id: Some(c.id),
-            reason: None,
-            meta,
-        },
-    )
-    .await?;
+    let audit_row = NewAudit::about(
+        actor,
+        origin,
+        AuditAction::ConfigRecreated,
+        (AuditTarget::Config, c.id),
+        meta,
+    );
+    db::audit::record(&mut tx, audit_row).await?;
     tx.commit().await?;
     ctx.wake.notify_one();
     Ok(ops::run_now(ctx, op, ctx.settings.wait_for_panel).await?)

@@ -94,37 +94,25 @@ pub async fn enforce_reseller(
                 Some(SuspendedBy::System),
             )
             .await?;
-            db::audit::record(
-                &mut tx,
-                NewAudit {
-                    actor: &system,
-                    origin,
-                    action: AuditAction::ResellerSuspended,
-                    target_type: Some(AuditTarget::Reseller),
-                    target_id: Some(r.id),
-                    reason: Some(reason.as_str()),
-                    meta: json!({
-                        "before": {"status": r.status, "suspended_by": r.suspended_by},
-                        "after": {"status": ResellerStatus::Suspended, "suspended_by": SuspendedBy::System},
-                        "quota": fig,
-                    }),
-                },
+            let audit_meta = json!({
+                "before": {"status": r.status, "suspended_by": r.suspended_by},
+                "after": {"status": ResellerStatus::Suspended, "suspended_by": SuspendedBy::System},
+                "quota": fig,
+            });
+            let audit_row = NewAudit::about(
+                &system,
+                origin,
+                AuditAction::ResellerSuspended,
+                (AuditTarget::Reseller, r.id),
+                audit_meta,
             )
-            .await?;
+            .because(reason.as_str());
+            db::audit::record(&mut tx, audit_row).await?;
         }
         // Whoever suspended the reseller, none of its configs may keep running past the terms.
         for c in db::configs::of_reseller_with_status(&mut tx, r.id, ConfigStatus::Active).await? {
             db::configs::set_status(&mut tx, c.id, ConfigStatus::Disabled, Some(reason)).await?;
-            let op = ops::enqueue(
-                &mut tx,
-                c.panel_id,
-                c.id,
-                None,
-                OpKind::Disable,
-                json!({}),
-                ts,
-            )
-            .await?;
+            let op = ops::enqueue_for(&mut tx, c.panel_id, c.id, OpKind::Disable, ts).await?;
             db::configs::add_event(
                 &mut tx,
                 c.id,
@@ -151,23 +139,19 @@ pub async fn enforce_reseller(
             r.status == ResellerStatus::Suspended && r.suspended_by == Some(SuspendedBy::System);
         if recovering {
             db::resellers::set_status(&mut tx, r.id, ResellerStatus::Active, None).await?;
-            db::audit::record(
-                &mut tx,
-                NewAudit {
-                    actor: &system,
-                    origin,
-                    action: AuditAction::ResellerReactivated,
-                    target_type: Some(AuditTarget::Reseller),
-                    target_id: Some(r.id),
-                    reason: Some("within_terms"),
-                    meta: json!({
-                        "before": {"status": r.status, "suspended_by": r.suspended_by},
-                        "after": {"status": ResellerStatus::Active, "suspended_by": null},
-                        "quota": fig,
-                    }),
-                },
+            let audit_row = NewAudit::about(
+                &system,
+                origin,
+                AuditAction::ResellerReactivated,
+                (AuditTarget::Reseller, r.id),
+                json!({
+                    "before": {"status": r.status, "suspended_by": r.suspended_by},
+                    "after": {"status": ResellerStatus::Active, "suspended_by": null},
+                    "quota": fig,
+                }),
             )
-            .await?;
+            .because("within_terms");
+            db::audit::record(&mut tx, audit_row).await?;
         }
         if recovering || r.status == ResellerStatus::Active {
             for c in
@@ -181,16 +165,7 @@ pub async fn enforce_reseller(
                     continue;
                 }
                 db::configs::set_status(&mut tx, c.id, ConfigStatus::Active, None).await?;
-                let op = ops::enqueue(
-                    &mut tx,
-                    c.panel_id,
-                    c.id,
-                    None,
-                    OpKind::Enable,
-                    json!({}),
-                    ts,
-                )
-                .await?;
+                let op = ops::enqueue_for(&mut tx, c.panel_id, c.id, OpKind::Enable, ts).await?;
                 db::configs::add_event(
                     &mut tx,
                     c.id,
@@ -229,22 +204,19 @@ async fn config_audit(
     status: ConfigStatus,
     reason: Option<DisabledReason>,
 ) -> EngineResult<()> {
-    db::audit::record(
-        conn,
-        NewAudit {
-            actor: &Actor::system(),
-            origin,
-            action,
-            target_type: Some(AuditTarget::Config),
-            target_id: Some(c.id),
-            reason: reason.map(|r| r.as_str()),
-            meta: json!({
-                "reseller_id": c.reseller_id,
-                "before": {"status": c.status, "disabled_reason": c.disabled_reason},
-                "after": {"status": status, "disabled_reason": reason},
-            }),
-        },
+    let system = Actor::system();
+    let audit_row = NewAudit::about(
+        &system,
+        origin,
+        action,
+        (AuditTarget::Config, c.id),
+        json!({
+            "reseller_id": c.reseller_id,
+            "before": {"status": c.status, "disabled_reason": c.disabled_reason},
+            "after": {"status": status, "disabled_reason": reason},
+        }),
     )
-    .await?;
+    .because(reason.map(|r| r.as_str()));
+    db::audit::record(conn, audit_row).await?;
     Ok(())
 }

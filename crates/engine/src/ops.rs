@@ -415,15 +415,14 @@ async fn reassert_disabled(
     .await?;
     db::audit::record(
         &mut tx,
-        db::audit::NewAudit {
-            actor: &db::audit::Actor::system(),
-            origin: &db::audit::Origin::default(),
-            action: AuditAction::ConfigDriftCorrected,
-            target_type: Some(AuditTarget::Config),
-            target_id: Some(config_id),
-            reason: Some(DriftKind::EnabledOnPanel.as_str()),
+        db::audit::NewAudit::about(
+            &db::audit::Actor::system(),
+            &db::audit::Origin::default(),
+            AuditAction::ConfigDriftCorrected,
+            (AuditTarget::Config, config_id),
             meta,
-        },
+        )
+        .because(DriftKind::EnabledOnPanel.as_str()),
     )
     .await?;
     tx.commit().await.map_err(db::DbError::from)?;

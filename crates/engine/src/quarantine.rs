@@ -131,24 +131,21 @@ pub async fn hold(conn: &mut db::Conn, s: &Suspect, now: i64) -> EngineResult<bo
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    db::audit::record(
-        conn,
-        NewAudit {
-            actor: &Actor::system(),
-            origin: &Origin::default(),
-            action: AuditAction::UsageReadingQuarantined,
-            target_type: Some(AuditTarget::Config),
-            target_id: Some(s.config_id),
-            reason: None,
-            meta: serde_json::json!({
-                "quarantine_id": id,
-                "reading_bytes": s.reading,
-                "delta_bytes": s.delta,
-                "ceiling_bytes": s.ceiling,
-            }),
-        },
-    )
-    .await?;
+    let system = Actor::system();
+    let origin = Origin::default();
+    let audit_row = NewAudit::about(
+        &system,
+        &origin,
+        AuditAction::UsageReadingQuarantined,
+        (AuditTarget::Config, s.config_id),
+        serde_json::json!({
+            "quarantine_id": id,
+            "reading_bytes": s.reading,
+            "delta_bytes": s.delta,
+            "ceiling_bytes": s.ceiling,
+        }),
+    );
+    db::audit::record(conn, audit_row).await?;
     tracing::warn!(
         config = s.config_id,
         reading = s.reading,
@@ -232,17 +229,19 @@ pub async fn accept(
     {
         return Err(Refusal::TooLarge);
     }
-    if !db::configs::store_observation(&mut tx, h.config_id, prev, next, None, now).await? {
+    let next = crate::observe::Next {
+        counters: next,
+        remote_state: None,
+        at: now,
+    };
+    if crate::observe::store(&mut tx, h.config_id, h.reseller_id, prev, next)
+        .await?
+        .is_none()
+    {
         return Err(Refusal::Stale);
     }
-    if added > 0 {
-        let hour = domain::tehran::hour_start(db::time::from_ts(now)).timestamp();
-        db::usage_hourly::add(&mut tx, h.reseller_id, hour, added).await?;
-    }
-    decide(&mut tx, &h, QuarantineStatus::Accepted, actor, origin, now).await?;
-    tx.commit().await?;
-    let mut conn = ctx.db.acquire().await?;
-    get(&mut conn, id).await?.ok_or(Refusal::NotFound)
+    let to = QuarantineStatus::Accepted;
+    decide_and_reload(ctx, tx, &h, to, actor, origin, now).await
 }
 
 /// The admin does not believe the reading: it is never counted. The same reading seen again
@@ -254,11 +253,26 @@ pub async fn discard(
     origin: &Origin,
     now: i64,
 ) -> Result<Held, Refusal> {
-    let (mut tx, h) = open_pending(ctx, id).await?;
-    decide(&mut tx, &h, QuarantineStatus::Discarded, actor, origin, now).await?;
+    let (tx, h) = open_pending(ctx, id).await?;
+    let to = QuarantineStatus::Discarded;
+    decide_and_reload(ctx, tx, &h, to, actor, origin, now).await
+}
+
+/// Records the admin's decision on the held reading, commits everything the decision changed
+/// with it, and reads the row back as the admin now sees it.
+async fn decide_and_reload(
+    ctx: &Ctx,
+    mut tx: db::Tx,
+    h: &Held,
+    to: QuarantineStatus,
+    actor: &Actor,
+    origin: &Origin,
+    now: i64,
+) -> Result<Held, Refusal> {
+    decide(&mut tx, h, to, actor, origin, now).await?;
     tx.commit().await?;
     let mut conn = ctx.db.acquire().await?;
-    get(&mut conn, id).await?.ok_or(Refusal::NotFound)
+    get(&mut conn, h.id).await?.ok_or(Refusal::NotFound)
 }
 
 /// A write transaction holding the pending row `id`.
@@ -298,22 +312,17 @@ async fn decide(
     } else {
         AuditAction::UsageReadingDiscarded
     };
-    db::audit::record(
-        conn,
-        NewAudit {
-            actor,
-            origin,
-            action,
-            target_type: Some(AuditTarget::Config),
-            target_id: Some(h.config_id),
-            reason: None,
-            meta: serde_json::json!({
-                "quarantine_id": h.id,
-                "reading_bytes": h.reading_bytes,
-                "delta_bytes": h.delta_bytes,
-            }),
-        },
-    )
-    .await?;
+    let audit_row = NewAudit::about(
+        actor,
+        origin,
+        action,
+        (AuditTarget::Config, h.config_id),
+        serde_json::json!({
+            "quarantine_id": h.id,
+            "reading_bytes": h.reading_bytes,
+            "delta_bytes": h.delta_bytes,
+        }),
+    );
+    db::audit::record(conn, audit_row).await?;
     Ok(())
 }

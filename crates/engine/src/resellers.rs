@@ -133,19 +133,8 @@ async fn audit(
     id: i64,
     meta: serde_json::Value,
 ) -> Result<()> {
-    db::audit::record(
-        conn,
-        NewAudit {
-            actor,
-            origin,
-            action,
-            target_type: Some(AuditTarget::Reseller),
-            target_id: Some(id),
-            reason: None,
-            meta,
-        },
-    )
-    .await?;
+    let audit_row = NewAudit::about(actor, origin, action, (AuditTarget::Reseller, id), meta);
+    db::audit::record(conn, audit_row).await?;
     Ok(())
 }
 
@@ -578,29 +567,45 @@ async fn switch_configs(
         } else {
             db::configs::set_status(tx, c.id, status, reason).await?;
         }
-        ops::enqueue(tx, c.panel_id, c.id, None, kind, serde_json::json!({}), now).await?;
+        ops::enqueue_for(tx, c.panel_id, c.id, kind, now).await?;
         let meta = serde_json::json!({ "before": {"status": c.status, "disabled_reason": c.disabled_reason},
                                        "after": {"status": status, "disabled_reason": reason} });
         db::configs::add_event(tx, c.id, event, &actor.name, None, None, meta.clone()).await?;
-        db::audit::record(
-            tx,
-            NewAudit {
-                actor,
-                origin,
-                action,
-                target_type: Some(AuditTarget::Config),
-                target_id: Some(c.id),
-                reason: Some(if enable {
-                    AuditAction::ResellerActivated.as_str()
-                } else {
-                    AuditAction::ResellerSuspended.as_str()
-                }),
-                meta,
-            },
-        )
-        .await?;
+        let audit_row = NewAudit::about(actor, origin, action, (AuditTarget::Config, c.id), meta)
+            .because(if enable {
+                AuditAction::ResellerActivated.as_str()
+            } else {
+                AuditAction::ResellerSuspended.as_str()
+            });
+        db::audit::record(tx, audit_row).await?;
     }
     Ok(n)
+}
+
+/// The common end of an admin's suspension and activation once the status and the configs are
+/// changed: the audit row (status before and after, how many configs were switched), commit,
+/// then the worker woken for the queued operations. Returns the reseller as it is now.
+async fn commit_status(
+    ctx: &Ctx,
+    mut tx: db::Tx,
+    actor: &Actor,
+    origin: &Origin,
+    action: AuditAction,
+    before: &Reseller,
+    (switched_key, switched): (&str, usize),
+) -> Result<Reseller> {
+    let after = db::resellers::get(&mut tx, before.id)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    let meta = serde_json::json!({
+        "before": {"status": before.status, "suspended_by": before.suspended_by},
+        "after": {"status": after.status, "suspended_by": after.suspended_by},
+        switched_key: switched,
+    });
+    audit(&mut tx, actor, origin, action, before.id, meta).await?;
+    tx.commit().await?;
+    ctx.wake.notify_one();
+    Ok(after)
 }
 
 /// Admin suspension: status `suspended` by `admin` (never lifted by the system); every active
@@ -624,26 +629,10 @@ pub async fn suspend(
     )
     .await?;
     let active = db::configs::of_reseller_with_status(&mut tx, id, ConfigStatus::Active).await?;
-    let n = switch_configs(
-        &mut tx,
-        actor,
-        origin,
-        active,
-        false,
-        Some(DisabledReason::Admin),
-        now.timestamp(),
-    )
-    .await?;
-    let after = db::resellers::get(&mut tx, id)
-        .await?
-        .ok_or(ActionError::NotFound)?;
-    audit(&mut tx, actor, origin, AuditAction::ResellerSuspended, id,
-        serde_json::json!({ "before": {"status": before.status, "suspended_by": before.suspended_by},
-                            "after": {"status": after.status, "suspended_by": after.suspended_by},
-                            "configs_disabled": n })).await?;
-    tx.commit().await?;
-    ctx.wake.notify_one();
-    Ok(after)
+    let (reason, ts) = (Some(DisabledReason::Admin), now.timestamp());
+    let n = switch_configs(&mut tx, actor, origin, active, false, reason, ts).await?;
+    let (action, switched) = (AuditAction::ResellerSuspended, ("configs_disabled", n));
+    commit_status(ctx, tx, actor, origin, action, &before, switched).await
 }
 
 /// Admin activation: back to `active`; the configs the suspension disabled and those the system
@@ -667,25 +656,10 @@ pub async fn activate(
             .into_iter()
             .filter(|c| c.held_by_suspension || c.disabled_reason.is_some_and(|r| r.is_system()))
             .collect();
-    let n = switch_configs(
-        &mut tx,
-        actor,
-        origin,
-        disabled,
-        true,
-        None,
-        now.timestamp(),
-    )
-    .await?;
-    let after = db::resellers::get(&mut tx, id)
-        .await?
-        .ok_or(ActionError::NotFound)?;
-    audit(&mut tx, actor, origin, AuditAction::ResellerActivated, id,
-        serde_json::json!({ "before": {"status": before.status, "suspended_by": before.suspended_by},
-                            "after": {"status": after.status, "suspended_by": after.suspended_by},
-                            "configs_enabled": n })).await?;
-    tx.commit().await?;
-    ctx.wake.notify_one();
+    let ts = now.timestamp();
+    let n = switch_configs(&mut tx, actor, origin, disabled, true, None, ts).await?;
+    let (action, switched) = (AuditAction::ResellerActivated, ("configs_enabled", n));
+    commit_status(ctx, tx, actor, origin, action, &before, switched).await?;
     crate::enforcement::enforce_reseller(ctx, id, now, origin).await?;
     reload(ctx, id).await
 }

@@ -59,34 +59,21 @@ pub async fn reset_config(
             "a deleted config cannot be reset".into(),
         ));
     }
-    let op = ops::enqueue(
-        &mut tx,
-        c.panel_id,
-        c.id,
-        None,
-        OpKind::Reset,
-        json!({}),
-        now,
-    )
-    .await?;
-    db::audit::record(
-        &mut tx,
-        NewAudit {
-            actor,
-            origin,
-            action: AuditAction::ConfigUsageReset,
-            target_type: Some(AuditTarget::Config),
-            target_id: Some(c.id),
-            reason: None,
-            meta: json!({
-                "reseller_id": c.reseller_id,
-                "operation_id": op,
-                "before": {"usage_bytes": c.usage_bytes, "settled_usage_bytes": c.settled_usage_bytes(),
-                           "lifetime_usage_bytes": c.lifetime_usage_bytes},
-            }),
-        },
-    )
-    .await?;
+    let op = ops::enqueue_for(&mut tx, c.panel_id, c.id, OpKind::Reset, now).await?;
+    let audit_meta = json!({
+        "reseller_id": c.reseller_id,
+        "operation_id": op,
+        "before": {"usage_bytes": c.usage_bytes, "settled_usage_bytes": c.settled_usage_bytes(),
+                   "lifetime_usage_bytes": c.lifetime_usage_bytes},
+    });
+    let audit_row = NewAudit::about(
+        actor,
+        origin,
+        AuditAction::ConfigUsageReset,
+        (AuditTarget::Config, c.id),
+        audit_meta,
+    );
+    db::audit::record(&mut tx, audit_row).await?;
     tx.commit().await?;
     ctx.wake.notify_one();
     let outcome = ops::run_now(ctx, op, ctx.settings.wait_for_panel).await?;
@@ -365,24 +352,19 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
         )
         .await?;
     }
-    db::audit::record(
-        &mut tx,
-        NewAudit {
-            actor: &actor,
-            origin: &origin,
-            action: AuditAction::ResellerUsageReset,
-            target_type: Some(AuditTarget::Reseller),
-            target_id: Some(reseller_id),
-            reason: None,
-            meta: json!({
-                "job_id": job_id,
-                "counts": counts,
-                "before": {"quota_baseline_bytes": r.quota_baseline_bytes},
-                "after": {"quota_baseline_bytes": lifetime},
-            }),
-        },
-    )
-    .await?;
+    let audit_row = NewAudit::about(
+        &actor,
+        &origin,
+        AuditAction::ResellerUsageReset,
+        (AuditTarget::Reseller, reseller_id),
+        json!({
+            "job_id": job_id,
+            "counts": counts,
+            "before": {"quota_baseline_bytes": r.quota_baseline_bytes},
+            "after": {"quota_baseline_bytes": lifetime},
+        }),
+    );
+    db::audit::record(&mut tx, audit_row).await?;
     let mut result = serde_json::to_value(&counts).expect("counts serialize");
     result["actor"] = state["actor"].clone();
     db::jobs::finish(&mut tx, job_id, JobStatus::Done, &result, now).await?;

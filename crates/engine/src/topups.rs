@@ -152,19 +152,9 @@ pub async fn submit(
         .bind(TopupStatus::Pending.as_str())
         .fetch_one(&mut *tx)
         .await?;
-        db::audit::record(
-            &mut tx,
-            NewAudit {
-                actor,
-                origin,
-                action: AuditAction::WalletTopupSubmitted,
-                target_type: Some(AuditTarget::Topup),
-                target_id: Some(id),
-                reason: None,
-                meta: serde_json::json!({ "reseller_id": reseller_id, "amount": amount, "mime": mime, "bytes": receipt.len() }),
-            },
-        )
-        .await?;
+        let audit_meta = serde_json::json!({ "reseller_id": reseller_id, "amount": amount, "mime": mime, "bytes": receipt.len() });
+        let audit_row = NewAudit::about(actor, origin, AuditAction::WalletTopupSubmitted, (AuditTarget::Topup, id), audit_meta);
+        db::audit::record(&mut tx, audit_row).await?;
         let t = get(&mut tx, id).await?.ok_or(db::DbError::NotFound)?;
         tx.commit().await?;
         EngineResult::Ok(t)
@@ -275,31 +265,49 @@ pub enum Decision {
     Conflict(Topup),
 }
 
+/// Moves a pending top-up to `to` (a rejection with its reason) by one conditional update, so
+/// two deciders cannot both win, and rereads it. `Err` when it was decided before: the same way
+/// (`Unchanged`) or the other (`Conflict`); the caller then writes nothing.
+async fn decide(
+    conn: &mut db::Conn,
+    id: i64,
+    to: TopupStatus,
+    reason: Option<&str>,
+    actor: &Actor,
+    now: i64,
+) -> EngineResult<Result<Topup, Decision>> {
+    // COALESCE: an approval has no reason and leaves the column as it is.
+    let changed = sqlx::query(
+        "UPDATE topups SET status = $5, reason = COALESCE($1, reason), decided_at = $2, decided_by = $3 \
+         WHERE id = $4 AND status = $6",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(actor.id)
+    .bind(id)
+    .bind(to.as_str())
+    .bind(TopupStatus::Pending.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let t = get(conn, id).await?.ok_or(db::DbError::NotFound)?;
+    Ok(match changed {
+        0 if t.status == to => Err(Decision::Unchanged(t)),
+        0 => Err(Decision::Conflict(t)),
+        _ => Ok(t),
+    })
+}
+
 /// Approves a pending top-up: status, ledger credit (key `topup:{id}`) and audit in one
 /// transaction, then reactivation when the balance rose above the threshold. Approving twice
 /// credits once.
 pub async fn approve(ctx: &Ctx, id: i64, actor: &Actor, origin: &Origin) -> EngineResult<Decision> {
     let now = chrono::Utc::now().timestamp();
     let mut tx = ctx.db.begin_write().await?;
-    let changed = sqlx::query(
-        "UPDATE topups SET status = $4, decided_at = $1, decided_by = $2 WHERE id = $3 AND status = $5",
-    )
-    .bind(now)
-    .bind(actor.id)
-    .bind(id)
-    .bind(TopupStatus::Approved.as_str())
-    .bind(TopupStatus::Pending.as_str())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let t = get(&mut tx, id).await?.ok_or(db::DbError::NotFound)?;
-    if changed == 0 {
-        return Ok(if t.status == TopupStatus::Approved {
-            Decision::Unchanged(t)
-        } else {
-            Decision::Conflict(t)
-        });
-    }
+    let t = match decide(&mut tx, id, TopupStatus::Approved, None, actor, now).await? {
+        Ok(t) => t,
+        Err(decided) => return Ok(decided),
+    };
     let d = wallet::defaults(&mut tx, &ctx.settings).await?;
     let before = db::resellers::get_for_update(&mut tx, ctx.db.backend(), t.reseller_id)
         .await?
@@ -316,25 +324,21 @@ pub async fn approve(ctx: &Ctx, id: i64, actor: &Actor, origin: &Origin) -> Engi
         actor.id,
     )
     .await?;
-    db::audit::record(
-        &mut tx,
-        NewAudit {
-            actor,
-            origin,
-            action: AuditAction::WalletTopupApproved,
-            target_type: Some(AuditTarget::Topup),
-            target_id: Some(id),
-            reason: None,
-            meta: serde_json::json!({
-                "reseller_id": t.reseller_id,
-                "amount": t.amount,
-                "before": {"status": TopupStatus::Pending, "balance": before},
-                "after": {"status": TopupStatus::Approved, "balance": before + if ledger_id.is_some() { t.amount } else { 0 }},
-                "ledger_id": ledger_id,
-            }),
-        },
-    )
-    .await?;
+    let audit_meta = serde_json::json!({
+        "reseller_id": t.reseller_id,
+        "amount": t.amount,
+        "before": {"status": TopupStatus::Pending, "balance": before},
+        "after": {"status": TopupStatus::Approved, "balance": before + if ledger_id.is_some() { t.amount } else { 0 }},
+        "ledger_id": ledger_id,
+    });
+    let audit_row = NewAudit::about(
+        actor,
+        origin,
+        AuditAction::WalletTopupApproved,
+        (AuditTarget::Topup, id),
+        audit_meta,
+    );
+    db::audit::record(&mut tx, audit_row).await?;
     let reactivated =
         wallet::reactivate_if_funded(&mut tx, t.reseller_id, d.threshold, actor, origin, now)
             .await?;
@@ -359,44 +363,24 @@ pub async fn reject(
     }
     let now = chrono::Utc::now().timestamp();
     let mut tx = ctx.db.begin_write().await?;
-    let changed = sqlx::query(
-        "UPDATE topups SET status = $5, reason = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND status = $6",
+    let t = match decide(&mut tx, id, TopupStatus::Rejected, Some(reason), actor, now).await? {
+        Ok(t) => t,
+        Err(decided) => return Ok(decided),
+    };
+    let audit_row = NewAudit::about(
+        actor,
+        origin,
+        AuditAction::WalletTopupRejected,
+        (AuditTarget::Topup, id),
+        serde_json::json!({
+            "reseller_id": t.reseller_id,
+            "amount": t.amount,
+            "before": {"status": TopupStatus::Pending},
+            "after": {"status": TopupStatus::Rejected},
+        }),
     )
-    .bind(reason)
-    .bind(now)
-    .bind(actor.id)
-    .bind(id)
-    .bind(TopupStatus::Rejected.as_str())
-    .bind(TopupStatus::Pending.as_str())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let t = get(&mut tx, id).await?.ok_or(db::DbError::NotFound)?;
-    if changed == 0 {
-        return Ok(if t.status == TopupStatus::Rejected {
-            Decision::Unchanged(t)
-        } else {
-            Decision::Conflict(t)
-        });
-    }
-    db::audit::record(
-        &mut tx,
-        NewAudit {
-            actor,
-            origin,
-            action: AuditAction::WalletTopupRejected,
-            target_type: Some(AuditTarget::Topup),
-            target_id: Some(id),
-            reason: Some(reason),
-            meta: serde_json::json!({
-                "reseller_id": t.reseller_id,
-                "amount": t.amount,
-                "before": {"status": TopupStatus::Pending},
-                "after": {"status": TopupStatus::Rejected},
-            }),
-        },
-    )
-    .await?;
+    .because(reason);
+    db::audit::record(&mut tx, audit_row).await?;
     tx.commit().await?;
     Ok(Decision::Done(t))
 }

@@ -366,16 +366,7 @@ pub async fn suspend_if_depleted(
             Some(DisabledReason::Wallet),
         )
         .await?;
-        let op = ops::enqueue(
-            conn,
-            c.panel_id,
-            c.id,
-            None,
-            ops::OpKind::Disable,
-            serde_json::json!({}),
-            now,
-        )
-        .await?;
+        let op = ops::enqueue_for(conn, c.panel_id, c.id, ops::OpKind::Disable, now).await?;
         let meta = serde_json::json!({ "reason": DisabledReason::Wallet, "balance": balance, "threshold": threshold, "operation_id": op });
         db::configs::add_event(
             conn,
@@ -387,39 +378,32 @@ pub async fn suspend_if_depleted(
             meta.clone(),
         )
         .await?;
-        db::audit::record(
-            conn,
-            NewAudit {
-                actor,
-                origin,
-                action: AuditAction::ConfigAutoDisabled,
-                target_type: Some(AuditTarget::Config),
-                target_id: Some(c.id),
-                reason: Some(DisabledReason::Wallet.as_str()),
-                meta: serde_json::json!({ "before": {"status": ConfigStatus::Active}, "after": {"status": ConfigStatus::Disabled, "disabled_reason": DisabledReason::Wallet}, "operation_id": op }),
-            },
-        )
-        .await?;
-    }
-    db::audit::record(
-        conn,
-        NewAudit {
+        let audit_meta = serde_json::json!({ "before": {"status": ConfigStatus::Active}, "after": {"status": ConfigStatus::Disabled, "disabled_reason": DisabledReason::Wallet}, "operation_id": op });
+        let audit_row = NewAudit::about(
             actor,
             origin,
-            action: AuditAction::ResellerSuspendedWallet,
-            target_type: Some(AuditTarget::Reseller),
-            target_id: Some(reseller_id),
-            reason: Some("wallet balance at or below the threshold"),
-            meta: serde_json::json!({
-                "before": {"status": r.status},
-                "after": {"status": ResellerStatus::SuspendedWallet},
-                "balance": balance,
-                "threshold": threshold,
-                "configs_disabled": configs.len(),
-            }),
-        },
+            AuditAction::ConfigAutoDisabled,
+            (AuditTarget::Config, c.id),
+            audit_meta,
+        )
+        .because(DisabledReason::Wallet.as_str());
+        db::audit::record(conn, audit_row).await?;
+    }
+    let audit_row = NewAudit::about(
+        actor,
+        origin,
+        AuditAction::ResellerSuspendedWallet,
+        (AuditTarget::Reseller, reseller_id),
+        serde_json::json!({
+            "before": {"status": r.status},
+            "after": {"status": ResellerStatus::SuspendedWallet},
+            "balance": balance,
+            "threshold": threshold,
+            "configs_disabled": configs.len(),
+        }),
     )
-    .await?;
+    .because("wallet balance at or below the threshold");
+    db::audit::record(conn, audit_row).await?;
     Ok(Some(configs.len()))
 }
 
@@ -454,16 +438,7 @@ pub async fn reactivate_if_funded(
     .await?;
     for c in &configs {
         db::configs::set_status(conn, c.id, ConfigStatus::Active, None).await?;
-        let op = ops::enqueue(
-            conn,
-            c.panel_id,
-            c.id,
-            None,
-            ops::OpKind::Enable,
-            serde_json::json!({}),
-            now,
-        )
-        .await?;
+        let op = ops::enqueue_for(conn, c.panel_id, c.id, ops::OpKind::Enable, now).await?;
         db::configs::add_event(
             conn,
             c.id,
@@ -474,39 +449,32 @@ pub async fn reactivate_if_funded(
             serde_json::json!({ "reason": "wallet_funded", "balance": r.wallet_balance, "operation_id": op }),
         )
         .await?;
-        db::audit::record(
-            conn,
-            NewAudit {
-                actor,
-                origin,
-                action: AuditAction::ConfigAutoEnabled,
-                target_type: Some(AuditTarget::Config),
-                target_id: Some(c.id),
-                reason: Some("wallet funded"),
-                meta: serde_json::json!({ "before": {"status": ConfigStatus::Disabled, "disabled_reason": DisabledReason::Wallet}, "after": {"status": ConfigStatus::Active}, "operation_id": op }),
-            },
-        )
-        .await?;
-    }
-    db::audit::record(
-        conn,
-        NewAudit {
+        let audit_meta = serde_json::json!({ "before": {"status": ConfigStatus::Disabled, "disabled_reason": DisabledReason::Wallet}, "after": {"status": ConfigStatus::Active}, "operation_id": op });
+        let audit_row = NewAudit::about(
             actor,
             origin,
-            action: AuditAction::ResellerActivated,
-            target_type: Some(AuditTarget::Reseller),
-            target_id: Some(reseller_id),
-            reason: Some("wallet balance above the threshold"),
-            meta: serde_json::json!({
-                "before": {"status": ResellerStatus::SuspendedWallet},
-                "after": {"status": ResellerStatus::Active},
-                "balance": r.wallet_balance,
-                "threshold": threshold,
-                "configs_enabled": configs.len(),
-            }),
-        },
+            AuditAction::ConfigAutoEnabled,
+            (AuditTarget::Config, c.id),
+            audit_meta,
+        )
+        .because("wallet funded");
+        db::audit::record(conn, audit_row).await?;
+    }
+    let audit_row = NewAudit::about(
+        actor,
+        origin,
+        AuditAction::ResellerActivated,
+        (AuditTarget::Reseller, reseller_id),
+        serde_json::json!({
+            "before": {"status": ResellerStatus::SuspendedWallet},
+            "after": {"status": ResellerStatus::Active},
+            "balance": r.wallet_balance,
+            "threshold": threshold,
+            "configs_enabled": configs.len(),
+        }),
     )
-    .await?;
+    .because("wallet balance above the threshold");
+    db::audit::record(conn, audit_row).await?;
     Ok(Some(configs.len()))
 }
 
@@ -554,24 +522,20 @@ pub async fn adjust(
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
-    db::audit::record(
-        &mut tx,
-        NewAudit {
-            actor,
-            origin,
-            action: AuditAction::WalletAdjusted,
-            target_type: Some(AuditTarget::Reseller),
-            target_id: Some(reseller_id),
-            reason: Some(note),
-            meta: serde_json::json!({
-                "before": {"balance": r.wallet_balance},
-                "after": {"balance": row.balance_after},
-                "amount": amount,
-                "ledger_id": id,
-            }),
-        },
+    let audit_row = NewAudit::about(
+        actor,
+        origin,
+        AuditAction::WalletAdjusted,
+        (AuditTarget::Reseller, reseller_id),
+        serde_json::json!({
+            "before": {"balance": r.wallet_balance},
+            "after": {"balance": row.balance_after},
+            "amount": amount,
+            "ledger_id": id,
+        }),
     )
-    .await?;
+    .because(note);
+    db::audit::record(&mut tx, audit_row).await?;
     let changed = if amount > 0 {
         reactivate_if_funded(&mut tx, reseller_id, d.threshold, actor, origin, now).await?
     } else {
