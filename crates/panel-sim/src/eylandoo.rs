@@ -3,18 +3,17 @@
 
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::faults::SimOp;
 use crate::http::{
-    float, given, int, int_list, json as reply, ok_raw, parse_json_object, random_string, Ctx, Pass,
+    float, given, int, int_list, json as reply, ok_raw, parse_json_object, random_string,
+    subscription_text, Ctx, Pass,
 };
 use crate::jsonw::{self, Obj};
 use crate::state::UserRec;
@@ -165,6 +164,20 @@ fn parse_nodes(v: &Value) -> Result<Vec<i64>, String> {
     }
 }
 
+/// A field of a partial update where `null` clears: absent is None, `null` is `Some(None)`,
+/// anything else what `parse` makes of it.
+fn nullable<T>(
+    m: &Map<String, Value>,
+    key: &str,
+    parse: impl Fn(&Value) -> Result<Option<T>, String>,
+) -> Result<Option<Option<T>>, String> {
+    match m.get(key) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(v) => parse(v).map(Some),
+    }
+}
+
 fn parse_max_clients(v: &Value) -> Result<Option<i64>, String> {
     match int(v) {
         Some(n) if n >= 0 => Ok((n > 0).then_some(n)),
@@ -273,31 +286,21 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
         Ok(m) => m,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
-    let limit = match m.contains_key("data_limit").then(|| parse_limit(&m)) {
-        None => None,
-        Some(Ok(l)) => Some(l),
-        Some(Err(e)) => return error(StatusCode::BAD_REQUEST, &e),
-    };
-    let expires = match m.get("expiry_date_str") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(v) => match parse_expiry(v) {
-            Ok(t) => Some(t),
-            Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-        },
-    };
-    let nodes = match given(&m, "nodes").map(parse_nodes) {
-        None => None,
-        Some(Ok(n)) => Some(n),
-        Some(Err(e)) => return error(StatusCode::BAD_REQUEST, &e),
-    };
-    let max_clients = match m.get("max_clients") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(v) => match parse_max_clients(v) {
-            Ok(n) => Some(n),
-            Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-        },
+    // Each field: None when absent (unchanged), else what it parses to; the first bad one is
+    // the answer.
+    let parsed = (|| -> Result<_, String> {
+        Ok((
+            m.contains_key("data_limit")
+                .then(|| parse_limit(&m))
+                .transpose()?,
+            nullable(&m, "expiry_date_str", parse_expiry)?,
+            given(&m, "nodes").map(parse_nodes).transpose()?,
+            nullable(&m, "max_clients", parse_max_clients)?,
+        ))
+    })();
+    let (limit, expires, nodes, max_clients) = match parsed {
+        Ok(fields) => fields,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let mut store = ctx.sim.store();
     let Some(rec) = store.get_mut(&username) else {
@@ -393,22 +396,7 @@ async fn sub(ctx: Ctx, Path(username): Path<String>) -> Response {
         .filter_map(|id| NODES.iter().find(|n| n.0 == *id))
         .map(|(_, name, _)| format!("vless://{}@{host}:443#{name}-{}", rec.secret, rec.username))
         .collect();
-    let info = format!(
-        "upload=0; download={}; total={}; expire={}",
-        rec.used,
-        rec.limit.unwrap_or(0),
-        rec.expires_at.map_or(0, |t| t.timestamp())
-    );
-    let mut resp = STANDARD.encode(links.join("\n")).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&info) {
-        h.insert("subscription-userinfo", v);
-    }
-    resp
+    subscription_text(&links, &rec)
 }
 
 #[cfg(test)]

@@ -8,11 +8,14 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::faults::{Fault, SimOp};
 use crate::server::ConnCtl;
+use crate::state::UserRec;
 use crate::Sim;
 
 /// Runs the fault gate for `$op`, returning early with the fault's answer; yields the `Pass`.
@@ -177,6 +180,36 @@ pub(crate) fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, Strin
         Ok(_) => Err("body is not a JSON object".into()),
         Err(e) => Err(format!("JSON decode error: {e}")),
     }
+}
+
+/// A subscription answer as Marzneshin and Eylandoo give it (Marzban adds profile headers):
+/// the links base64-encoded as text, and `rec`'s used bytes, limit and expiry (0 for none) in
+/// `subscription-userinfo`.
+pub(crate) fn subscription_text(links: &[String], rec: &UserRec) -> Response {
+    let info = format!(
+        "upload=0; download={}; total={}; expire={}",
+        rec.used,
+        rec.limit.unwrap_or(0),
+        rec.expires_at.map_or(0, |t| t.timestamp())
+    );
+    let mut resp = STANDARD.encode(links.join("\n")).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&info) {
+        h.insert("subscription-userinfo", v);
+    }
+    resp
+}
+
+/// The Marzban family's (FastAPI's) answer to a body that is not a JSON object: a 422 on
+/// `body`.
+pub(crate) fn body_or_422(
+    parsed: Result<Map<String, Value>, String>,
+) -> Result<Map<String, Value>, Response> {
+    parsed.map_err(|e| field_error("body", &e))
 }
 
 pub(crate) fn json(status: StatusCode, v: Value) -> Response {

@@ -71,6 +71,24 @@ pub(crate) fn array<T>(
     out.push(']');
 }
 
+/// Appends a JSON object with one member per item: `key` names it, `f` writes its value.
+pub(crate) fn map<'k, T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = (&'k str, T)>,
+    mut f: impl FnMut(&mut String, T),
+) {
+    out.push('{');
+    for (i, (key, item)) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        string(out, key);
+        out.push(':');
+        f(out, item);
+    }
+    out.push('}');
+}
+
 /// An object being written; fields are appended in call order and `end` closes it.
 pub(crate) struct Obj<'a> {
     out: &'a mut String,

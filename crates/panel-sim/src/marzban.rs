@@ -7,8 +7,8 @@ use std::hash::{Hash, Hasher};
 
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -19,8 +19,8 @@ use serde_json::{json, Map, Value};
 use crate::auth::{bearer, oauth_token};
 use crate::faults::SimOp;
 use crate::http::{
-    detail, field_errors, given, int, new_uuid, ok, ok_raw, page, parse_json_object, random_string,
-    Ctx, Pass,
+    body_or_422, detail, field_errors, given, int, new_uuid, ok, ok_raw, page, parse_json_object,
+    random_string, subscription_text, Ctx, Pass,
 };
 use crate::jsonw::{self, Obj};
 use crate::state::{limit_from, Flag, UserRec};
@@ -194,25 +194,16 @@ fn links(sim: &Sim, rec: &UserRec) -> Vec<String> {
 
 /// Marzban's UserResponse, written by hand because bulk lists carry thousands of them.
 fn write_user(out: &mut String, sim: &Sim, rec: &UserRec, now: DateTime<Utc>) {
-    let tags = |o: &mut String, excluded: bool| {
-        o.push('{');
-        for (i, proto) in rec.proxies.keys().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            jsonw::string(o, proto);
-            o.push(':');
+    // Per protocol the user has, the inbound tags it is not in.
+    let excluded = |o: &mut String| {
+        let protos = rec.proxies.keys().map(|p| (p.as_str(), p));
+        jsonw::map(o, protos, |o, proto| {
             let mine = rec.inbound_tags.get(proto);
-            if excluded {
-                let ex = INBOUNDS
-                    .iter()
-                    .filter(|i| i.0 == proto && !mine.is_some_and(|m| m.iter().any(|t| t == i.1)));
-                jsonw::array(o, ex, |o, i| jsonw::string(o, i.1));
-            } else {
-                jsonw::array(o, mine.into_iter().flatten(), |o, t| jsonw::string(o, t));
-            }
-        }
-        o.push('}');
+            let ex = INBOUNDS
+                .iter()
+                .filter(|i| i.0 == proto && !mine.is_some_and(|m| m.iter().any(|t| t == i.1)));
+            jsonw::array(o, ex, |o, i| jsonw::string(o, i.1));
+        });
     };
     let sub = format!(
         "{}/sub/{}",
@@ -229,30 +220,19 @@ fn write_user(out: &mut String, sim: &Sim, rec: &UserRec, now: DateTime<Utc>) {
         .opt_int("data_limit", rec.limit)
         .str("data_limit_reset_strategy", &rec.reset_strategy)
         .with("proxies", |o| {
-            o.push('{');
-            for (i, (proto, settings)) in rec.proxies.iter().enumerate() {
-                if i > 0 {
-                    o.push(',');
-                }
-                jsonw::string(o, proto);
-                let _ = write!(o, ":{settings}");
-            }
-            o.push('}');
+            let proxies = rec.proxies.iter().map(|(p, s)| (p.as_str(), s));
+            jsonw::map(o, proxies, |o, settings| {
+                let _ = write!(o, "{settings}");
+            });
         })
         // Only the protocols the user has, as Marzban validates it (not the tags' protocols).
         .with("inbounds", |o| {
-            o.push('{');
-            for (i, (proto, t)) in rec.inbound_tags.iter().enumerate() {
-                if i > 0 {
-                    o.push(',');
-                }
-                jsonw::string(o, proto);
-                o.push(':');
-                jsonw::array(o, t, |o, t| jsonw::string(o, t));
-            }
-            o.push('}');
+            let tags = rec.inbound_tags.iter().map(|(p, t)| (p.as_str(), t));
+            jsonw::map(o, tags, |o, t| {
+                jsonw::array(o, t, |o, t| jsonw::string(o, t))
+            });
         })
-        .with("excluded_inbounds", |o| tags(o, true))
+        .with("excluded_inbounds", excluded)
         .strs("links", &links(sim, rec))
         .str("subscription_url", &sub)
         .str("note", &rec.note)
@@ -534,10 +514,7 @@ async fn inbounds(ctx: Ctx) -> Response {
 async fn create(ctx: Ctx, body: Bytes) -> Response {
     gate!(ctx, SimOp::Create);
     check!(bearer(&ctx));
-    let m = match parse_json_object(&body) {
-        Ok(m) => m,
-        Err(e) => return crate::http::field_error("body", &e),
-    };
+    let m = check!(body_or_422(parse_json_object(&body)));
     let now = Utc::now();
     let mut errors: Vec<(String, String)> = Vec::new();
     let username = m
@@ -594,12 +571,7 @@ async fn create(ctx: Ctx, body: Bytes) -> Response {
         rec.first_use_ms = limits.on_hold_secs.map(|s| s * 1000);
     }
     rec.sub_id = rec.username.clone();
-    if let Some(n) = m.get("note").and_then(Value::as_str) {
-        rec.note = n.to_string();
-    }
-    if let Some(s) = m.get("data_limit_reset_strategy").and_then(Value::as_str) {
-        rec.reset_strategy = s.to_string();
-    }
+    rec.set_note_and_reset_strategy(&m);
     let resp = user_response(&ctx.sim, &rec, now);
     store.insert(rec);
     resp
@@ -609,10 +581,10 @@ async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     gate!(ctx, SimOp::Get);
     check!(bearer(&ctx));
     let store = ctx.sim.store();
-    match store.get(&username) {
-        Some(rec) => user_response(&ctx.sim, rec, Utc::now()),
-        None => not_found(),
-    }
+    let now = Utc::now();
+    store
+        .get(&username)
+        .map_or_else(not_found, |rec| user_response(&ctx.sim, rec, now))
 }
 
 /// A body that only sets `status` is an enable/disable; anything else is an update.
@@ -633,10 +605,7 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
         .unwrap_or(SimOp::Update);
     gate!(ctx, op);
     check!(bearer(&ctx));
-    let m = match parsed {
-        Ok(m) => m,
-        Err(e) => return crate::http::field_error("body", &e),
-    };
+    let m = check!(body_or_422(parsed));
     let mut errors = Vec::new();
     let limits = parse_limits(&m, &mut errors, false);
     let new_proxies = match given(&m, "proxies") {
@@ -718,12 +687,7 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
         rec.expires_at = e;
         expiry_changed(rec, now);
     }
-    if let Some(n) = m.get("note").and_then(Value::as_str) {
-        rec.note = n.to_string();
-    }
-    if let Some(s) = m.get("data_limit_reset_strategy").and_then(Value::as_str) {
-        rec.reset_strategy = s.to_string();
-    }
+    rec.set_note_and_reset_strategy(&m);
     let rec = rec.clone();
     drop(store);
     user_response(&ctx.sim, &rec, now)
@@ -739,10 +703,9 @@ async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
             reset_status(rec);
         }
     }
-    match store.get(&username) {
-        Some(rec) => user_response(&ctx.sim, rec, now),
-        None => not_found(),
-    }
+    store
+        .get(&username)
+        .map_or_else(not_found, |rec| user_response(&ctx.sim, rec, now))
 }
 
 /// v0.8.4's reset tests `status not in (UserStatus.expired or UserStatus.disabled)`, which is a
@@ -866,22 +829,8 @@ async fn sub(ctx: Ctx, Path(token): Path<String>) -> Response {
 
 /// The Marzban family's subscription answer: base64 links and the usage headers.
 pub(crate) fn subscription(links: &[String], rec: &UserRec) -> Response {
-    let body = STANDARD.encode(links.join("\n"));
-    let info = format!(
-        "upload=0; download={}; total={}; expire={}",
-        rec.used,
-        rec.limit.unwrap_or(0),
-        rec.expires_at.map_or(0, |t| t.timestamp())
-    );
-    let mut resp = body.into_response();
+    let mut resp = subscription_text(links, rec);
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&info) {
-        h.insert("subscription-userinfo", v);
-    }
     if let Ok(v) = HeaderValue::from_str(&STANDARD.encode(&rec.username)) {
         h.insert("profile-title", v);
     }

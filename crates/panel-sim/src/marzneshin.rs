@@ -3,20 +3,18 @@
 
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::auth::{bearer, oauth_token};
 use crate::faults::SimOp;
 use crate::http::{
-    boolean, detail, field_error, field_errors, given, int, int_list, naive_iso, ok, ok_raw,
-    parse_datetime, parse_json_object, Ctx, Pass,
+    body_or_422, boolean, detail, field_error, field_errors, given, int, int_list, naive_iso, ok,
+    ok_raw, parse_datetime, parse_json_object, subscription_text, Ctx, Pass,
 };
 use crate::jsonw::{self, Obj};
 use crate::state::{limit_from, UserRec};
@@ -370,13 +368,45 @@ fn known_services(ids: Vec<i64>) -> Vec<i64> {
         .collect()
 }
 
+/// What create and modify read alike; None where the body leaves a field out.
+struct Fields {
+    expiry: Option<Expiry>,
+    limit: Option<Option<i64>>,
+    services: Option<Vec<i64>>,
+}
+
+/// The expiry (required on create), limit and service ids of a body; a bad one adds its error
+/// (in this order) and reads as left out.
+fn parse_fields(
+    m: &Map<String, Value>,
+    create: bool,
+    errors: &mut Vec<(String, String)>,
+) -> Fields {
+    let expiry = parse_expiry(m, create).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let limit = parse_data_limit(m).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let services = given(m, "service_ids").and_then(|v| {
+        int_list(v).or_else(|| {
+            errors.push(("service_ids".into(), "Input should be a valid list".into()));
+            None
+        })
+    });
+    Fields {
+        expiry,
+        limit,
+        services,
+    }
+}
+
 async fn create(ctx: Ctx, body: Bytes) -> Response {
     gate!(ctx, SimOp::Create);
     check!(bearer(&ctx));
-    let m = match parse_json_object(&body) {
-        Ok(m) => m,
-        Err(e) => return field_error("body", &e),
-    };
+    let m = check!(body_or_422(parse_json_object(&body)));
     let mut errors: Vec<(String, String)> = Vec::new();
     let raw_name = m
         .get("username")
@@ -390,21 +420,11 @@ async fn create(ctx: Ctx, body: Bytes) -> Response {
             "String should match pattern '^\\w{3,32}$'".into(),
         ));
     }
-    let expiry = parse_expiry(&m, true).unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    });
-    let limit = parse_data_limit(&m).unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    });
-    let services = match given(&m, "service_ids") {
-        None => Vec::new(),
-        Some(v) => int_list(v).unwrap_or_else(|| {
-            errors.push(("service_ids".into(), "Input should be a valid list".into()));
-            Vec::new()
-        }),
-    };
+    let Fields {
+        expiry,
+        limit,
+        services,
+    } = parse_fields(&m, true, &mut errors);
     if !errors.is_empty() {
         return field_errors(&errors);
     }
@@ -423,13 +443,8 @@ async fn create(ctx: Ctx, body: Bytes) -> Response {
         rec.expires_at = expires;
         rec.first_use_ms = first_use;
     }
-    rec.service_ids = known_services(services);
-    if let Some(n) = m.get("note").and_then(Value::as_str) {
-        rec.note = n.to_string();
-    }
-    if let Some(s) = m.get("data_limit_reset_strategy").and_then(Value::as_str) {
-        rec.reset_strategy = s.to_string();
-    }
+    rec.service_ids = known_services(services.unwrap_or_default());
+    rec.set_note_and_reset_strategy(&m);
     let resp = user_response(&ctx.sim, &rec, now);
     store.insert(rec);
     resp
@@ -439,19 +454,16 @@ async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     gate!(ctx, SimOp::Get);
     check!(bearer(&ctx));
     let store = ctx.sim.store();
-    match store.get(&username) {
-        Some(rec) => user_response(&ctx.sim, rec, Utc::now()),
-        None => not_found(),
-    }
+    let now = Utc::now();
+    store
+        .get(&username)
+        .map_or_else(not_found, |rec| user_response(&ctx.sim, rec, now))
 }
 
 async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response {
     gate!(ctx, SimOp::Update);
     check!(bearer(&ctx));
-    let m = match parse_json_object(&body) {
-        Ok(m) => m,
-        Err(e) => return field_error("body", &e),
-    };
+    let m = check!(body_or_422(parse_json_object(&body)));
     let mut errors: Vec<(String, String)> = Vec::new();
     // The trap the PHP original fell into: UserModify declares `username` as required.
     match m.get("username") {
@@ -463,21 +475,11 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
         )),
         Some(_) => errors.push(("username".into(), "Input should be a valid string".into())),
     }
-    let expiry = parse_expiry(&m, false).unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    });
-    let limit = parse_data_limit(&m).unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    });
-    let services = match given(&m, "service_ids") {
-        None => None,
-        Some(v) => int_list(v).or_else(|| {
-            errors.push(("service_ids".into(), "Input should be a valid list".into()));
-            None
-        }),
-    };
+    let Fields {
+        expiry,
+        limit,
+        services,
+    } = parse_fields(&m, false, &mut errors);
     if !errors.is_empty() {
         return field_errors(&errors);
     }
@@ -503,12 +505,7 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
     if let Some(s) = services {
         rec.service_ids = known_services(s);
     }
-    if let Some(n) = m.get("note").and_then(Value::as_str) {
-        rec.note = n.to_string();
-    }
-    if let Some(s) = m.get("data_limit_reset_strategy").and_then(Value::as_str) {
-        rec.reset_strategy = s.to_string();
-    }
+    rec.set_note_and_reset_strategy(&m);
     if rec.usable(now) != active_before {
         rec.activated = rec.usable(now);
     }
@@ -582,10 +579,9 @@ async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
             }
         }
     }
-    match store.get(&username) {
-        Some(rec) => user_response(&ctx.sim, rec, now),
-        None => not_found(),
-    }
+    store
+        .get(&username)
+        .map_or_else(not_found, |rec| user_response(&ctx.sim, rec, now))
 }
 
 async fn delete_user(ctx: Ctx, Path(username): Path<String>) -> Response {
@@ -717,22 +713,7 @@ async fn sub(ctx: Ctx, Path((username, key)): Path<(String, String)>) -> Respons
             )
         })
         .collect();
-    let info = format!(
-        "upload=0; download={}; total={}; expire={}",
-        rec.used,
-        rec.limit.unwrap_or(0),
-        rec.expires_at.map_or(0, |t| t.timestamp())
-    );
-    let mut resp = STANDARD.encode(links.join("\n")).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&info) {
-        h.insert("subscription-userinfo", v);
-    }
-    resp
+    subscription_text(&links, &rec)
 }
 
 async fn sub_info(ctx: Ctx, Path((username, key)): Path<(String, String)>) -> Response {

@@ -16,8 +16,8 @@ use serde_json::{json, Map, Value};
 use crate::auth::{bearer, oauth_token};
 use crate::faults::SimOp;
 use crate::http::{
-    boolean, detail, field_errors, given, int, int_list, new_uuid, ok, page, parse_datetime,
-    parse_json_object, random_string, Ctx, Pass,
+    body_or_422, boolean, detail, field_errors, given, int, int_list, new_uuid, ok, page,
+    parse_datetime, parse_json_object, random_string, Ctx, Pass,
 };
 use crate::marzban::{
     classify_modify, expiry_changed, limit_changed, signed_token, status, subscription,
@@ -299,10 +299,7 @@ async fn groups(ctx: Ctx) -> Response {
 async fn create(ctx: Ctx, body: Bytes) -> Response {
     gate!(ctx, SimOp::Create);
     check!(auth(&ctx));
-    let m = match parse_json_object(&body) {
-        Ok(m) => m,
-        Err(e) => return crate::http::field_error("body", &e),
-    };
+    let m = check!(body_or_422(parse_json_object(&body)));
     let mut errors = Vec::new();
     let username = m
         .get("username")
@@ -346,10 +343,11 @@ async fn create(ctx: Ctx, body: Bytes) -> Response {
 async fn get_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     gate!(ctx, SimOp::Get);
     check!(auth(&ctx));
-    match ctx.sim.store().get(&username) {
-        Some(rec) => user_response(&ctx.sim, rec, Utc::now()),
-        None => not_found(),
-    }
+    let store = ctx.sim.store();
+    let now = Utc::now();
+    store
+        .get(&username)
+        .map_or_else(not_found, |rec| user_response(&ctx.sim, rec, now))
 }
 
 /// `crud.modify_user`'s order: the status, then the expiry, then the limit, each of which may
@@ -362,10 +360,7 @@ async fn modify(ctx: Ctx, Path(username): Path<String>, body: Bytes) -> Response
         .unwrap_or(SimOp::Update);
     gate!(ctx, op);
     check!(auth(&ctx));
-    let m = match parsed {
-        Ok(m) => m,
-        Err(e) => return crate::http::field_error("body", &e),
-    };
+    let m = check!(body_or_422(parsed));
     let mut errors = Vec::new();
     let f = parse_fields(&m, false, &mut errors);
     if !errors.is_empty() {
@@ -462,10 +457,9 @@ async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
             }
         }
     }
-    match store.get(&username) {
-        Some(rec) => user_response(&ctx.sim, rec, now),
-        None => not_found(),
-    }
+    store
+        .get(&username)
+        .map_or_else(not_found, |rec| user_response(&ctx.sim, rec, now))
 }
 
 async fn delete_user(ctx: Ctx, Path(username): Path<String>) -> Response {

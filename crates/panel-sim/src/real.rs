@@ -194,15 +194,9 @@ impl RealPanel {
     /// serves it at once. On Marzneshin `lifetime_used_traffic` is a separate column its usage job
     /// also raises, which this leaves alone; `add_traffic` raises both.
     pub async fn set_used_traffic(&self, username: &str, bytes: i64) {
-        let mut conn = self.open().await;
-        let n = sqlx::query("UPDATE users SET used_traffic = $1 WHERE username = $2")
-            .bind(bytes)
-            .bind(username)
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{}: writing used_traffic of {username}: {e}", self.kind))
-            .rows_affected();
-        assert_eq!(n, 1, "{}: no user {username} in {:?}", self.kind, self.db);
+        let sql = "UPDATE users SET used_traffic = $1 WHERE username = $2";
+        self.update_user_row(sql, bytes, username, "writing used_traffic of")
+            .await;
     }
 
     /// `bytes` more traffic for `username`, counted the way the panel's own usage job counts it.
@@ -217,13 +211,20 @@ impl RealPanel {
                 "UPDATE users SET used_traffic = used_traffic + $1 WHERE username = $2"
             }
         };
+        self.update_user_row(sql, bytes, username, "adding traffic to")
+            .await;
+    }
+
+    /// Runs `sql` with `$1 = bytes`, `$2 = username` on the panel's file; it must change exactly
+    /// that user's row. `doing` names the write in the panic.
+    async fn update_user_row(&self, sql: &str, bytes: i64, username: &str, doing: &str) {
         let mut conn = self.open().await;
         let n = sqlx::query(sql)
             .bind(bytes)
             .bind(username)
             .execute(&mut conn)
             .await
-            .unwrap_or_else(|e| panic!("{}: adding traffic to {username}: {e}", self.kind))
+            .unwrap_or_else(|e| panic!("{}: {doing} {username}: {e}", self.kind))
             .rows_affected();
         assert_eq!(n, 1, "{}: no user {username} in {:?}", self.kind, self.db);
     }

@@ -111,6 +111,17 @@ impl UserRec {
         }
     }
 
+    /// `note` and `data_limit_reset_strategy` of a Marzban or Marzneshin create or modify body,
+    /// where they are given as strings; each is echoed back as sent.
+    pub fn set_note_and_reset_strategy(&mut self, m: &Map<String, Value>) {
+        if let Some(n) = m.get("note").and_then(Value::as_str) {
+            self.note = n.to_string();
+        }
+        if let Some(s) = m.get("data_limit_reset_strategy").and_then(Value::as_str) {
+            self.reset_strategy = s.to_string();
+        }
+    }
+
     pub fn limited(&self) -> bool {
         self.limit.is_some_and(|l| self.used >= l)
     }
