@@ -725,20 +725,10 @@ fn reset_status(rec: &mut UserRec) {
 async fn delete_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     gate!(ctx, SimOp::Delete);
     check!(bearer(&ctx));
-    match ctx.sim.store().remove(&username) {
-        Some(_) => ok(json!({ "detail": "User successfully deleted" })),
-        None => not_found(),
-    }
-}
-
-fn sort_key(rec: &UserRec, key: &str) -> (i64, String) {
-    match key {
-        "username" => (0, rec.username.clone()),
-        "used_traffic" => (rec.used, String::new()),
-        "data_limit" => (rec.limit.unwrap_or(-1), String::new()),
-        "expire" => (rec.expires_at.map_or(-1, |t| t.timestamp()), String::new()),
-        _ => (rec.id, String::new()),
-    }
+    let removed = ctx.sim.store().remove(&username);
+    removed.map_or_else(not_found, |_| {
+        ok(json!({ "detail": "User successfully deleted" }))
+    })
 }
 
 async fn list(ctx: Ctx) -> Response {
@@ -796,7 +786,7 @@ async fn list(ctx: Ctx) -> Response {
             .collect();
         for (key, desc) in sort.iter().rev() {
             recs.sort_by(|a, b| {
-                let o = sort_key(a, key).cmp(&sort_key(b, key));
+                let o = a.sort_key(key, "expire").cmp(&b.sort_key(key, "expire"));
                 if *desc {
                     o.reverse()
                 } else {

@@ -589,20 +589,8 @@ async fn delete_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     check!(bearer(&ctx));
     // A soft delete on the real panel (the row stays with its username nulled), which the API
     // cannot tell from a hard one: the user is gone everywhere and the name is free again.
-    match ctx.sim.store().remove(&username) {
-        Some(_) => ok(json!({})),
-        None => not_found(),
-    }
-}
-
-fn order_key(rec: &UserRec, key: &str) -> (i64, String) {
-    match key {
-        "username" => (0, rec.username.clone()),
-        "used_traffic" => (rec.used, String::new()),
-        "data_limit" => (rec.limit.unwrap_or(-1), String::new()),
-        "expire_date" => (rec.expires_at.map_or(-1, |t| t.timestamp()), String::new()),
-        _ => (rec.id, String::new()),
-    }
+    let removed = ctx.sim.store().remove(&username);
+    removed.map_or_else(not_found, |_| ok(json!({})))
 }
 
 async fn list(ctx: Ctx) -> Response {
@@ -665,7 +653,7 @@ async fn list(ctx: Ctx) -> Response {
                 .filter(|r| flags.iter().all(|(k, b)| flag_of(r, k) == *b))
                 .collect();
             let key = order_by.as_deref().unwrap_or("id");
-            recs.sort_by_key(|r| order_key(r, key));
+            recs.sort_by_key(|r| r.sort_key(key, "expire_date"));
             if descending {
                 recs.reverse();
             }

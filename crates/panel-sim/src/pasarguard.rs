@@ -465,10 +465,8 @@ async fn reset(ctx: Ctx, Path(username): Path<String>) -> Response {
 async fn delete_user(ctx: Ctx, Path(username): Path<String>) -> Response {
     gate!(ctx, SimOp::Delete);
     check!(auth(&ctx));
-    match ctx.sim.store().remove(&username) {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => not_found(),
-    }
+    let removed = ctx.sim.store().remove(&username);
+    removed.map_or_else(not_found, |_| StatusCode::NO_CONTENT.into_response())
 }
 
 /// `offset`/`limit` (0 = all) over users by id, `username` repeatable, `load_sub=true` for the

@@ -122,6 +122,19 @@ impl UserRec {
         }
     }
 
+    /// Where the user goes in a listing sorted by `key`; `expire` names the expiry field
+    /// (Marzban `expire`, Marzneshin `expire_date`), and an unknown key sorts by id, i.e. in
+    /// creation order. No limit or expiry sorts first.
+    pub fn sort_key(&self, key: &str, expire: &str) -> (i64, String) {
+        match key {
+            "username" => (0, self.username.clone()),
+            "used_traffic" => (self.used, String::new()),
+            "data_limit" => (self.limit.unwrap_or(-1), String::new()),
+            k if k == expire => (self.expires_at.map_or(-1, |t| t.timestamp()), String::new()),
+            _ => (self.id, String::new()),
+        }
+    }
+
     pub fn limited(&self) -> bool {
         self.limit.is_some_and(|l| self.used >= l)
     }

@@ -365,6 +365,16 @@ impl Xui {
         open_envelope(&reply)
     }
 
+    /// `call` of a POST with a JSON body and no query.
+    async fn post(&self, segments: &[&str], body: &Value) -> Result<Value, PanelError> {
+        self.call(Method::POST, segments, &[], Some(body)).await
+    }
+
+    /// `call` of a GET without query or body.
+    async fn get(&self, segments: &[&str]) -> Result<Value, PanelError> {
+        self.call(Method::GET, segments, &[], None).await
+    }
+
     async fn send(
         &self,
         method: &Method,
@@ -384,14 +394,7 @@ impl Xui {
     }
 
     async fn inbounds(&self) -> Result<Vec<Inbound>, PanelError> {
-        let obj = self
-            .call(
-                Method::GET,
-                &["panel", "api", "inbounds", "list"],
-                &[],
-                None,
-            )
-            .await?;
+        let obj = self.get(&["panel", "api", "inbounds", "list"]).await?;
         if obj.is_null() {
             return Ok(Vec::new());
         }
@@ -435,27 +438,14 @@ impl Xui {
         match self.ready().await? {
             Api::V2 => Ok(self.scan().await?.into_iter().find(|f| f.email() == email)),
             Api::V3 => {
-                let client = match self
-                    .call(
-                        Method::GET,
-                        &["panel", "api", "clients", "get", email],
-                        &[],
-                        None,
-                    )
-                    .await
-                {
+                let client = match self.get(&["panel", "api", "clients", "get", email]).await {
                     Ok(Value::Object(m)) => m,
                     Ok(_) => return Ok(None),
                     Err(e) if is_not_found(&e) => return Ok(None),
                     Err(e) => return Err(e),
                 };
                 let traffic = self
-                    .call(
-                        Method::GET,
-                        &["panel", "api", "clients", "traffic", email],
-                        &[],
-                        None,
-                    )
+                    .get(&["panel", "api", "clients", "traffic", email])
                     .await?;
                 Ok(Some(v3_found(client, Some(traffic))))
             }
@@ -526,26 +516,16 @@ impl Xui {
                     "id": found.inbound_id,
                     "settings": json!({ "clients": [client] }).to_string(),
                 });
-                self.call(
-                    Method::POST,
-                    &["panel", "api", "inbounds", "updateClient", &key],
-                    &[],
-                    Some(&body),
-                )
-                .await
-                .map(drop)
+                self.post(&["panel", "api", "inbounds", "updateClient", &key], &body)
+                    .await
+                    .map(drop)
             }
             Api::V3 => {
                 let inbound_ids = client.remove("inboundIds").unwrap_or(json!([]));
                 let body = json!({ "client": client, "inboundIds": inbound_ids });
-                self.call(
-                    Method::POST,
-                    &["panel", "api", "clients", "update", email],
-                    &[],
-                    Some(&body),
-                )
-                .await
-                .map(drop)
+                self.post(&["panel", "api", "clients", "update", email], &body)
+                    .await
+                    .map(drop)
             }
         }
     }
@@ -665,14 +645,7 @@ impl PanelClient for Xui {
     async fn test_connection(&self) -> Result<ConnectionInfo, PanelError> {
         self.ready().await?;
         let started = Instant::now();
-        let status = self
-            .call(
-                Method::GET,
-                &["panel", "api", "server", "status"],
-                &[],
-                None,
-            )
-            .await?;
+        let status = self.get(&["panel", "api", "server", "status"]).await?;
         // 3x-ui reports xray's version, not its own; only a field naming the panel counts.
         let version = status
             .get("appVersion")
@@ -734,12 +707,7 @@ impl PanelClient for Xui {
                     );
                 }
                 let obj = self
-                    .call(
-                        Method::GET,
-                        &["panel", "api", "inbounds", "get", &first.to_string()],
-                        &[],
-                        None,
-                    )
+                    .get(&["panel", "api", "inbounds", "get", &first.to_string()])
                     .await
                     .map_err(|e| {
                         if is_not_found(&e) {
@@ -760,24 +728,14 @@ impl PanelClient for Xui {
                     "id": first,
                     "settings": json!({ "clients": [client] }).to_string(),
                 });
-                self.call(
-                    Method::POST,
-                    &["panel", "api", "inbounds", "addClient"],
-                    &[],
-                    Some(&body),
-                )
-                .await?;
+                self.post(&["panel", "api", "inbounds", "addClient"], &body)
+                    .await?;
             }
             Api::V3 => {
                 // 3.x generates the secrets and can hold one email in several inbounds.
                 let body = json!({ "client": client, "inboundIds": ids });
-                self.call(
-                    Method::POST,
-                    &["panel", "api", "clients", "add"],
-                    &[],
-                    Some(&body),
-                )
-                .await?;
+                self.post(&["panel", "api", "clients", "add"], &body)
+                    .await?;
             }
         }
         // addClient answers with no object, so the user is what we asked for.
