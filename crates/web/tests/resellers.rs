@@ -670,3 +670,24 @@ async fn reseller_figures_use_the_configured_grace() {
         "{me}"
     );
 }
+
+/// The resellers list tells "none yet" from "none match", and names its count (a phone showed a
+/// bare "۰" under the empty table).
+#[tokio::test]
+async fn the_resellers_list_tells_an_empty_list_from_an_empty_search() {
+    let app = TestApp::spawn().await;
+    let _ = app.admin().await;
+    let b = app.admin_browser().await;
+    let page = b.html("/admin/resellers?lang=en").await;
+    assert!(page.contains("No resellers yet."), "{page}");
+    assert!(
+        page.contains("Resellers: 0"),
+        "the count says what it counts"
+    );
+    let page = b.html("/admin/resellers?lang=en&q=nobody").await;
+    assert!(page.contains("No reseller matches this search."), "{page}");
+    assert!(!page.contains("No resellers yet."));
+    let page = b.html("/admin/resellers?lang=fa&q=nobody").await;
+    assert!(page.contains("هیچ ریسلری با این جستجو پیدا نشد."));
+    assert!(page.contains("تعداد ریسلرها: ۰"));
+}
