@@ -3,73 +3,40 @@
 
 mod common;
 
-use common::TestApp;
+use common::{Api, TestApp, GIB};
 use domain::status::{ConfigStatus, DisabledReason};
 use panel_sim::SimKind;
+use reqwest::Method;
 use serde_json::{json, Value};
 
-const GIB: i64 = 1 << 30;
-
-/// An admin, a panel of `kind`, and a reseller created through the API; returns the reseller's
-/// id and API token.
-async fn setup(
-    app: &TestApp,
-    kind: SimKind,
-    extra: Value,
-) -> (i64, String, panel_sim::Sim, String) {
-    app.create_admin("root", "correct-horse").await;
-    let admin = app.token("root", "correct-horse").await;
+/// An admin, a panel of `kind`, and the reseller `shop1` created through the API (with the
+/// `extra` fields); returns the reseller's id, its API client, the panel and the admin's client.
+/// The worker is left to the test.
+async fn setup(app: &TestApp, kind: SimKind, extra: Value) -> (i64, Api, panel_sim::Sim, Api) {
+    let admin = app.admin().await;
     let (panel_id, sim) = app.add_panel(kind).await;
     let mut body = json!({ "username": "shop1", "password": "shop-pass-1", "kind": "traffic",
         "panel_id": panel_id, "traffic_quota_bytes": 100 * GIB, "window_days": 30 });
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
-    let res = app
-        .client()
-        .post(app.url("/api/v1/resellers"))
-        .bearer_auth(&admin)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let token = app.token("shop1", "shop-pass-1").await;
-    (id, token, sim, admin)
-}
-
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    app.api(token, method, path, body).await
-}
-
-async fn create(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    call(
-        app,
-        token,
-        reqwest::Method::POST,
-        "/api/v1/configs",
-        Some(body),
-    )
-    .await
+    let r = admin
+        .expect(201, Method::POST, "/api/v1/resellers", Some(body))
+        .await;
+    let token = app.api_as("shop1", "shop-pass-1").await;
+    (r["id"].as_i64().unwrap(), token, sim, admin)
 }
 
 #[tokio::test]
 async fn every_config_action_reaches_the_panel() {
     let app = TestApp::spawn().await;
     let (_rid, token, sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (s, c) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": 2 * GIB, "expires_in_days": 30, "comment": "ali"}),
-    )
-    .await;
+    let (s, c) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": 2 * GIB, "expires_in_days": 30, "comment": "ali"}),
+        )
+        .await;
     assert_eq!(s, 201, "{c}");
     assert!(
         c["pending_operation"].is_null(),
@@ -100,64 +67,38 @@ async fn every_config_action_reaches_the_panel() {
         "{c}"
     );
 
-    let (s, c) = call(
-        &app,
-        &token,
-        reqwest::Method::PATCH,
-        &format!("/api/v1/configs/{id}"),
-        Some(json!({"traffic_limit_bytes": 5 * GIB})),
-    )
-    .await;
+    let (s, c) = token
+        .patch(
+            &format!("/api/v1/configs/{id}"),
+            json!({"traffic_limit_bytes": 5 * GIB}),
+        )
+        .await;
     assert_eq!(s, 200, "{c}");
     assert_eq!(c["traffic_limit_bytes"], 5 * GIB);
     assert_eq!(sim.user(&name).unwrap().limit_bytes, Some(5 * GIB));
 
-    let (s, c) = call(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/api/v1/configs/{id}/disable"),
-        None,
-    )
-    .await;
+    let (s, c) = token
+        .post_empty(&format!("/api/v1/configs/{id}/disable"))
+        .await;
     assert_eq!(
         (s, c["status"].as_str(), c["disabled_reason"].as_str()),
         (200, Some("disabled"), Some("manual"))
     );
     assert!(!sim.user(&name).unwrap().enabled);
-    let (s, c) = call(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/api/v1/configs/{id}/enable"),
-        None,
-    )
-    .await;
+    let (s, c) = token
+        .post_empty(&format!("/api/v1/configs/{id}/enable"))
+        .await;
     assert_eq!((s, c["status"].as_str()), (200, Some("active")));
     assert!(sim.user(&name).unwrap().enabled);
 
     // Traffic used before the delete keeps counting after it.
     sim.add_traffic(&name, 300 << 20);
-    let (s, c) = call(
-        &app,
-        &token,
-        reqwest::Method::DELETE,
-        &format!("/api/v1/configs/{id}"),
-        None,
-    )
-    .await;
+    let (s, c) = token.delete(&format!("/api/v1/configs/{id}")).await;
     assert_eq!((s, c["status"].as_str()), (200, Some("deleted")), "{c}");
     assert!(sim.user(&name).is_none(), "deleted on the panel");
     assert_eq!(c["lifetime_usage_bytes"], 300 << 20);
 
-    let (s, evs) = call(
-        &app,
-        &token,
-        reqwest::Method::GET,
-        &format!("/api/v1/configs/{id}/events"),
-        None,
-    )
-    .await;
+    let (s, evs) = token.get(&format!("/api/v1/configs/{id}/events")).await;
     assert_eq!(s, 200);
     let kinds: Vec<&str> = evs
         .as_array()
@@ -206,24 +147,17 @@ async fn the_config_limit_answers_409_and_deleted_configs_do_not_count() {
     let app = TestApp::spawn().await;
     let (_rid, token, sim, _) = setup(&app, SimKind::Marzban, json!({"config_limit": 2})).await;
     let body = json!({"traffic_limit_bytes": GIB, "expires_in_days": 7});
-    let (_, first) = create(&app, &token, body.clone()).await;
-    assert_eq!(create(&app, &token, body.clone()).await.0, 201);
-    let (s, e) = create(&app, &token, body.clone()).await;
+    let (_, first) = token.post("/api/v1/configs", body.clone()).await;
+    assert_eq!(token.post("/api/v1/configs", body.clone()).await.0, 201);
+    let (s, e) = token.post("/api/v1/configs", body.clone()).await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (409, Some("config_limit_reached"))
     );
     assert_eq!(sim.user_count(), 2, "nothing reached the panel");
     let id = first["id"].as_i64().unwrap();
-    call(
-        &app,
-        &token,
-        reqwest::Method::DELETE,
-        &format!("/api/v1/configs/{id}"),
-        None,
-    )
-    .await;
-    assert_eq!(create(&app, &token, body).await.0, 201);
+    token.delete(&format!("/api/v1/configs/{id}")).await;
+    assert_eq!(token.post("/api/v1/configs", body).await.0, 201);
 }
 
 #[tokio::test]
@@ -262,7 +196,7 @@ async fn invalid_input_answers_422_naming_the_field() {
         ),
     ];
     for (body, field) in cases {
-        let (s, e) = create(&app, &token, body.clone()).await;
+        let (s, e) = token.post("/api/v1/configs", body.clone()).await;
         assert_eq!(s, 422, "{body} → {e}");
         assert!(
             e["error"]["fields"][field].is_string(),
@@ -271,13 +205,13 @@ async fn invalid_input_answers_422_naming_the_field() {
     }
     assert_eq!(sim.user_count(), 0);
     // 0.1 GB is the smallest limit, and a custom name with a whitelisted service is made as asked.
-    let (s, c) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": 107_374_182, "expires_in_days": 1,
+    let (s, c) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": 107_374_182, "expires_in_days": 1,
         "custom_name": "ali_home", "service_ids": [1]}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(s, 201, "{c}");
     let u = sim.user("ali_home").expect("custom name on the panel");
     assert_eq!(
@@ -285,12 +219,12 @@ async fn invalid_input_answers_422_naming_the_field() {
         (Some(107_374_182), vec![1])
     );
     // The name is taken now, here and on the panel.
-    let (s, e) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "custom_name": "ali_home"}),
-    )
-    .await;
+    let (s, e) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "custom_name": "ali_home"}),
+        )
+        .await;
     assert_eq!(
         (s, e["error"]["fields"]["custom_name"].is_string()),
         (422, true)
@@ -302,14 +236,12 @@ async fn invalid_input_answers_422_naming_the_field() {
     engine::observe::record(&app.db, id, 2 * GIB, None, chrono::Utc::now().timestamp())
         .await
         .unwrap();
-    let (s, e) = call(
-        &app,
-        &token,
-        reqwest::Method::PATCH,
-        &format!("/api/v1/configs/{id}"),
-        Some(json!({"traffic_limit_bytes": GIB})),
-    )
-    .await;
+    let (s, e) = token
+        .patch(
+            &format!("/api/v1/configs/{id}"),
+            json!({"traffic_limit_bytes": GIB}),
+        )
+        .await;
     assert_eq!(
         (s, e["error"]["fields"]["traffic_limit_bytes"].is_string()),
         (422, true),
@@ -317,21 +249,19 @@ async fn invalid_input_answers_422_naming_the_field() {
     );
 
     // Without the permission, names are refused.
-    let (s, _) = call(
-        &app,
-        &admin,
-        reqwest::Method::PATCH,
-        &format!("/api/v1/resellers/{rid}"),
-        Some(json!({"allow_custom_names": false})),
-    )
-    .await;
+    let (s, _) = admin
+        .patch(
+            &format!("/api/v1/resellers/{rid}"),
+            json!({"allow_custom_names": false}),
+        )
+        .await;
     assert_eq!(s, 200);
-    let (s, e) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "custom_name": "other_name"}),
-    )
-    .await;
+    let (s, e) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "custom_name": "other_name"}),
+        )
+        .await;
     assert_eq!(
         (s, e["error"]["fields"]["custom_name"].is_string()),
         (422, true)
@@ -343,22 +273,22 @@ async fn eylandoo_configs_get_nodes_and_max_clients() {
     let app = TestApp::spawn().await;
     let (_rid, token, sim, _) =
         setup(&app, SimKind::Eylandoo, json!({"node_whitelist": [2]})).await;
-    let (s, c) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": 3 * GIB, "expires_in_days": 10,
+    let (s, c) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": 3 * GIB, "expires_in_days": 10,
         "node_ids": [2], "max_clients": 3}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(s, 201, "{c}");
     let u = sim.user(c["username"].as_str().unwrap()).unwrap();
     assert_eq!((u.max_clients, u.node_ids.clone()), (Some(3), vec![2]));
-    let (s, e) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "node_ids": [1]}),
-    )
-    .await;
+    let (s, e) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "node_ids": [1]}),
+        )
+        .await;
     assert_eq!(
         (s, e["error"]["fields"]["node_ids"].is_string()),
         (422, true)
@@ -369,24 +299,19 @@ async fn eylandoo_configs_get_nodes_and_max_clients() {
 async fn suspended_resellers_are_blocked_as_the_matrix_says() {
     let app = TestApp::spawn().await;
     let (rid, token, sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (_, c) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-    )
-    .await;
+    let (_, c) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+        )
+        .await;
     let id = c["id"].as_i64().unwrap();
     let name = c["username"].as_str().unwrap().to_string();
-    let b = app.signed_in_browser("shop1", "shop-pass-1").await;
+    let b = app.browser_as("shop1", "shop-pass-1").await;
 
-    let (s, r) = call(
-        &app,
-        &admin,
-        reqwest::Method::POST,
-        &format!("/api/v1/resellers/{rid}/suspend"),
-        None,
-    )
-    .await;
+    let (s, r) = admin
+        .post_empty(&format!("/api/v1/resellers/{rid}/suspend"))
+        .await;
     assert_eq!((s, r["status"].as_str()), (200, Some("suspended")));
     let mut ok = false;
     for _ in 0..50 {
@@ -408,58 +333,43 @@ async fn suspended_resellers_are_blocked_as_the_matrix_says() {
             format!("/api/v1/configs/{id}/enable"),
         ),
     ] {
-        let (s, e) = call(&app, &token, m, &path, None).await;
+        let (s, e) = token.send(m, &path, None).await;
         assert_eq!(
             (s, e["error"]["code"].as_str()),
             (403, Some("reseller_suspended")),
             "{path}"
         );
     }
-    let (s, e) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-    )
-    .await;
+    let (s, e) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+        )
+        .await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (403, Some("reseller_suspended"))
     );
-    let (s, me) = call(&app, &token, reqwest::Method::GET, "/api/v1/me", None).await;
+    let (s, me) = token.get("/api/v1/me").await;
     assert_eq!(
         (s, me["status"].as_str()),
         (200, Some("suspended")),
         "/me answers in every status"
     );
     // The dashboard is the suspended reseller's home: it opens and says why; configs do not.
-    let res = b.get(app.url("/?lang=en")).send().await.unwrap();
+    let res = b.get_raw("/?lang=en").await;
     assert_eq!(res.status(), 200);
     assert!(
         res.text().await.unwrap().contains("suspended"),
         "the page says why"
     );
-    assert_eq!(
-        b.get(app.url("/configs")).send().await.unwrap().status(),
-        403
-    );
+    assert_eq!(b.get_raw("/configs").await.status(), 403);
 
-    let (s, r) = call(
-        &app,
-        &admin,
-        reqwest::Method::POST,
-        &format!("/api/v1/resellers/{rid}/activate"),
-        None,
-    )
-    .await;
+    let (s, r) = admin
+        .post_empty(&format!("/api/v1/resellers/{rid}/activate"))
+        .await;
     assert_eq!((s, r["status"].as_str()), (200, Some("active")));
-    let (s, c) = call(
-        &app,
-        &token,
-        reqwest::Method::GET,
-        &format!("/api/v1/configs/{id}"),
-        None,
-    )
-    .await;
+    let (s, c) = token.get(&format!("/api/v1/configs/{id}")).await;
     assert_eq!(
         (s, c["status"].as_str()),
         (200, Some("active")),
@@ -474,22 +384,22 @@ async fn suspended_resellers_are_blocked_as_the_matrix_says() {
     db::sqlx::query("UPDATE resellers SET kind = 'wallet', status = 'suspended_wallet', suspended_by = 'system' WHERE id = $1")
         .bind(rid).execute(&mut *conn).await.unwrap();
     drop(conn);
-    let (s, e) = call(&app, &token, reqwest::Method::GET, "/api/v1/configs", None).await;
+    let (s, e) = token.get("/api/v1/configs").await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (403, Some("wallet_suspended"))
     );
-    let (s, e) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-    )
-    .await;
+    let (s, e) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+        )
+        .await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (403, Some("wallet_suspended"))
     );
-    let res = b.get(app.url("/")).send().await.unwrap();
+    let res = b.get_raw("/").await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/wallet");
 }
@@ -498,12 +408,12 @@ async fn suspended_resellers_are_blocked_as_the_matrix_says() {
 async fn a_reseller_cannot_enable_what_the_system_disabled() {
     let app = TestApp::spawn().await;
     let (_rid, token, _sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (_, c) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-    )
-    .await;
+    let (_, c) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+        )
+        .await;
     let id = c["id"].as_i64().unwrap();
     let mut conn = app.db.acquire().await.unwrap();
     db::configs::set_status(
@@ -515,14 +425,9 @@ async fn a_reseller_cannot_enable_what_the_system_disabled() {
     .await
     .unwrap();
     drop(conn);
-    let (s, e) = call(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/api/v1/configs/{id}/enable"),
-        None,
-    )
-    .await;
+    let (s, e) = token
+        .post_empty(&format!("/api/v1/configs/{id}/enable"))
+        .await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (409, Some("config_not_enableable")),
@@ -542,12 +447,12 @@ async fn a_slow_panel_leaves_the_create_pending_and_the_worker_finishes_it() {
     .await;
     let (_rid, token, sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
     sim.inject(panel_sim::SimOp::Create, panel_sim::Fault::Http500, Some(1));
-    let (s, c) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-    )
-    .await;
+    let (s, c) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
+        )
+        .await;
     assert_eq!(s, 201, "{c}");
     assert_eq!(c["pending_operation"]["kind"], "create", "{c}");
     let name = c["username"].as_str().unwrap().to_string();
@@ -568,18 +473,20 @@ async fn a_slow_panel_leaves_the_create_pending_and_the_worker_finishes_it() {
 async fn json_of_the_wrong_shape_names_the_field() {
     let app = TestApp::spawn().await;
     let (_rid, token, _sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (s, e) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": "lots", "expires_in_days": 7}),
-    )
-    .await;
+    let (s, e) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": "lots", "expires_in_days": 7}),
+        )
+        .await;
     assert_eq!(s, 422, "{e}");
     assert!(
         e["error"]["fields"]["traffic_limit_bytes"].is_string(),
         "{e}"
     );
-    let (s, e) = create(&app, &token, json!({"traffic_limit_bytes": GIB})).await;
+    let (s, e) = token
+        .post("/api/v1/configs", json!({"traffic_limit_bytes": GIB}))
+        .await;
     assert_eq!(s, 422, "{e}");
     assert!(e["error"]["fields"]["expires_in_days"].is_string(), "{e}");
 }
@@ -594,12 +501,12 @@ async fn figures_create_latency() {
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t = std::time::Instant::now();
-        let (s, c) = create(
-            &app,
-            &token,
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
-        )
-        .await;
+        let (s, c) = token
+            .post(
+                "/api/v1/configs",
+                json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
+            )
+            .await;
         times.push(t.elapsed());
         assert_eq!(s, 201);
         assert!(c["pending_operation"].is_null());
@@ -624,12 +531,12 @@ async fn an_empty_whitelist_allows_any_of_the_panels_services_and_nodes() {
     ] {
         let app = TestApp::spawn().await;
         let (_rid, token, sim, _) = setup(&app, kind, json!({})).await;
-        let (s, c) = create(
-            &app,
-            &token,
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, field: [2]}),
-        )
-        .await;
+        let (s, c) = token
+            .post(
+                "/api/v1/configs",
+                json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, field: [2]}),
+            )
+            .await;
         assert_eq!(s, 201, "{kind}: {c}");
         let u = sim
             .user(c["username"].as_str().unwrap())
@@ -640,12 +547,12 @@ async fn an_empty_whitelist_allows_any_of_the_panels_services_and_nodes() {
         };
         assert_eq!(placed, [2], "{kind}: placed where the reseller asked");
 
-        let (s, e) = create(
-            &app,
-            &token,
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, field: [99]}),
-        )
-        .await;
+        let (s, e) = token
+            .post(
+                "/api/v1/configs",
+                json!({"traffic_limit_bytes": GIB, "expires_in_days": 7, field: [99]}),
+            )
+            .await;
         assert_eq!(s, 422, "{kind}: {e}");
         assert!(e["error"]["fields"][field].is_string(), "{kind}: {e}");
         assert_eq!(
@@ -655,15 +562,8 @@ async fn an_empty_whitelist_allows_any_of_the_panels_services_and_nodes() {
         );
 
         // The form offers every one of the panel's, by name.
-        let b = app.signed_in_browser("shop1", "shop-pass-1").await;
-        let html = b
-            .get(app.url("/configs/new?lang=en"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let b = app.browser_as("shop1", "shop-pass-1").await;
+        let html = b.html("/configs/new?lang=en").await;
         for id in ["1", "2"] {
             assert!(
                 html.contains(&format!("name=\"{field}\" value=\"{id}\"")),
@@ -680,67 +580,42 @@ async fn admin_disable_is_not_undone_by_reseller() {
     let mut app = TestApp::spawn().await;
     app.start_worker();
     let (_rid, token, _sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (s, c) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
-    )
-    .await;
+    let (s, c) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
+        )
+        .await;
     assert_eq!(s, 201, "{c}");
     let id = c["id"].as_i64().unwrap();
     let post = reqwest::Method::POST;
-    let (s, v) = call(
-        &app,
-        &admin,
-        post.clone(),
-        &format!("/api/v1/configs/{id}/disable"),
-        None,
-    )
-    .await;
+    let (s, v) = admin
+        .send(post.clone(), &format!("/api/v1/configs/{id}/disable"), None)
+        .await;
     assert_eq!(s, 200, "{v}");
     let mut conn = app.db.acquire().await.unwrap();
     let row = db::configs::get(&mut conn, id).await.unwrap().unwrap();
     drop(conn);
     assert_eq!(row.disabled_reason, Some(DisabledReason::Admin));
-    let (s, v) = call(
-        &app,
-        &token,
-        post.clone(),
-        &format!("/api/v1/configs/{id}/enable"),
-        None,
-    )
-    .await;
+    let (s, v) = token
+        .send(post.clone(), &format!("/api/v1/configs/{id}/enable"), None)
+        .await;
     assert_eq!(
         s, 409,
         "the reseller must not undo the admin's disable: {v}"
     );
-    let (s, v) = call(
-        &app,
-        &admin,
-        post.clone(),
-        &format!("/api/v1/configs/{id}/enable"),
-        None,
-    )
-    .await;
+    let (s, v) = admin
+        .send(post.clone(), &format!("/api/v1/configs/{id}/enable"), None)
+        .await;
     assert_eq!(s, 200, "{v}");
     // The reseller's own disable is still its own to undo.
-    let (s, _) = call(
-        &app,
-        &token,
-        post.clone(),
-        &format!("/api/v1/configs/{id}/disable"),
-        None,
-    )
-    .await;
+    let (s, _) = token
+        .send(post.clone(), &format!("/api/v1/configs/{id}/disable"), None)
+        .await;
     assert_eq!(s, 200);
-    let (s, v) = call(
-        &app,
-        &token,
-        post,
-        &format!("/api/v1/configs/{id}/enable"),
-        None,
-    )
-    .await;
+    let (s, v) = token
+        .send(post, &format!("/api/v1/configs/{id}/enable"), None)
+        .await;
     assert_eq!(s, 200, "{v}");
     let mut conn = app.db.acquire().await.unwrap();
     let row = db::configs::get(&mut conn, id).await.unwrap().unwrap();
@@ -751,36 +626,24 @@ async fn admin_disable_is_not_undone_by_reseller() {
 async fn expiry_cap_cannot_be_bypassed_by_patch() {
     let app = TestApp::spawn().await;
     let (_, token, _sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (s, c) = create(
-        &app,
-        &token,
-        json!({"traffic_limit_bytes": GIB, "expires_in_days": 7}),
-    )
-    .await;
+    let (s, c) = token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7}),
+        )
+        .await;
     assert_eq!(s, 201, "{c}");
     let path = format!("/api/v1/configs/{}", c["id"]);
-    let (s, e) = call(
-        &app,
-        &token,
-        reqwest::Method::PATCH,
-        &path,
-        Some(json!({"expires_at": "9999-12-31T23:59:59Z"})),
-    )
-    .await;
+    let (s, e) = token
+        .patch(&path, json!({"expires_at": "9999-12-31T23:59:59Z"}))
+        .await;
     assert_eq!(s, 422, "an expiry 8,000 years away is refused: {e}");
     assert!(e["error"]["fields"]["expires_at"].is_string(), "{e}");
-    let (_, now) = call(&app, &token, reqwest::Method::GET, &path, None).await;
+    let (_, now) = token.get(&path).await;
     assert_eq!(now["expires_at"], c["expires_at"], "nothing changed");
     // Within the 3,650-day cap a date still goes through.
     let in_a_year = (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339();
-    let (s, e) = call(
-        &app,
-        &token,
-        reqwest::Method::PATCH,
-        &path,
-        Some(json!({ "expires_at": in_a_year })),
-    )
-    .await;
+    let (s, e) = token.patch(&path, json!({ "expires_at": in_a_year })).await;
     assert_eq!(s, 200, "{e}");
 }
 
@@ -793,12 +656,12 @@ async fn reseller_activation_keeps_the_admins_own_disables() {
     let (rid, token, sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
     let mut made = Vec::new();
     for _ in 0..2 {
-        let (s, c) = create(
-            &app,
-            &token,
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
-        )
-        .await;
+        let (s, c) = token
+            .post(
+                "/api/v1/configs",
+                json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
+            )
+            .await;
         assert_eq!(s, 201, "{c}");
         made.push((
             c["id"].as_i64().unwrap(),
@@ -812,7 +675,7 @@ async fn reseller_activation_keeps_the_admins_own_disables() {
         format!("/api/v1/resellers/{rid}/suspend"),
         format!("/api/v1/resellers/{rid}/activate"),
     ] {
-        let (s, v) = call(&app, &admin, post.clone(), &path, None).await;
+        let (s, v) = admin.send(post.clone(), &path, None).await;
         assert_eq!(s, 200, "{path}: {v}");
     }
     // Let the durable operations reach the panel.
@@ -844,13 +707,8 @@ async fn reseller_activation_keeps_the_admins_own_disables() {
         "back on on the panel"
     );
     // And the reseller still may not undo the admin's disable.
-    let (s, v) = call(
-        &app,
-        &token,
-        post,
-        &format!("/api/v1/configs/{own}/enable"),
-        None,
-    )
-    .await;
+    let (s, v) = token
+        .send(post, &format!("/api/v1/configs/{own}/enable"), None)
+        .await;
     assert_eq!(s, 409, "{v}");
 }

@@ -3,8 +3,18 @@
 
 mod common;
 
-use common::{hidden_field, TestApp};
+use common::{assert_error, hidden_field, Api, TestApp};
 use serde_json::Value;
+
+/// The token endpoint asked anonymously: (status, body).
+async fn ask_token(app: &TestApp, username: &str, password: &str) -> (u16, Value) {
+    app.anonymous_api()
+        .post(
+            "/api/v1/auth/token",
+            serde_json::json!({"username": username, "password": password}),
+        )
+        .await
+}
 
 #[tokio::test]
 async fn sign_in_sets_a_secure_session_and_opens_the_dashboard() {
@@ -32,14 +42,7 @@ async fn sign_in_sets_a_secure_session_and_opens_the_dashboard() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    let page = b
-        .get(app.url("/?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.visitor_with(b).html("/?lang=en").await;
     assert!(
         page.contains("Overview") && page.contains("root"),
         "admin dashboard shown"
@@ -68,17 +71,10 @@ async fn wrong_password_is_refused_audited_and_then_rate_limited() {
         app.submit_login(&b, "root", "correct-horse").await.status(),
         429
     );
-    let res = app
-        .client()
-        .post(app.url("/api/v1/auth/token"))
-        .json(&serde_json::json!({"username": "root", "password": "correct-horse"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 429);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "rate_limited"
+    assert_error(
+        &ask_token(&app, "root", "correct-horse").await,
+        429,
+        "rate_limited",
     );
 }
 
@@ -100,20 +96,12 @@ async fn forms_without_a_valid_csrf_token_are_refused() {
         .unwrap();
     assert_eq!(res.status(), 403);
 
-    let b = app.signed_in_browser("root", "correct-horse").await;
+    let b = app.admin_browser().await;
     let res = b
-        .post(app.url("/tokens"))
-        .form(&[("name", "bot"), ("_csrf", "forged")])
-        .send()
-        .await
-        .unwrap();
+        .submit_raw("/tokens", &[("name", "bot"), ("_csrf", "forged")])
+        .await;
     assert_eq!(res.status(), 403);
-    let res = b
-        .post(app.url("/tokens"))
-        .form(&[("name", "bot")])
-        .send()
-        .await
-        .unwrap();
+    let res = b.submit_raw("/tokens", &[("name", "bot")]).await;
     assert_eq!(res.status(), 403);
     let mut conn = app.db.acquire().await.unwrap();
     let n: i64 = db::sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
@@ -123,75 +111,33 @@ async fn forms_without_a_valid_csrf_token_are_refused() {
     assert_eq!(n, 0, "nothing was created by the forged posts");
 
     // With the real token the same form works, and sign-out needs it too.
-    let csrf = app.csrf_of(&b).await;
-    let res = b
-        .post(app.url("/tokens"))
-        .form(&[("name", "bot"), ("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(b.submit("/tokens", &[("name", "bot")]).await.status(), 200);
     assert_eq!(
-        b.post(app.url("/logout"))
-            .form(&[("_csrf", "x")])
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        b.submit_raw("/logout", &[("_csrf", "x")]).await.status(),
         403
     );
-    assert_eq!(
-        b.post(app.url("/logout"))
-            .form(&[("_csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
-    assert_eq!(
-        b.get(app.url("/")).send().await.unwrap().status(),
-        303,
-        "signed out"
-    );
+    assert_eq!(b.submit("/logout", &[]).await.status(), 303);
+    assert_eq!(b.get_raw("/").await.status(), 303, "signed out");
 }
 
 #[tokio::test]
 async fn api_tokens_authenticate_and_stop_working_when_revoked() {
     let app = TestApp::spawn().await;
     app.create_admin("root", "correct-horse").await;
-    let c = app.client();
-    let res = c
-        .post(app.url("/api/v1/auth/token"))
-        .json(&serde_json::json!({"username": "root", "password": "nope"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "invalid_credentials"
+    assert_error(
+        &ask_token(&app, "root", "nope").await,
+        401,
+        "invalid_credentials",
     );
 
-    let login = app.token("root", "correct-horse").await;
-    let res = c
-        .post(app.url("/api/v1/tokens"))
-        .bearer_auth(&login)
-        .json(&serde_json::json!({"name": "shop bot"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let created: Value = res.json().await.unwrap();
-    let named = created["token"].as_str().unwrap().to_string();
-    let list = c
-        .get(app.url("/api/v1/tokens"))
-        .bearer_auth(&named)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(list.status(), 200);
-    let list: Vec<Value> = list.json().await.unwrap();
+    let login = app.api_as("root", "correct-horse").await;
+    let (status, created) = login
+        .post("/api/v1/tokens", serde_json::json!({"name": "shop bot"}))
+        .await;
+    assert_eq!(status, 201);
+    let named = app.api_with(created["token"].as_str().unwrap());
+    let list = named.ok("/api/v1/tokens").await;
+    let list = list.as_array().unwrap();
     assert!(list.iter().any(|t| t["name"] == "shop bot"));
     assert!(
         list.iter()
@@ -205,44 +151,14 @@ async fn api_tokens_authenticate_and_stop_working_when_revoked() {
         .fetch_all(&mut *conn)
         .await
         .unwrap();
-    assert!(!hashes.contains(&named) && !hashes.contains(&login));
+    let secrets = [named.token().to_string(), login.token().to_string()];
+    assert!(!hashes.iter().any(|h| secrets.contains(h)));
 
     let id = created["id"].as_i64().unwrap();
-    assert_eq!(
-        c.delete(app.url(&format!("/api/v1/tokens/{id}")))
-            .bearer_auth(&login)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    assert_eq!(
-        c.get(app.url("/api/v1/tokens"))
-            .bearer_auth(&named)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    assert_eq!(
-        c.get(app.url("/api/v1/tokens"))
-            .bearer_auth("garbage")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    assert_eq!(
-        c.get(app.url("/api/v1/tokens"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(login.delete(&format!("/api/v1/tokens/{id}")).await.0, 204);
+    assert_eq!(named.get("/api/v1/tokens").await.0, 401);
+    assert_eq!(app.api_with("garbage").get("/api/v1/tokens").await.0, 401);
+    assert_eq!(app.anonymous_api().get("/api/v1/tokens").await.0, 401);
 }
 
 /// Every admin operation in the OpenAPI document, as (method, concrete path).
@@ -267,33 +183,15 @@ async fn a_reseller_is_refused_on_every_admin_route() {
     let app = TestApp::spawn().await;
     app.create_user("shop1", "reseller-pass", "reseller", None)
         .await;
-    let token = app.token("shop1", "reseller-pass").await;
-    let doc: Value = app
-        .client()
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shop = app.api_as("shop1", "reseller-pass").await;
+    let doc = common::openapi(&app).await;
     let ops = admin_operations(&doc);
     assert!(!ops.is_empty());
     for (method, path) in ops {
-        let res = app
-            .client()
-            .request(method.parse().unwrap(), app.url(&path))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 403, "{method} {path}");
-        assert_eq!(
-            res.json::<Value>().await.unwrap()["error"]["code"],
-            "admin_only",
-            "{method} {path}"
-        );
+        let answer = shop
+            .send(method.parse().unwrap(), &path, Some(serde_json::json!({})))
+            .await;
+        assert_error(&answer, 403, "admin_only");
     }
 }
 
@@ -301,14 +199,7 @@ async fn a_reseller_is_refused_on_every_admin_route() {
 async fn the_layout_follows_the_locale() {
     let app = TestApp::spawn().await;
     let c = app.client();
-    let fa = c
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fa = app.visitor().html("/login").await;
     assert!(fa.contains(r#"<html lang="fa" dir="rtl">"#));
     assert!(fa.contains("ورود"));
     let en = c.get(app.url("/login?lang=en")).send().await.unwrap();
@@ -371,21 +262,15 @@ async fn error_pages_are_localised_and_the_api_uses_the_envelope() {
     app.create_user("shop1", "reseller-pass", "reseller", None)
         .await;
     // A 403 page: a reseller posting a forged form gets the localised page.
-    let b = app.signed_in_browser("shop1", "reseller-pass").await;
-    let res = b
-        .post(app.url("/tokens?lang=en"))
-        .form(&[("name", "x")])
-        .send()
-        .await
-        .unwrap();
+    let b = app.browser_as("shop1", "reseller-pass").await;
+    let res = b.submit_raw("/tokens?lang=en", &[("name", "x")]).await;
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("Not allowed"));
 
-    let res = c.get(app.url("/api/v1/nothing")).send().await.unwrap();
-    assert_eq!(res.status(), 404);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "not_found"
+    assert_error(
+        &app.anonymous_api().get("/api/v1/nothing").await,
+        404,
+        "not_found",
     );
 }
 
@@ -424,29 +309,10 @@ async fn malformed_api_input_answers_400_or_422_never_500() {
         "{}",
         res.status()
     );
-    app.create_admin("root", "correct-horse").await;
-    let t = app.token("root", "correct-horse").await;
-    let res = c
-        .delete(app.url("/api/v1/tokens/abc"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let res = c
-        .get(app.url("/api/v1/audit-logs?from=yesterday"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    let res = c
-        .get(app.url("/api/v1/audit-logs?target_id=x"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
+    let admin: Api = app.admin().await;
+    assert_eq!(admin.delete("/api/v1/tokens/abc").await.0, 400);
+    assert_eq!(admin.get("/api/v1/audit-logs?from=yesterday").await.0, 422);
+    assert_eq!(admin.get("/api/v1/audit-logs?target_id=x").await.0, 400);
 }
 
 #[tokio::test]
@@ -511,15 +377,7 @@ async fn assets_are_embedded_and_revalidate_by_etag() {
 #[tokio::test]
 async fn the_openapi_document_is_valid_and_lists_every_api_route() {
     let app = TestApp::spawn().await;
-    let text = app
-        .client()
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.visitor().html("/api/v1/openapi.json").await;
     let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
     assert!(spec.openapi.starts_with("3."));
     let doc: Value = serde_json::from_str(&text).unwrap();
@@ -557,17 +415,27 @@ async fn the_openapi_document_is_valid_and_lists_every_api_route() {
 async fn signed_in_forms_embed_the_session_token() {
     let app = TestApp::spawn().await;
     app.create_admin("root", "correct-horse").await;
-    let b = app.signed_in_browser("root", "correct-horse").await;
-    let page = b
-        .get(app.url("/tokens"))
+    let page = app.admin_browser().await.html("/tokens").await;
+    let csrf = hidden_field(&page, "_csrf").unwrap();
+    assert!(csrf.len() >= 32);
+}
+
+/// The admin signs in through the form with `X-Forwarded-Proto: https`, as a TLS proxy would send.
+async fn sign_in_claiming_https(app: &TestApp) -> reqwest::Response {
+    app.create_admin("root", "correct-horse").await;
+    let b = app.browser();
+    let page = app.visitor_with(b.clone()).html("/login").await;
+    let csrf = hidden_field(&page, "_csrf").unwrap();
+    b.post(app.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "root"),
+            ("password", "correct-horse"),
+        ])
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page, "_csrf").unwrap();
-    assert!(csrf.len() >= 32);
 }
 
 fn session_cookie(res: &reqwest::Response) -> String {
@@ -586,28 +454,7 @@ async fn behind_an_https_proxy_cookies_are_secure_and_the_forwarded_ip_is_limite
         ..Default::default()
     })
     .await;
-    app.create_admin("root", "correct-horse").await;
-    let b = app.browser();
-    let page = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page, "_csrf").unwrap();
-    let res = b
-        .post(app.url("/login"))
-        .header("x-forwarded-proto", "https")
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "root"),
-            ("password", "correct-horse"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = sign_in_claiming_https(&app).await;
     assert_eq!(res.status(), 303);
     assert!(
         session_cookie(&res).contains("Secure"),
@@ -632,28 +479,7 @@ async fn behind_an_https_proxy_cookies_are_secure_and_the_forwarded_ip_is_limite
 #[tokio::test]
 async fn without_a_trusted_proxy_forwarded_headers_are_ignored() {
     let app = TestApp::spawn().await;
-    app.create_admin("root", "correct-horse").await;
-    let b = app.browser();
-    let page = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page, "_csrf").unwrap();
-    let res = b
-        .post(app.url("/login"))
-        .header("x-forwarded-proto", "https")
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "root"),
-            ("password", "correct-horse"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = sign_in_claiming_https(&app).await;
     assert!(
         !session_cookie(&res).contains("Secure"),
         "a client cannot claim https"
@@ -682,14 +508,8 @@ async fn without_a_trusted_proxy_forwarded_headers_are_ignored() {
 async fn new_token_page_is_no_store() {
     let app = TestApp::spawn().await;
     app.create_admin("root", "correct-horse").await;
-    let b = app.signed_in_browser("root", "correct-horse").await;
-    let csrf = app.csrf_of(&b).await;
-    let res = b
-        .post(app.url("/tokens"))
-        .form(&[("name", "bot"), ("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let b = app.admin_browser().await;
+    let res = b.submit("/tokens", &[("name", "bot")]).await;
     assert_eq!(res.status(), 200);
     let cache = res
         .headers()

@@ -4,26 +4,9 @@
 
 mod common;
 
-use common::{hidden_field, TestApp};
+use common::{hidden_field, TestApp, GIB};
 use panel_sim::SimKind;
 use serde_json::{json, Value};
-
-const GIB: i64 = 1 << 30;
-
-async fn admin(app: &TestApp) -> String {
-    app.create_admin("root", "correct-horse").await;
-    app.token("root", "correct-horse").await
-}
-
-async fn send(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    app.api(token, method, path, body).await
-}
 
 fn ts(v: &Value) -> i64 {
     chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
@@ -34,11 +17,11 @@ fn ts(v: &Value) -> i64 {
 #[tokio::test]
 async fn a_traffic_reseller_is_created_with_its_login_and_managed() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (panel_id, _sim) = app.add_panel(SimKind::Marzban).await;
-    let (s, r) = send(&app, &token, reqwest::Method::POST, "/api/v1/resellers", Some(json!({
+    let (s, r) = token.post("/api/v1/resellers", json!({
         "username": "shop1", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id,
-        "traffic_quota_bytes": 100 * GIB, "window_days": 30, "config_limit": 5, "username_prefix": "shop"}))).await;
+        "traffic_quota_bytes": 100 * GIB, "window_days": 30, "config_limit": 5, "username_prefix": "shop"})).await;
     assert_eq!(s, 201, "{r}");
     let id = r["id"].as_i64().unwrap();
     assert_eq!(
@@ -78,61 +61,46 @@ async fn a_traffic_reseller_is_created_with_its_login_and_managed() {
     assert_eq!(app.audit_count("reseller_created").await, 1);
 
     // Its login works, and GET /me shows the same object.
-    let rt = app.token("shop1", "shop-pass-1").await;
-    let (s, me) = send(&app, &rt, reqwest::Method::GET, "/api/v1/me", None).await;
+    let rt = app.api_as("shop1", "shop-pass-1").await;
+    let (s, me) = rt.get("/api/v1/me").await;
     assert_eq!((s, me["id"].as_i64()), (200, Some(id)));
     // Its configs carry its prefix.
-    let (s, c) = send(
-        &app,
-        &rt,
-        reqwest::Method::POST,
-        "/api/v1/configs",
-        Some(json!({"traffic_limit_bytes": GIB, "expires_in_days": 3})),
-    )
-    .await;
+    let (s, c) = rt
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 3}),
+        )
+        .await;
     assert_eq!(s, 201);
     assert_eq!(c["username"], json!(format!("shop_{id}_cfg_{}", c["id"])));
-    let (s, list) = send(
-        &app,
-        &token,
-        reqwest::Method::GET,
-        &format!("/api/v1/resellers/{id}/configs"),
-        None,
-    )
-    .await;
+    let (s, list) = token.get(&format!("/api/v1/resellers/{id}/configs")).await;
     assert_eq!((s, list["total"].as_i64()), (200, Some(1)));
 
-    let (s, r) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/api/v1/resellers/{id}/traffic"),
-        Some(json!({"add_bytes": 20 * GIB})),
-    )
-    .await;
+    let (s, r) = token
+        .post(
+            &format!("/api/v1/resellers/{id}/traffic"),
+            json!({"add_bytes": 20 * GIB}),
+        )
+        .await;
     assert_eq!(
         (s, r["traffic"]["quota_bytes"].as_i64()),
         (200, Some(120 * GIB))
     );
     let end = ts(&r["traffic"]["window_ends_at"]);
-    let (s, r) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/api/v1/resellers/{id}/window"),
-        Some(json!({"extend_days": 10})),
-    )
-    .await;
+    let (s, r) = token
+        .post(
+            &format!("/api/v1/resellers/{id}/window"),
+            json!({"extend_days": 10}),
+        )
+        .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(ts(&r["traffic"]["window_ends_at"]), end + 10 * 86_400);
-    let (s, r) = send(
-        &app,
-        &token,
-        reqwest::Method::PATCH,
-        &format!("/api/v1/resellers/{id}"),
-        Some(json!({"config_limit": 9, "display_name": "Shop One"})),
-    )
-    .await;
+    let (s, r) = token
+        .patch(
+            &format!("/api/v1/resellers/{id}"),
+            json!({"config_limit": 9, "display_name": "Shop One"}),
+        )
+        .await;
     assert_eq!(
         (s, r["config_limit"].as_i64(), r["display_name"].as_str()),
         (200, Some(9), Some("Shop One"))
@@ -161,27 +129,25 @@ async fn a_traffic_reseller_is_created_with_its_login_and_managed() {
     );
     drop(conn);
 
-    let (s, e) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/api/v1/resellers/{id}/traffic"),
-        Some(json!({"add_bytes": 0})),
-    )
-    .await;
+    let (s, e) = token
+        .post(
+            &format!("/api/v1/resellers/{id}/traffic"),
+            json!({"add_bytes": 0}),
+        )
+        .await;
     assert_eq!(
         (s, e["error"]["fields"]["add_bytes"].is_string()),
         (422, true)
     );
     // Resellers cannot use the admin routes.
-    let (s, e) = send(&app, &rt, reqwest::Method::GET, "/api/v1/resellers", None).await;
+    let (s, e) = rt.get("/api/v1/resellers").await;
     assert_eq!((s, e["error"]["code"].as_str()), (403, Some("admin_only")));
 }
 
 #[tokio::test]
 async fn bad_reseller_input_names_the_field() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (panel_id, _sim) = app.add_panel(SimKind::Marzneshin).await;
     let base = json!({"username": "shop1", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id, "traffic_quota_bytes": GIB});
     let cases = [
@@ -202,14 +168,7 @@ async fn bad_reseller_input_names_the_field() {
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let (s, e) = send(
-            &app,
-            &token,
-            reqwest::Method::POST,
-            "/api/v1/resellers",
-            Some(body.clone()),
-        )
-        .await;
+        let (s, e) = token.post("/api/v1/resellers", body.clone()).await;
         assert_eq!(s, 422, "{body} → {e}");
         assert!(
             e["error"]["fields"][field].is_string(),
@@ -226,14 +185,7 @@ async fn bad_reseller_input_names_the_field() {
     ok["service_whitelist"] = json!([1, 2]);
     ok["window_starts_at"] = json!("2030-01-01");
     ok["window_ends_at"] = json!("2030-02-01");
-    let (s, r) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        "/api/v1/resellers",
-        Some(ok.clone()),
-    )
-    .await;
+    let (s, r) = token.post("/api/v1/resellers", ok.clone()).await;
     assert_eq!(
         (s, r["service_whitelist"].clone()),
         (201, json!([1, 2])),
@@ -243,14 +195,7 @@ async fn bad_reseller_input_names_the_field() {
     let jan1 =
         domain::tehran::start_of_tehran_day(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap());
     assert_eq!(ts(&r["traffic"]["window_starts_at"]), jan1.timestamp());
-    let (s, e) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        "/api/v1/resellers",
-        Some(ok),
-    )
-    .await;
+    let (s, e) = token.post("/api/v1/resellers", ok).await;
     assert_eq!(
         (s, e["error"]["fields"]["username"].is_string()),
         (422, true)
@@ -260,50 +205,41 @@ async fn bad_reseller_input_names_the_field() {
 #[tokio::test]
 async fn admin_pages_create_list_and_act_on_resellers() {
     let app = TestApp::spawn().await;
-    let _ = admin(&app).await;
+    app.admin().await;
     let (panel_id, _sim) = app.add_panel(SimKind::Marzban).await;
-    let b = app.signed_in_browser("root", "correct-horse").await;
-    let page = b
-        .get(app.url("/admin/resellers/new?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page, "_csrf").unwrap();
+    let b = app.admin_browser().await;
+    let page = b.html("/admin/resellers/new?lang=en").await;
+    hidden_field(&page, "_csrf").expect("the form carries the CSRF token");
     // A bad quota re-renders the form with the field's message.
     let res = b
-        .post(app.url("/admin/resellers/new?lang=en"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "shop9"),
-            ("password", "shop-pass-9"),
-            ("kind", "traffic"),
-            ("panel_id", &panel_id.to_string()),
-            ("quota_gb", "lots"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/resellers/new?lang=en",
+            &[
+                ("username", "shop9"),
+                ("password", "shop-pass-9"),
+                ("kind", "traffic"),
+                ("panel_id", &panel_id.to_string()),
+                ("quota_gb", "lots"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("Enter a number of GB"));
     let res = b
-        .post(app.url("/admin/resellers/new"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "shop9"),
-            ("password", "shop-pass-9"),
-            ("display_name", "Ninth shop"),
-            ("kind", "traffic"),
-            ("panel_id", &panel_id.to_string()),
-            ("quota_gb", "2.5"),
-            ("window_days", "30"),
-            ("config_limit", "3"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/resellers/new",
+            &[
+                ("username", "shop9"),
+                ("password", "shop-pass-9"),
+                ("display_name", "Ninth shop"),
+                ("kind", "traffic"),
+                ("panel_id", &panel_id.to_string()),
+                ("quota_gb", "2.5"),
+                ("window_days", "30"),
+                ("config_limit", "3"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let loc = res.headers()["location"].to_str().unwrap().to_string();
     let id: i64 = loc.rsplit('/').next().unwrap().parse().unwrap();
@@ -316,49 +252,27 @@ async fn admin_pages_create_list_and_act_on_resellers() {
     drop(conn);
 
     let list = b
-        .get(app.url("/admin/resellers?lang=en&q=ninth&kind=traffic"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .html("/admin/resellers?lang=en&q=ninth&kind=traffic")
+        .await;
     assert!(
         list.contains("Ninth shop") && list.contains("class=\"meter"),
         "search hit with a usage bar"
     );
-    let list = b
-        .get(app.url("/admin/resellers?lang=en&kind=wallet"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = b.html("/admin/resellers?lang=en&kind=wallet").await;
     assert!(!list.contains("Ninth shop"), "kind filter");
 
     let res = b
-        .post(app.url(&format!("/admin/resellers/{id}/traffic")))
-        .form(&[("_csrf", csrf.as_str()), ("add_gb", "1.5")])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            &format!("/admin/resellers/{id}/traffic"),
+            &[("add_gb", "1.5")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let res = b
-        .post(app.url(&format!("/admin/resellers/{id}/suspend")))
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .submit(&format!("/admin/resellers/{id}/suspend"), &[])
+        .await;
     assert_eq!(res.status(), 303);
-    let show = b
-        .get(app.url(&format!("/admin/resellers/{id}?lang=en")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let show = b.html(&format!("/admin/resellers/{id}?lang=en")).await;
     let q = &show[show
         .find("id=\"quota\"")
         .unwrap_or_else(|| panic!("{show}"))..][..60];
@@ -370,8 +284,8 @@ async fn admin_pages_create_list_and_act_on_resellers() {
         "status and audit trail, in words"
     );
     // The reseller's login sees its dashboard say why.
-    let rb = app.signed_in_browser("shop9", "shop-pass-9").await;
-    let res = rb.get(app.url("/?lang=en")).send().await.unwrap();
+    let rb = app.browser_as("shop9", "shop-pass-9").await;
+    let res = rb.get_raw("/?lang=en").await;
     assert_eq!(res.status(), 200);
     assert!(res
         .text()
@@ -379,41 +293,25 @@ async fn admin_pages_create_list_and_act_on_resellers() {
         .unwrap()
         .contains("An administrator suspended your account"));
     // A reseller cannot open the admin pages.
-    assert_eq!(
-        rb.get(app.url("/admin/resellers"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(rb.get_raw("/admin/resellers").await.status(), 403);
 }
 
 #[tokio::test]
 async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (panel_id, sim) = app.add_panel(SimKind::Marzban).await;
-    let (s, _) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        "/api/v1/resellers",
-        Some(json!({
+    let (s, _) = token
+        .post(
+            "/api/v1/resellers",
+            json!({
         "username": "shop1", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id,
-        "traffic_quota_bytes": 100 * GIB, "window_days": 30})),
-    )
-    .await;
+        "traffic_quota_bytes": 100 * GIB, "window_days": 30}),
+        )
+        .await;
     assert_eq!(s, 201);
-    let b = app.signed_in_browser("shop1", "shop-pass-1").await;
-    let dash = b
-        .get(app.url("/?lang=fa"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = app.browser_as("shop1", "shop-pass-1").await;
+    let dash = b.html("/?lang=fa").await;
     assert!(
         dash.contains("ریسلر ترافیک‌محور")
             && dash.contains("ترافیک کل")
@@ -427,40 +325,27 @@ async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
     );
 
     // Create through the form; the config page has the subscription URL and a QR code.
-    let csrf = app.csrf_of(&b).await;
     let res = b
-        .post(app.url("/configs/new?lang=en"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("traffic_limit_gb", "0.05"),
-            ("expires_in_days", "7"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/configs/new?lang=en",
+            &[("traffic_limit_gb", "0.05"), ("expires_in_days", "7")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("at least 0.1 GB"));
     let res = b
-        .post(app.url("/configs/new"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("traffic_limit_gb", "۲٫۵"),
-            ("expires_in_days", "30"),
-            ("comment", "Ali"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/configs/new",
+            &[
+                ("traffic_limit_gb", "۲٫۵"),
+                ("expires_in_days", "30"),
+                ("comment", "Ali"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let loc = res.headers()["location"].to_str().unwrap().to_string();
-    let page = b
-        .get(app.url(&format!("{loc}?lang=en")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = b.html(&format!("{loc}?lang=en")).await;
     assert!(
         page.contains("id=\"qr\"") && page.contains("<svg"),
         "QR code inline"
@@ -474,14 +359,7 @@ async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
     assert_eq!(sim.user(&name).unwrap().limit_bytes, Some(2_684_354_560));
 
     // The list: previous usage column only once some config has settled usage; Jalali dates in fa.
-    let list = b
-        .get(app.url("/configs?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = b.html("/configs?lang=en").await;
     assert!(list.contains(&name) && !list.contains("Previous usage"));
     let id: i64 = loc.rsplit('/').next().unwrap().parse().unwrap();
     let now = chrono::Utc::now().timestamp();
@@ -491,40 +369,19 @@ async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
     engine::observe::record(&app.db, id, 0, None, now)
         .await
         .unwrap();
-    let list = b
-        .get(app.url("/configs?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = b.html("/configs?lang=en").await;
     assert!(
         list.contains("Previous usage") && list.contains("1.00 GB"),
         "settled usage shown"
     );
-    let list = b
-        .get(app.url("/configs?lang=fa"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = b.html("/configs?lang=fa").await;
     let expires = domain::tehran::days_from_today(chrono::Utc::now(), 30);
     let jalali = domain::units::to_persian_digits(&domain::jalali::format_jalali_date(expires));
     assert!(
         list.contains("مصرف قبلی") && list.contains(&jalali),
         "Jalali expiry {jalali}"
     );
-    let list = b
-        .get(app.url("/configs?lang=en&status=deleted"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = b.html("/configs?lang=en&status=deleted").await;
     assert!(!list.contains(&name), "status filter");
 
     // A Jalali date typed with Persian digits sets the expiry to 00:00 Tehran of that day.
@@ -533,15 +390,11 @@ async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
         domain::tehran::start_of_tehran_day(target),
     ));
     let res = b
-        .post(app.url(&format!("/configs/{id}/edit")))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("traffic_limit_gb", "3"),
-            ("expires_at", typed.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            &format!("/configs/{id}/edit"),
+            &[("traffic_limit_gb", "3"), ("expires_at", typed.as_str())],
+        )
+        .await;
     assert_eq!(res.status(), 303, "{typed}");
     let u = sim.user(&name).unwrap();
     assert_eq!(
@@ -553,12 +406,7 @@ async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
     );
 
     // Disable from the page reaches the panel.
-    let res = b
-        .post(app.url(&format!("/configs/{id}/disable")))
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let res = b.submit(&format!("/configs/{id}/disable"), &[]).await;
     assert_eq!(res.status(), 303);
     assert!(!sim.user(&name).unwrap().enabled);
 }
@@ -566,18 +414,16 @@ async fn the_reseller_dashboard_and_config_pages_in_both_languages() {
 #[tokio::test]
 async fn a_wallet_reseller_starts_with_its_opening_balance_in_the_ledger() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (panel_id, _sim) = app.add_panel(SimKind::Marzban).await;
-    let (s, r) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        "/api/v1/resellers",
-        Some(json!({
+    let (s, r) = token
+        .post(
+            "/api/v1/resellers",
+            json!({
         "username": "wal1", "password": "wallet-pass-1", "kind": "wallet", "panel_id": panel_id,
-        "wallet_balance": 15_000, "wallet_price_per_gb": 900})),
-    )
-    .await;
+        "wallet_balance": 15_000, "wallet_price_per_gb": 900}),
+        )
+        .await;
     assert_eq!(s, 201, "{r}");
     assert!(r["traffic"].is_null());
     assert_eq!(
@@ -604,15 +450,8 @@ async fn a_wallet_reseller_starts_with_its_opening_balance_in_the_ledger() {
     );
     drop(conn);
     // The seed's wallet dashboard: balance, price per GB, traffic used and a top-up button.
-    let b = app.signed_in_browser("wal1", "wallet-pass-1").await;
-    let dash = b
-        .get(app.url("/?lang=fa"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = app.browser_as("wal1", "wallet-pass-1").await;
+    let dash = b.html("/?lang=fa").await;
     for part in [
         "ریسلر کیف پول‌محور",
         "موجودی کیف پول",
@@ -631,37 +470,25 @@ async fn a_wallet_reseller_starts_with_its_opening_balance_in_the_ledger() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reseller_figures_use_the_configured_grace() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (panel_id, _sim) = app.add_panel(SimKind::Marzban).await;
-    let (s, r) = send(&app, &token, reqwest::Method::POST, "/api/v1/resellers", Some(json!({
+    let (s, r) = token.post("/api/v1/resellers", json!({
         "username": "grace_shop", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id,
-        "traffic_quota_bytes": 10 * GIB, "window_days": 30}))).await;
+        "traffic_quota_bytes": 10 * GIB, "window_days": 30})).await;
     assert_eq!(s, 201, "{r}");
     let id = r["id"].as_i64().unwrap();
-    let b = app.signed_in_browser("root", "correct-horse").await;
-    let csrf = app.csrf_of(&b).await;
+    let b = app.admin_browser().await;
     let res = b
-        .post(app.url("/admin/settings/grace"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("grace_percent", "0"),
-            ("grace_min_mb", "500"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/settings/grace",
+            &[("grace_percent", "0"), ("grace_min_mb", "500")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
-    let (_, r) = send(
-        &app,
-        &token,
-        reqwest::Method::GET,
-        &format!("/api/v1/resellers/{id}"),
-        None,
-    )
-    .await;
+    let (_, r) = token.get(&format!("/api/v1/resellers/{id}")).await;
     assert_eq!(r["traffic"]["grace_bytes"], 500 << 20, "{r}");
-    let shop = app.token("grace_shop", "shop-pass-1").await;
-    let (_, me) = send(&app, &shop, reqwest::Method::GET, "/api/v1/me", None).await;
+    let shop = app.api_as("grace_shop", "shop-pass-1").await;
+    let (_, me) = shop.get("/api/v1/me").await;
     assert_eq!(
         me["reseller"]["traffic"]["grace_bytes"]
             .as_i64()

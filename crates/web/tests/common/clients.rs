@@ -10,12 +10,13 @@ use std::sync::{Arc, OnceLock};
 #[derive(Clone)]
 pub struct Api {
     base: String,
-    token: String,
+    /// None: no `Authorization` header at all (a caller not signed in).
+    token: Option<String>,
     http: reqwest::Client,
 }
 
 impl Api {
-    pub(crate) fn new(base: &str, token: String) -> Api {
+    pub(crate) fn new(base: &str, token: Option<String>) -> Api {
         Api {
             base: base.to_string(),
             token,
@@ -24,19 +25,16 @@ impl Api {
     }
 
     pub fn token(&self) -> &str {
-        &self.token
-    }
-
-    /// The same login with another token (a second token, or one a test expects to fail).
-    pub fn with_token(&self, token: &str) -> Api {
-        Api::new(&self.base, token.to_string())
+        self.token.as_deref().expect("a signed-in API client")
     }
 
     /// A request with the Bearer token set, for tests that look at headers or send a raw body.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http
-            .request(method, format!("{}{}", self.base, path))
-            .bearer_auth(&self.token)
+        let req = self.http.request(method, format!("{}{}", self.base, path));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
     }
 
     /// (status, body as JSON, or the text as a JSON string when it is not JSON).

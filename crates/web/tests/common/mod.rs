@@ -172,12 +172,27 @@ impl TestApp {
 
     /// The API as `username` sees it, with a token from the token endpoint.
     pub async fn api_as(&self, username: &str, password: &str) -> Api {
-        Api::new(&self.base, self.token(username, password).await)
+        Api::new(&self.base, Some(self.token(username, password).await))
     }
 
     /// The API with a token the test holds (revoked, forged, another login's).
     pub fn api_with(&self, token: &str) -> Api {
-        Api::new(&self.base, token.to_string())
+        Api::new(&self.base, Some(token.to_string()))
+    }
+
+    /// The API as a caller with no token at all.
+    pub fn anonymous_api(&self) -> Api {
+        Api::new(&self.base, None)
+    }
+
+    /// A browser that has not signed in (it keeps the cookies it is given).
+    pub fn visitor(&self) -> Browser {
+        self.visitor_with(self.browser())
+    }
+
+    /// `client` (one of `browser()`'s, in whatever state the test left it) as a `Browser`.
+    pub fn visitor_with(&self, client: reqwest::Client) -> Browser {
+        Browser::new(&self.base, client)
     }
 
     /// A browser signed in as `username` through the real form.
@@ -316,6 +331,11 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// The OpenAPI document the server serves.
+pub async fn openapi(app: &TestApp) -> Value {
+    app.anonymous_api().ok("/api/v1/openapi.json").await
 }
 
 /// A client that follows no redirect: tests look at them.
