@@ -5,15 +5,11 @@
 
 mod common;
 
-use common::{hidden_field, TestApp};
+use common::{hidden_field, Api, TestApp};
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn admin(app: &TestApp) -> String {
-    app.create_admin("root", "correct-horse").await;
-    app.token("root", "correct-horse").await
-}
 
 /// A host that records every byte it receives and answers each request with `status` and `body`.
 async fn recording_host(status: u16, body: &'static str) -> (String, Arc<Mutex<Vec<u8>>>) {
@@ -44,58 +40,44 @@ async fn recording_host(status: u16, body: &'static str) -> (String, Arc<Mutex<V
     (url, seen)
 }
 
-async fn send(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    app.api(token, method, path, Some(body)).await
+/// The token endpoint asked by a caller with no token: (status, body).
+async fn ask_token(app: &TestApp, body: Value) -> (u16, Value) {
+    app.anonymous_api().post("/api/v1/auth/token", body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_panel_password_is_never_sent_to_a_changed_host() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (id, sim) = app.add_panel(panel_sim::SimKind::Marzban).await;
     let (evil, seen) = recording_host(200, "{}").await;
     // Only the address changes, the password field is left blank.
-    let (s, body) = send(
-        &app,
-        &token,
-        reqwest::Method::PATCH,
-        &format!("/api/v1/panels/{id}"),
-        json!({ "base_url": evil, "password": "" }),
-    )
-    .await;
+    let (s, body) = token
+        .patch(
+            &format!("/api/v1/panels/{id}"),
+            json!({ "base_url": evil, "password": "" }),
+        )
+        .await;
     assert_eq!(
         s, 422,
         "changing the host must ask for the credentials again: {body}"
     );
     assert!(body["error"]["fields"]["password"].is_string(), "{body}");
-    send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/api/v1/panels/{id}/test"),
-        json!({}),
-    )
-    .await;
+    token
+        .post(&format!("/api/v1/panels/{id}/test"), json!({}))
+        .await;
     let got = String::from_utf8_lossy(&seen.lock().unwrap()).to_string();
     assert!(
         !got.contains(sim.admin_password()),
         "the new host received the stored password"
     );
     // With the credentials typed again the change goes through.
-    let (s, body) = send(
-        &app,
-        &token,
-        reqwest::Method::PATCH,
-        &format!("/api/v1/panels/{id}"),
-        json!({ "base_url": evil, "username": "u", "password": "typed-again" }),
-    )
-    .await;
+    let (s, body) = token
+        .patch(
+            &format!("/api/v1/panels/{id}"),
+            json!({ "base_url": evil, "username": "u", "password": "typed-again" }),
+        )
+        .await;
     assert_eq!(s, 200, "{body}");
 }
 
@@ -133,14 +115,8 @@ async fn the_login_is_normalised_once_for_limiter_lookup_and_audit() {
 async fn logins_over_64_characters_are_refused_before_anything_is_stored() {
     let app = TestApp::spawn().await;
     let long = "a".repeat(2000);
-    let res = app
-        .client()
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({ "username": long, "password": "x" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
+    let (status, _) = ask_token(&app, json!({ "username": long, "password": "x" })).await;
+    assert_eq!(status, 422);
     let res = app.submit_login(&app.browser(), &"b".repeat(65), "x").await;
     assert_eq!(res.status(), 422);
     assert_eq!(
@@ -154,14 +130,7 @@ async fn logins_over_64_characters_are_refused_before_anything_is_stored() {
 async fn request_bodies_are_limited_to_a_few_kb_except_uploads() {
     let app = TestApp::spawn().await;
     let big = json!({ "username": "root", "password": "p".repeat(100_000) });
-    let res = app
-        .client()
-        .post(app.url("/api/v1/auth/token"))
-        .json(&big)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 413);
+    assert_eq!(ask_token(&app, big).await.0, 413);
     // A form posted without a length header (chunked) is cut off too.
     let addr = app.base.trim_start_matches("http://").to_string();
     let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -189,20 +158,13 @@ async fn request_bodies_are_limited_to_a_few_kb_except_uploads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn look_alike_logins_are_refused_and_uniqueness_ignores_case() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (panel_id, _sim) = app.add_panel(panel_sim::SimKind::Marzban).await;
     let body = |u: &str| {
         json!({ "username": u, "password": "shop-pass-1", "kind": "traffic",
         "panel_id": panel_id, "traffic_quota_bytes": 1_000_000_000i64, "window_days": 30 })
     };
-    let (s, r) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        "/api/v1/resellers",
-        body("shop"),
-    )
-    .await;
+    let (s, r) = token.post("/api/v1/resellers", body("shop")).await;
     assert_eq!(s, 201, "{r}");
     for v in [
         "Shop",
@@ -213,14 +175,7 @@ async fn look_alike_logins_are_refused_and_uniqueness_ignores_case() {
         "ｓｈｏｐ",
         "sh op",
     ] {
-        let (s, r) = send(
-            &app,
-            &token,
-            reqwest::Method::POST,
-            "/api/v1/resellers",
-            body(v),
-        )
-        .await;
+        let (s, r) = token.post("/api/v1/resellers", body(v)).await;
         assert_eq!(s, 422, "{v:?} must be refused: {r}");
         assert!(r["error"]["fields"]["username"].is_string(), "{v:?}: {r}");
     }
@@ -232,14 +187,12 @@ async fn look_alike_logins_are_refused_and_uniqueness_ignores_case() {
     assert_eq!(n, 2, "only root and shop");
     drop(conn);
     // Signing in with a control character in the login is refused, not a server error.
-    let res = app
-        .client()
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({ "username": "shop\u{0}", "password": "shop-pass-1" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
+    let (status, _) = ask_token(
+        &app,
+        json!({ "username": "shop\u{0}", "password": "shop-pass-1" }),
+    )
+    .await;
+    assert_eq!(status, 422);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,8 +259,8 @@ async fn with_trust_proxy_the_right_most_forwarded_hop_is_the_client() {
         ("203.0.113.9, not-an-ip", "127.0.0.1"),
     ] {
         let res = app
-            .client()
-            .post(app.url("/api/v1/auth/token"))
+            .anonymous_api()
+            .request(Method::POST, "/api/v1/auth/token")
             .header("x-forwarded-for", header)
             .json(&json!({ "username": "nobody", "password": "x" }))
             .send()
@@ -327,52 +280,42 @@ async fn with_trust_proxy_the_right_most_forwarded_hop_is_the_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_test_never_echoes_the_target_body_and_refuses_userinfo_urls() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (url, _seen) = recording_host(500, "<html>SECRET-INTRANET-PAGE</html>").await;
-    let (s, r) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        "/api/v1/panels",
-        json!({
+    let (s, r) = token
+        .post(
+            "/api/v1/panels",
+            json!({
         "name": "p", "kind": "marzban", "base_url": url, "username": "u", "password": "pw" }),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(s, 201, "{r}");
     let id = r["id"].as_i64().unwrap();
-    let (s, r) = send(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/api/v1/panels/{id}/test"),
-        json!({}),
-    )
-    .await;
+    let (s, r) = token
+        .post(&format!("/api/v1/panels/{id}/test"), json!({}))
+        .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["ok"], false);
     assert!(
         !r.to_string().contains("SECRET-INTRANET"),
         "the body is echoed: {r}"
     );
-    let (_, shown) = send(
-        &app,
-        &token,
-        reqwest::Method::GET,
-        &format!("/api/v1/panels/{id}"),
-        json!({}),
-    )
-    .await;
-    assert!(!shown.to_string().contains("SECRET-INTRANET"), "{shown}");
-    for bad in ["http://user:pw@127.0.0.1:9", "http://user@127.0.0.1:9"] {
-        let (s, r) = send(
-            &app,
-            &token,
-            reqwest::Method::POST,
-            "/api/v1/panels",
-            json!({
-            "name": "q", "kind": "marzban", "base_url": bad, "username": "u", "password": "pw" }),
+    let (_, shown) = token
+        .send(
+            Method::GET,
+            &format!("/api/v1/panels/{id}"),
+            Some(json!({})),
         )
         .await;
+    assert!(!shown.to_string().contains("SECRET-INTRANET"), "{shown}");
+    for bad in ["http://user:pw@127.0.0.1:9", "http://user@127.0.0.1:9"] {
+        let (s, r) = token
+            .post(
+                "/api/v1/panels",
+                json!({
+            "name": "q", "kind": "marzban", "base_url": bad, "username": "u", "password": "pw" }),
+            )
+            .await;
         assert_eq!(s, 422, "{bad}: {r}");
         assert!(r["error"]["fields"]["base_url"].is_string(), "{r}");
     }
@@ -394,26 +337,12 @@ async fn metrics_require_a_bearer_token_or_a_separate_listen_address() {
         ..Default::default()
     })
     .await;
-    let c = app.client();
-    let res = c.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(res.status(), 401);
-    let res = c
-        .get(app.url("/metrics"))
-        .bearer_auth("wrong")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    let res = c
-        .get(app.url("/metrics"))
-        .bearer_auth("m-secret-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(res
-        .text()
-        .await
+    assert_eq!(app.anonymous_api().get("/metrics").await.0, 401);
+    assert_eq!(app.api_with("wrong").get("/metrics").await.0, 401);
+    let (status, text) = app.api_with("m-secret-token").get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(text
+        .as_str()
         .unwrap()
         .contains("vpnmarket_http_responses_total"));
     // The separate listener serves it without a token.
@@ -421,7 +350,8 @@ async fn metrics_require_a_bearer_token_or_a_separate_listen_address() {
     let addr = listener.local_addr().unwrap();
     let router = web::metrics::router(app.state.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let res = c
+    let res = app
+        .client()
         .get(format!("http://{addr}/metrics"))
         .send()
         .await
@@ -436,7 +366,7 @@ async fn panel_addresses_in_private_ranges_are_refused_when_the_operator_asks() 
         ..Default::default()
     })
     .await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     for bad in [
         "http://127.0.0.1:9",
         "http://10.1.2.3",
@@ -444,15 +374,13 @@ async fn panel_addresses_in_private_ranges_are_refused_when_the_operator_asks() 
         "http://169.254.169.254",
         "http://localhost:9",
     ] {
-        let (s, r) = send(
-            &app,
-            &token,
-            reqwest::Method::POST,
-            "/api/v1/panels",
-            json!({
+        let (s, r) = token
+            .post(
+                "/api/v1/panels",
+                json!({
             "name": "q", "kind": "marzban", "base_url": bad, "username": "u", "password": "pw" }),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(s, 422, "{bad}: {r}");
         assert!(r["error"]["fields"]["base_url"].is_string(), "{r}");
     }
@@ -469,15 +397,8 @@ async fn panel_addresses_in_private_ranges_are_refused_when_the_operator_asks() 
 
 /// A request the API must refuse with 422 naming `field` (the body is cut in the message: the
 /// values are kilobytes long).
-async fn refused(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-    field: &str,
-) {
-    let (status, v) = app.api(token, method.clone(), path, body).await;
+async fn refused(token: &Api, method: Method, path: &str, body: Option<Value>, field: &str) {
+    let (status, v) = token.send(method.clone(), path, body).await;
     let short: String = v.to_string().chars().take(300).collect();
     assert_eq!(status, 422, "{method} {path} with a long {field}: {short}");
     assert!(
@@ -490,10 +411,9 @@ async fn refused(
 async fn free_text_fields_are_bounded() {
     // Every free-text field a caller fills has a length limit: a value over it is a 422 naming
     // the field, nothing is stored, and no page later has to render megabytes of it.
-    use reqwest::Method;
     let mut app = TestApp::spawn().await;
     app.start_worker();
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (panel, _sim) = app.add_panel(panel_sim::SimKind::Marzban).await;
     let long = "x".repeat(5_000);
     let long_url = format!("https://panel.example/{long}");
@@ -514,50 +434,28 @@ async fn free_text_fields_are_bounded() {
     for (path, base, field, value) in cases {
         let mut body = base.clone();
         body[field] = json!(value);
-        refused(&app, &token, Method::POST, path, Some(body), field).await;
+        refused(&token, Method::POST, path, Some(body), field).await;
     }
-    let (status, v) = app
-        .api(&token, Method::POST, "/api/v1/resellers", Some(reseller))
-        .await;
+    let (status, v) = token.post("/api/v1/resellers", reseller).await;
     assert_eq!(status, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
     let patch = json!({ "display_name": long });
     let path = format!("/api/v1/resellers/{id}");
-    refused(
-        &app,
-        &token,
-        Method::PATCH,
-        &path,
-        Some(patch),
-        "display_name",
-    )
-    .await;
-    let shop = app.token("shop1", "reseller-pass-1").await;
+    refused(&token, Method::PATCH, &path, Some(patch), "display_name").await;
+    let shop = app.api_as("shop1", "reseller-pass-1").await;
     for field in ["comment", "custom_name", "prefix"] {
         let body =
             json!({ "traffic_limit_bytes": 1_000_000_000_i64, "expires_in_days": 30, field: long });
-        let (status, v) = app
-            .api(&shop, Method::POST, "/api/v1/configs", Some(body))
-            .await;
+        let (status, v) = shop.post("/api/v1/configs", body).await;
         assert_eq!(status, 422, "a long {field}: {v}");
     }
     // A search is free text too.
     let search = format!("?q={}", "q".repeat(1_000));
     for (who, path) in [(&token, "/api/v1/resellers"), (&shop, "/api/v1/configs")] {
-        refused(
-            &app,
-            who,
-            Method::GET,
-            &format!("{path}{search}"),
-            None,
-            "q",
-        )
-        .await;
+        refused(who, Method::GET, &format!("{path}{search}"), None, "q").await;
     }
-    let (_, list) = app
-        .api(&token, Method::GET, "/api/v1/resellers", None)
-        .await;
+    let (_, list) = token.get("/api/v1/resellers").await;
     assert_eq!(list["total"], 1, "nothing half-stored: {list}");
-    let (_, panels) = app.api(&token, Method::GET, "/api/v1/panels", None).await;
+    let (_, panels) = token.get("/api/v1/panels").await;
     assert_eq!(panels.as_array().map(Vec::len), Some(1), "{panels}");
 }

@@ -11,11 +11,6 @@ use common::{hidden_field, TestApp};
 use panel_sim::{Sim, SimKind};
 use serde_json::{json, Value};
 
-async fn admin(app: &TestApp) -> String {
-    app.create_admin("root", "correct-horse").await;
-    app.token("root", "correct-horse").await
-}
-
 /// The body an admin sends for a simulator of `kind`.
 fn panel_body(sim: &Sim, name: &str) -> Value {
     match sim.kind() {
@@ -41,44 +36,6 @@ fn secret_of(sim: &Sim) -> &str {
     }
 }
 
-async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> (u16, Value) {
-    let res = app
-        .client()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> (u16, Value) {
-    let res = app
-        .client()
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    let res = app
-        .client()
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 async fn stored_row(app: &TestApp, id: i64) -> db::panels::Panel {
     let mut conn = app.db.acquire().await.unwrap();
     db::panels::get(&mut conn, id).await.unwrap().unwrap()
@@ -87,17 +44,13 @@ async fn stored_row(app: &TestApp, id: i64) -> db::panels::Panel {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panels_are_created_read_and_edited_with_secrets_write_only_for_every_kind() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     for kind in SimKind::ALL {
         let sim = panel_sim::spawn(kind).await;
         let secret = secret_of(&sim).to_string();
-        let (status, created) = post(
-            &app,
-            &token,
-            "/api/v1/panels",
-            &panel_body(&sim, kind.as_str()),
-        )
-        .await;
+        let (status, created) = token
+            .post("/api/v1/panels", panel_body(&sim, kind.as_str()))
+            .await;
         assert_eq!(status, 201, "{kind}: {created}");
         let id = created["id"].as_i64().unwrap();
         assert_eq!(created["kind"], kind.as_str());
@@ -109,8 +62,8 @@ async fn panels_are_created_read_and_edited_with_secrets_write_only_for_every_ki
         assert!(created["last_success_at"].is_null());
 
         // The secret is in no answer and not in plaintext in the database.
-        let (_, one) = get(&app, &token, &format!("/api/v1/panels/{id}")).await;
-        let (_, all) = get(&app, &token, "/api/v1/panels").await;
+        let (_, one) = token.get(&format!("/api/v1/panels/{id}")).await;
+        let (_, all) = token.get("/api/v1/panels").await;
         for body in [&created, &one, &all] {
             assert!(
                 !body.to_string().contains(&secret),
@@ -127,12 +80,7 @@ async fn panels_are_created_read_and_edited_with_secrets_write_only_for_every_ki
         assert_eq!(app.ctx.keys.decrypt(&enc).unwrap(), secret);
 
         // Editing without the secret keeps it: the connection still works afterwards.
-        let (status, edited) = patch(
-            &app,
-            &token,
-            &format!("/api/v1/panels/{id}"),
-            &json!({ "name": format!("{kind} renamed"), "settings": { "rate_limit_per_sec": 5 } }),
-        )
+        let (status, edited) = token.patch(&format!("/api/v1/panels/{id}"), json!({ "name": format!("{kind} renamed"), "settings": { "rate_limit_per_sec": 5 } }))
         .await;
         assert_eq!(status, 200, "{kind}: {edited}");
         assert_eq!(edited["name"], format!("{kind} renamed"));
@@ -144,13 +92,9 @@ async fn panels_are_created_read_and_edited_with_secrets_write_only_for_every_ki
         assert!(!edited.to_string().contains(&secret));
         assert_eq!(stored_row(&app, id).await.password_enc, row.password_enc);
         assert_eq!(stored_row(&app, id).await.api_key_enc, row.api_key_enc);
-        let (status, test) = post(
-            &app,
-            &token,
-            &format!("/api/v1/panels/{id}/test"),
-            &json!({}),
-        )
-        .await;
+        let (status, test) = token
+            .post(&format!("/api/v1/panels/{id}/test"), json!({}))
+            .await;
         assert_eq!(status, 200);
         assert_eq!(test["ok"], true, "{kind}: {test}");
     }
@@ -171,24 +115,23 @@ async fn panels_are_created_read_and_edited_with_secrets_write_only_for_every_ki
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_password_is_used_at_once_and_a_wrong_one_fails_the_test() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let sim = panel_sim::spawn(SimKind::Marzban).await;
-    let (_, created) = post(&app, &token, "/api/v1/panels", &panel_body(&sim, "m1")).await;
+    let (_, created) = token.post("/api/v1/panels", panel_body(&sim, "m1")).await;
     let id = created["id"].as_i64().unwrap();
     let path = format!("/api/v1/panels/{id}/test");
-    assert_eq!(post(&app, &token, &path, &json!({})).await.1["ok"], true);
+    assert_eq!(token.post(&path, json!({})).await.1["ok"], true);
     // The registry's cached client must not keep using the old password.
     let handle = app.ctx.registry.handle(id).await.unwrap();
     assert!(handle.client.test_connection().await.is_ok());
-    let (status, _) = patch(
-        &app,
-        &token,
-        &format!("/api/v1/panels/{id}"),
-        &json!({ "password": "wrong" }),
-    )
-    .await;
+    let (status, _) = token
+        .patch(
+            &format!("/api/v1/panels/{id}"),
+            json!({ "password": "wrong" }),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (_, test) = post(&app, &token, &path, &json!({})).await;
+    let (_, test) = token.post(&path, json!({})).await;
     assert_eq!(test["ok"], false, "{test}");
     assert!(app
         .ctx
@@ -200,20 +143,19 @@ async fn a_changed_password_is_used_at_once_and_a_wrong_one_fails_the_test() {
         .test_connection()
         .await
         .is_err());
-    let (_, _) = patch(
-        &app,
-        &token,
-        &format!("/api/v1/panels/{id}"),
-        &json!({ "password": sim.admin_password() }),
-    )
-    .await;
-    assert_eq!(post(&app, &token, &path, &json!({})).await.1["ok"], true);
+    let (_, _) = token
+        .patch(
+            &format!("/api/v1/panels/{id}"),
+            json!({ "password": sim.admin_password() }),
+        )
+        .await;
+    assert_eq!(token.post(&path, json!({})).await.1["ok"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_panel_input_names_the_field() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let cases = [
         (
             json!({"name": "a", "kind": "3x-ui", "base_url": "http://x", "username": "u", "password": "p"}),
@@ -255,7 +197,7 @@ async fn bad_panel_input_names_the_field() {
         ),
     ];
     for (body, field) in cases {
-        let (status, err) = post(&app, &token, "/api/v1/panels", &body).await;
+        let (status, err) = token.post("/api/v1/panels", body.clone()).await;
         assert_eq!(status, 422, "{body}: {err}");
         assert_eq!(err["error"]["code"], "validation_failed");
         assert!(
@@ -264,52 +206,36 @@ async fn bad_panel_input_names_the_field() {
         );
     }
     let ok = json!({"name": "dup", "kind": "eylandoo", "base_url": "http://x/", "api_key": "k"});
-    let (status, created) = post(&app, &token, "/api/v1/panels", &ok).await;
+    let (status, created) = token.post("/api/v1/panels", ok.clone()).await;
     assert_eq!(status, 201);
     assert_eq!(created["base_url"], "http://x", "trailing slash dropped");
-    let (status, err) = post(&app, &token, "/api/v1/panels", &ok).await;
+    let (status, err) = token.post("/api/v1/panels", ok.clone()).await;
     assert_eq!(status, 422);
     assert!(err["error"]["fields"]["name"].is_string());
     let id = created["id"].as_i64().unwrap();
     let path = format!("/api/v1/panels/{id}");
     // Switching to a kind that needs other credentials asks for them.
-    let (status, err) = patch(&app, &token, &path, &json!({ "kind": "marzban" })).await;
+    let (status, err) = token.patch(&path, json!({ "kind": "marzban" })).await;
     assert_eq!(status, 422);
     assert!(err["error"]["fields"]["username"].is_string());
     assert!(err["error"]["fields"]["password"].is_string());
-    let (status, p) = patch(
-        &app,
-        &token,
-        &path,
-        &json!({ "is_active": false, "settings": { "node_ids": [2], "sub_base_url": "http://sub.example" } }),
-    )
+    let (status, p) = token.patch(&path, json!({ "is_active": false, "settings": { "node_ids": [2], "sub_base_url": "http://sub.example" } }))
     .await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["is_active"], false);
     assert_eq!(p["kind"], "eylandoo");
     assert_eq!(p["settings"]["node_ids"], json!([2]));
     // `null` drops a setting back to its default; the others stay.
-    let (_, p) = patch(
-        &app,
-        &token,
-        &path,
-        &json!({ "settings": { "sub_base_url": null } }),
-    )
-    .await;
+    let (_, p) = token
+        .patch(&path, json!({ "settings": { "sub_base_url": null } }))
+        .await;
     assert!(p["settings"].get("sub_base_url").is_none(), "{p}");
     assert_eq!(p["settings"]["node_ids"], json!([2]));
     // Unknown ids answer 404, never 500.
-    assert_eq!(get(&app, &token, "/api/v1/panels/999").await.0, 404);
+    assert_eq!(token.get("/api/v1/panels/999").await.0, 404);
+    assert_eq!(token.patch("/api/v1/panels/999", json!({})).await.0, 404);
     assert_eq!(
-        patch(&app, &token, "/api/v1/panels/999", &json!({}))
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        post(&app, &token, "/api/v1/panels/999/test", &json!({}))
-            .await
-            .0,
+        token.post("/api/v1/panels/999/test", json!({})).await.0,
         404
     );
     assert_eq!(app.audit_count("panel_created").await, 1);
@@ -318,11 +244,11 @@ async fn bad_panel_input_names_the_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_connection_reports_version_or_the_failure_and_records_health() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     for kind in SimKind::ALL {
         let (id, sim) = app.add_panel(kind).await;
         let path = format!("/api/v1/panels/{id}/test");
-        let (status, ok) = post(&app, &token, &path, &json!({})).await;
+        let (status, ok) = token.post(&path, json!({})).await;
         assert_eq!(status, 200);
         assert_eq!(ok["ok"], true, "{kind}: {ok}");
         assert!(ok["latency_ms"].is_u64());
@@ -332,16 +258,16 @@ async fn test_connection_reports_version_or_the_failure_and_records_health() {
             assert!(ok["version"].is_string(), "{kind}: {ok}");
         }
         assert!(ok.get("error").is_none());
-        let (_, panel) = get(&app, &token, &format!("/api/v1/panels/{id}")).await;
+        let (_, panel) = token.get(&format!("/api/v1/panels/{id}")).await;
         assert!(panel["last_success_at"].is_string());
         assert_eq!(panel["consecutive_failures"], 0);
 
         sim.shutdown();
-        let (status, failed) = post(&app, &token, &path, &json!({})).await;
+        let (status, failed) = token.post(&path, json!({})).await;
         assert_eq!(status, 200);
         assert_eq!(failed["ok"], false, "{kind}: {failed}");
         assert!(failed["error"].as_str().is_some_and(|e| !e.is_empty()));
-        let (_, panel) = get(&app, &token, &format!("/api/v1/panels/{id}")).await;
+        let (_, panel) = token.get(&format!("/api/v1/panels/{id}")).await;
         assert_eq!(panel["consecutive_failures"], 1, "{kind}");
         assert!(panel["last_error"].is_string());
         assert!(panel["last_success_at"].is_string(), "last success kept");
@@ -355,10 +281,10 @@ async fn test_connection_reports_version_or_the_failure_and_records_health() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn choices_come_from_the_panel_for_every_kind() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     for kind in SimKind::ALL {
         let (id, sim) = app.add_panel(kind).await;
-        let (status, c) = get(&app, &token, &format!("/api/v1/panels/{id}/choices")).await;
+        let (status, c) = token.get(&format!("/api/v1/panels/{id}/choices")).await;
         assert_eq!(status, 200, "{kind}: {c}");
         let list = match kind {
             SimKind::Marzneshin => &c["services"],
@@ -371,43 +297,36 @@ async fn choices_come_from_the_panel_for_every_kind() {
             .iter()
             .all(|i| i["id"].is_string() && i["label"].is_string()));
         sim.shutdown();
-        let (status, err) = get(&app, &token, &format!("/api/v1/panels/{id}/choices")).await;
+        let (status, err) = token.get(&format!("/api/v1/panels/{id}/choices")).await;
         assert_eq!(status, 502, "{kind}: {err}");
         assert_eq!(err["error"]["code"], "panel_unreachable");
     }
-}
-
-async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
-    let res = b.get(app.url(path)).send().await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_panel_pages_render_in_both_languages_and_save_through_the_form() {
     let app = TestApp::spawn().await;
     app.create_admin("root", "correct-horse").await;
-    let b = app.signed_in_browser("root", "correct-horse").await;
-    let csrf = app.csrf_of(&b).await;
+    let b = app.admin_browser().await;
     let sim = panel_sim::spawn(SimKind::Marzneshin).await;
 
-    let (status, html) = page(&b, &app, "/admin/panels/new?lang=en").await;
+    let (status, html) = b.get("/admin/panels/new?lang=en").await;
     assert_eq!(status, 200);
     assert!(html.contains("New panel") && html.contains("name=\"api_key\""));
     // A bad form comes back with the field named and the values kept (never the secret).
     let res = b
-        .post(app.url("/admin/panels?lang=en"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("name", "edge"),
-            ("kind", "marzneshin"),
-            ("base_url", "nope"),
-            ("username", sim.admin_username()),
-            ("password", sim.admin_password()),
-            ("picks_text", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/panels?lang=en",
+            &[
+                ("name", "edge"),
+                ("kind", "marzneshin"),
+                ("base_url", "nope"),
+                ("username", sim.admin_username()),
+                ("password", sim.admin_password()),
+                ("picks_text", "1"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(
@@ -418,21 +337,20 @@ async fn the_panel_pages_render_in_both_languages_and_save_through_the_form() {
 
     let base = sim.base_url();
     let res = b
-        .post(app.url("/admin/panels"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("name", "edge"),
-            ("kind", "marzneshin"),
-            ("base_url", base.as_str()),
-            ("username", sim.admin_username()),
-            ("password", sim.admin_password()),
-            ("picks_text", "1"),
-            ("rate_limit_per_sec", "5"),
-            ("is_active", "on"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/panels",
+            &[
+                ("name", "edge"),
+                ("kind", "marzneshin"),
+                ("base_url", base.as_str()),
+                ("username", sim.admin_username()),
+                ("password", sim.admin_password()),
+                ("picks_text", "1"),
+                ("rate_limit_per_sec", "5"),
+                ("is_active", "on"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     let id: i64 = location
@@ -449,7 +367,7 @@ async fn the_panel_pages_render_in_both_languages_and_save_through_the_form() {
     assert_eq!(app.audit_count("panel_created").await, 1);
 
     for lang in ["fa", "en"] {
-        let (status, html) = page(&b, &app, &format!("/admin/panels/{id}?lang={lang}")).await;
+        let (status, html) = b.get(&format!("/admin/panels/{id}?lang={lang}")).await;
         assert_eq!(status, 200, "{lang}");
         assert!(html.contains(&format!("lang=\"{lang}\"")));
         assert!(
@@ -457,39 +375,40 @@ async fn the_panel_pages_render_in_both_languages_and_save_through_the_form() {
             "{lang}: secret on the page"
         );
         assert!(html.contains(&format!("action=\"/admin/panels/{id}/test\"")));
-        let (status, list) = page(&b, &app, &format!("/admin/panels?lang={lang}")).await;
+        let (status, list) = b.get(&format!("/admin/panels?lang={lang}")).await;
         assert_eq!(status, 200);
         assert!(list.contains("edge"));
     }
-    let (_, en) = page(&b, &app, "/admin/panels?lang=en").await;
+    let (_, en) = b.get("/admin/panels?lang=en").await;
     assert!(en.contains("Not contacted yet"));
-    let (_, fa) = page(&b, &app, "/admin/panels?lang=fa").await;
+    let (_, fa) = b.get("/admin/panels?lang=fa").await;
     assert!(fa.contains("هنوز تماسی گرفته نشده"));
 
     // The picker: choices loaded from the panel, the stored one ticked.
-    let (status, html) = page(&b, &app, &format!("/admin/panels/{id}?choices=1&lang=en")).await;
+    let (status, html) = b
+        .get(&format!("/admin/panels/{id}?choices=1&lang=en"))
+        .await;
     assert_eq!(status, 200);
     assert!(html.contains("name=\"picks_loaded\""), "{html}");
     assert!(html.contains("name=\"pick\" value=\"1\" checked"), "{html}");
 
     // Saving with a blank password keeps the stored one; the test button then connects.
     let res = b
-        .post(app.url(&format!("/admin/panels/{id}")))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("name", "edge-2"),
-            ("kind", "marzneshin"),
-            ("base_url", base.as_str()),
-            ("username", sim.admin_username()),
-            ("password", ""),
-            ("picks_loaded", "1"),
-            ("pick", "1"),
-            ("pick", "2"),
-            ("is_active", "on"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            &format!("/admin/panels/{id}"),
+            &[
+                ("name", "edge-2"),
+                ("kind", "marzneshin"),
+                ("base_url", base.as_str()),
+                ("username", sim.admin_username()),
+                ("password", ""),
+                ("picks_loaded", "1"),
+                ("pick", "1"),
+                ("pick", "2"),
+                ("is_active", "on"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let after = stored_row(&app, id).await;
     assert_eq!(after.name, "edge-2");
@@ -502,11 +421,8 @@ async fn the_panel_pages_render_in_both_languages_and_save_through_the_form() {
     );
 
     let res = b
-        .post(app.url(&format!("/admin/panels/{id}/test?lang=en")))
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .submit(&format!("/admin/panels/{id}/test?lang=en"), &[])
+        .await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("Connected"), "{html}");
@@ -516,29 +432,21 @@ async fn the_panel_pages_render_in_both_languages_and_save_through_the_form() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_panel_is_shown_on_the_admin_dashboard() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
-    let b = app.signed_in_browser("root", "correct-horse").await;
+    let token = app.admin().await;
+    let b = app.admin_browser().await;
     let (healthy, _s1) = app.add_panel(SimKind::Marzban).await;
     let (broken, s2) = app.add_panel(SimKind::Eylandoo).await;
-    post(
-        &app,
-        &token,
-        &format!("/api/v1/panels/{healthy}/test"),
-        &json!({}),
-    )
-    .await;
-    let (_, html) = page(&b, &app, "/?lang=en").await;
+    token
+        .post(&format!("/api/v1/panels/{healthy}/test"), json!({}))
+        .await;
+    let (_, html) = b.get("/?lang=en").await;
     assert!(!html.contains("Panels with failures"));
     s2.shutdown();
-    post(
-        &app,
-        &token,
-        &format!("/api/v1/panels/{broken}/test"),
-        &json!({}),
-    )
-    .await;
+    token
+        .post(&format!("/api/v1/panels/{broken}/test"), json!({}))
+        .await;
     for lang in ["en", "fa"] {
-        let (status, html) = page(&b, &app, &format!("/?lang={lang}")).await;
+        let (status, html) = b.get(&format!("/?lang={lang}")).await;
         assert_eq!(status, 200);
         let section = html
             .split("id=\"failing-panels\"")
@@ -547,7 +455,7 @@ async fn a_failing_panel_is_shown_on_the_admin_dashboard() {
         assert!(section.contains(&format!("/admin/panels/{broken}")));
         assert!(!section.contains(&format!("/admin/panels/{healthy}\"")));
     }
-    let (_, list) = page(&b, &app, "/admin/panels?lang=en").await;
+    let (_, list) = b.get("/admin/panels?lang=en").await;
     assert!(list.contains("Failing") && list.contains("Healthy"));
 }
 
@@ -557,29 +465,17 @@ async fn a_reseller_cannot_open_or_post_the_panel_pages() {
     let (id, _sim) = app.add_panel(SimKind::Marzban).await;
     app.create_user("shop1", "reseller-pass", "reseller", None)
         .await;
-    let b = app.signed_in_browser("shop1", "reseller-pass").await;
+    let b = app.browser_as("shop1", "reseller-pass").await;
     for path in [
         "/admin/panels",
         "/admin/panels/new",
         &format!("/admin/panels/{id}"),
     ] {
-        assert_eq!(page(&b, &app, path).await.0, 403, "{path}");
+        assert_eq!(b.get(path).await.0, 403, "{path}");
     }
-    let page_html = b
-        .get(app.url("/tokens"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page_html, "_csrf").unwrap();
-    let res = b
-        .post(app.url(&format!("/admin/panels/{id}/test")))
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let page_html = b.html("/tokens").await;
+    hidden_field(&page_html, "_csrf").expect("a reseller's pages carry the CSRF token");
+    let res = b.submit(&format!("/admin/panels/{id}/test"), &[]).await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.audit_count("panel_tested").await, 0);
 }
@@ -589,17 +485,16 @@ async fn a_reseller_cannot_open_or_post_the_panel_pages() {
 #[tokio::test]
 async fn pasarguard_takes_an_api_key_and_offers_its_groups() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let sim = panel_sim::spawn(SimKind::PasarGuard).await;
     sim.set_version("5.2.1");
-    let (status, created) = post(
-        &app,
-        &token,
-        "/api/v1/panels",
-        &json!({"name": "pg", "kind": "pasarguard", "base_url": sim.base_url(),
+    let (status, created) = token
+        .post(
+            "/api/v1/panels",
+            json!({"name": "pg", "kind": "pasarguard", "base_url": sim.base_url(),
             "api_key": sim.api_key(), "settings": {"service_ids": [2]}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["kind"], "pasarguard");
     assert_eq!(
@@ -607,42 +502,34 @@ async fn pasarguard_takes_an_api_key_and_offers_its_groups() {
         (&json!(true), &json!(false))
     );
     let id = created["id"].as_i64().unwrap();
-    let (_, test) = post(
-        &app,
-        &token,
-        &format!("/api/v1/panels/{id}/test"),
-        &json!({}),
-    )
-    .await;
+    let (_, test) = token
+        .post(&format!("/api/v1/panels/{id}/test"), json!({}))
+        .await;
     assert_eq!(test["ok"], true, "{test}");
     assert_eq!(test["version"], "5.2.1");
     // Without a key, the admin login is required as for the other kinds.
-    let (status, e) = post(
-        &app,
-        &token,
-        "/api/v1/panels",
-        &json!({"name": "pg2", "kind": "pasarguard", "base_url": sim.base_url()}),
-    )
-    .await;
+    let (status, e) = token
+        .post(
+            "/api/v1/panels",
+            json!({"name": "pg2", "kind": "pasarguard", "base_url": sim.base_url()}),
+        )
+        .await;
     assert_eq!(status, 422, "{e}");
     assert!(e["error"]["fields"]["username"].is_string(), "{e}");
 
-    let b = app.signed_in_browser("root", "correct-horse").await;
+    let b = app.admin_browser().await;
     for (lang, heading, kind) in [
         ("en", "Groups for new users", "PasarGuard"),
         ("fa", "گروه‌های کاربران جدید", "پاسارگارد"),
     ] {
-        let (status, html) = page(
-            &b,
-            &app,
-            &format!("/admin/panels/{id}?choices=1&lang={lang}"),
-        )
-        .await;
+        let (status, html) = b
+            .get(&format!("/admin/panels/{id}?choices=1&lang={lang}"))
+            .await;
         assert_eq!(status, 200, "{lang}");
         assert!(html.contains(heading), "{lang}: {html}");
         assert!(html.contains("name=\"pick\" value=\"2\" checked"), "{lang}");
         assert!(html.contains("vip"), "{lang}: the group's name");
-        let (_, list) = page(&b, &app, &format!("/admin/panels?lang={lang}")).await;
+        let (_, list) = b.get(&format!("/admin/panels?lang={lang}")).await;
         assert!(list.contains(kind), "{lang}: the kind's label");
     }
 }

@@ -4,34 +4,17 @@
 
 mod common;
 
-use common::{hidden_field, TestApp};
-use serde_json::{json, Value};
+use common::{hidden_field, Browser, TestApp};
+use serde_json::json;
 
-async fn page_status(b: &reqwest::Client, app: &TestApp, path: &str) -> u16 {
-    b.get(app.url(path)).send().await.unwrap().status().as_u16()
-}
-
-async fn change_form(
-    app: &TestApp,
-    b: &reqwest::Client,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let html = b
-        .get(app.url("/account/password?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+/// The change form, with the CSRF token read from the form itself each time (a password change
+/// renews the session, so a token kept from before would not do).
+async fn change_form(b: &Browser, fields: &[(&str, &str)]) -> reqwest::Response {
+    let html = b.html("/account/password?lang=en").await;
     let csrf = hidden_field(&html, "_csrf").unwrap();
     let mut form = vec![("_csrf", csrf.as_str())];
     form.extend_from_slice(fields);
-    b.post(app.url("/account/password"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
+    b.submit_raw("/account/password", &form).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,14 +22,13 @@ async fn changing_ones_own_password_ends_the_other_sessions() {
     let app = TestApp::spawn().await;
     app.create_user("shop", "shop-pass-1", "reseller", None)
         .await;
-    let here = app.signed_in_browser("shop", "shop-pass-1").await;
-    let elsewhere = app.signed_in_browser("shop", "shop-pass-1").await;
-    let token = app.token("shop", "shop-pass-1").await;
-    assert_eq!(page_status(&here, &app, "/account/password").await, 200);
+    let here = app.browser_as("shop", "shop-pass-1").await;
+    let elsewhere = app.browser_as("shop", "shop-pass-1").await;
+    let token = app.api_as("shop", "shop-pass-1").await;
+    assert_eq!(here.get("/account/password").await.0, 200);
 
     // Wrong current password, a common new one, a mismatch: all named at once, nothing changes.
     let res = change_form(
-        &app,
         &here,
         &[
             ("current_password", "nope"),
@@ -61,7 +43,6 @@ async fn changing_ones_own_password_ends_the_other_sessions() {
     assert!(html.contains("among the most common"), "{html}");
 
     let res = change_form(
-        &app,
         &here,
         &[
             ("current_password", "shop-pass-1"),
@@ -73,23 +54,20 @@ async fn changing_ones_own_password_ends_the_other_sessions() {
     .await;
     assert_eq!(res.status(), 303);
     assert_eq!(
-        page_status(&here, &app, "/account/password").await,
+        here.get("/account/password").await.0,
         200,
         "this session stays"
     );
     assert_eq!(
-        page_status(&elsewhere, &app, "/account/password").await,
+        elsewhere.get("/account/password").await.0,
         303,
         "the other one ended"
     );
-    let res = app
-        .client()
-        .get(app.url("/api/v1/tokens"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401, "tokens revoked as asked");
+    assert_eq!(
+        token.get("/api/v1/tokens").await.0,
+        401,
+        "tokens revoked as asked"
+    );
     assert_eq!(
         app.submit_login(&app.browser(), "shop", "shop-pass-1")
             .await
@@ -107,36 +85,23 @@ async fn changing_ones_own_password_ends_the_other_sessions() {
     assert_eq!(app.audit_count("password_changed").await, 1);
 
     // Through the API: tokens kept unless asked.
-    let token = app.token("shop", "new-secret-77").await;
-    let res = app
-        .client()
-        .post(app.url("/api/v1/account/password"))
-        .bearer_auth(&token)
-        .json(&json!({ "current_password": "new-secret-77", "new_password": "newer-secret-88" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let token = app.api_as("shop", "new-secret-77").await;
+    let (status, body) = token
+        .post(
+            "/api/v1/account/password",
+            json!({ "current_password": "new-secret-77", "new_password": "newer-secret-88" }),
+        )
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(body["tokens_revoked"], 0);
-    let res = app
-        .client()
-        .get(app.url("/api/v1/tokens"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let res = app
-        .client()
-        .post(app.url("/api/v1/account/password"))
-        .bearer_auth(&token)
-        .json(&json!({ "current_password": "wrong", "new_password": "12345678" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    let body: Value = res.json().await.unwrap();
+    assert_eq!(token.get("/api/v1/tokens").await.0, 200);
+    let (status, body) = token
+        .post(
+            "/api/v1/account/password",
+            json!({ "current_password": "wrong", "new_password": "12345678" }),
+        )
+        .await;
+    assert_eq!(status, 422);
     assert!(
         body["error"]["fields"]["current_password"].is_string(),
         "{body}"
@@ -153,44 +118,34 @@ async fn changing_ones_own_password_ends_the_other_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_sets_a_resellers_password() {
     let app = TestApp::spawn().await;
-    app.create_admin("root", "correct-horse").await;
-    let admin_token = app.token("root", "correct-horse").await;
+    let admin_api = app.admin().await;
     let (panel_id, _sim) = app.add_panel(panel_sim::SimKind::Marzban).await;
-    let res = app.client().post(app.url("/api/v1/resellers")).bearer_auth(&admin_token)
-        .json(&json!({ "username": "shop", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id,
-            "traffic_quota_bytes": 1_000_000_000i64, "window_days": 30 }))
-        .send().await.unwrap();
-    assert_eq!(res.status(), 201);
-    let rid = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let reseller = app.signed_in_browser("shop", "shop-pass-1").await;
+    let (status, r) = admin_api.post("/api/v1/resellers", json!({ "username": "shop", "password": "shop-pass-1", "kind": "traffic", "panel_id": panel_id,
+            "traffic_quota_bytes": 1_000_000_000i64, "window_days": 30 })).await;
+    assert_eq!(status, 201);
+    let rid = r["id"].as_i64().unwrap();
+    let reseller = app.browser_as("shop", "shop-pass-1").await;
 
-    let admin = app.signed_in_browser("root", "correct-horse").await;
-    let page = admin
-        .get(app.url(&format!("/admin/resellers/{rid}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let admin = app.admin_browser().await;
+    let page = admin.html(&format!("/admin/resellers/{rid}")).await;
     assert!(page.contains(&format!("/admin/resellers/{rid}/password")));
-    let csrf = hidden_field(&page, "_csrf").unwrap();
+    hidden_field(&page, "_csrf").expect("the page carries the CSRF token");
     let res = admin
-        .post(app.url(&format!("/admin/resellers/{rid}/password")))
-        .form(&[("_csrf", csrf.as_str()), ("password", "qwerty123")])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            &format!("/admin/resellers/{rid}/password"),
+            &[("password", "qwerty123")],
+        )
+        .await;
     assert_eq!(res.status(), 422, "a common password is refused");
     let res = admin
-        .post(app.url(&format!("/admin/resellers/{rid}/password")))
-        .form(&[("_csrf", csrf.as_str()), ("password", "fresh-start-42")])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            &format!("/admin/resellers/{rid}/password"),
+            &[("password", "fresh-start-42")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(
-        page_status(&reseller, &app, "/").await,
+        reseller.get("/").await.0,
         303,
         "the reseller's session ended"
     );
@@ -207,25 +162,16 @@ async fn an_admin_sets_a_resellers_password() {
         303
     );
     // And through the API.
-    let res = app
-        .client()
-        .post(app.url(&format!("/api/v1/resellers/{rid}/password")))
-        .bearer_auth(&admin_token)
-        .json(&json!({ "password": "api-set-pass-9" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let path = format!("/api/v1/resellers/{rid}/password");
+    let (status, _) = admin_api
+        .post(&path, json!({ "password": "api-set-pass-9" }))
+        .await;
+    assert_eq!(status, 200);
     app.token("shop", "api-set-pass-9").await;
-    let shop_token = app.token("shop", "api-set-pass-9").await;
-    let res = app
-        .client()
-        .post(app.url(&format!("/api/v1/resellers/{rid}/password")))
-        .bearer_auth(&shop_token)
-        .json(&json!({ "password": "api-set-pass-10" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403, "only admins");
+    let shop = app.api_as("shop", "api-set-pass-9").await;
+    let (status, _) = shop
+        .post(&path, json!({ "password": "api-set-pass-10" }))
+        .await;
+    assert_eq!(status, 403, "only admins");
     assert_eq!(app.audit_count("password_reset").await, 2);
 }
