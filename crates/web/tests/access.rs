@@ -309,15 +309,7 @@ async fn a_panel_test_never_echoes_the_target_body_and_refuses_userinfo_urls() {
         .await;
     assert!(!shown.to_string().contains("SECRET-INTRANET"), "{shown}");
     for bad in ["http://user:pw@127.0.0.1:9", "http://user@127.0.0.1:9"] {
-        let (s, r) = token
-            .post(
-                "/api/v1/panels",
-                json!({
-            "name": "q", "kind": "marzban", "base_url": bad, "username": "u", "password": "pw" }),
-            )
-            .await;
-        assert_eq!(s, 422, "{bad}: {r}");
-        assert!(r["error"]["fields"]["base_url"].is_string(), "{r}");
+        panel_address_refused(&token, bad).await;
     }
 }
 
@@ -374,15 +366,7 @@ async fn panel_addresses_in_private_ranges_are_refused_when_the_operator_asks() 
         "http://169.254.169.254",
         "http://localhost:9",
     ] {
-        let (s, r) = token
-            .post(
-                "/api/v1/panels",
-                json!({
-            "name": "q", "kind": "marzban", "base_url": bad, "username": "u", "password": "pw" }),
-            )
-            .await;
-        assert_eq!(s, 422, "{bad}: {r}");
-        assert!(r["error"]["fields"]["base_url"].is_string(), "{r}");
+        panel_address_refused(&token, bad).await;
     }
     assert!(!web::actions::panels::is_private_ip(
         "203.0.113.5".parse().unwrap()
@@ -393,6 +377,18 @@ async fn panel_addresses_in_private_ranges_are_refused_when_the_operator_asks() 
     assert!(web::actions::panels::is_private_ip(
         "::ffff:192.168.1.1".parse().unwrap()
     ));
+}
+
+/// A panel at `base_url` the API must refuse, naming the address field.
+async fn panel_address_refused(token: &Api, base_url: &str) {
+    let (s, r) = token
+        .post(
+            "/api/v1/panels",
+            json!({ "name": "q", "kind": "marzban", "base_url": base_url, "username": "u", "password": "pw" }),
+        )
+        .await;
+    assert_eq!(s, 422, "{base_url}: {r}");
+    assert!(r["error"]["fields"]["base_url"].is_string(), "{r}");
 }
 
 /// A request the API must refuse with 422 naming `field` (the body is cut in the message: the

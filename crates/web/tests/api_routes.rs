@@ -5,7 +5,6 @@
 mod common;
 
 use common::TestApp;
-use serde_json::Value;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -13,14 +12,7 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 async fn every_documented_path_is_routed() {
     let app = TestApp::spawn().await;
     let c = app.client();
-    let doc: Value = c
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = common::openapi(&app).await;
     let paths = doc["paths"].as_object().unwrap();
     assert!(
         paths.len() > 20,

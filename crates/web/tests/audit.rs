@@ -12,20 +12,12 @@ async fn the_admin_filters_the_audit_log_and_exports_it() {
         .await;
     let b = app.browser();
     assert_eq!(app.submit_login(&b, "=cmd|evil", "x").await.status(), 401);
-    let admin = app.signed_in_browser("root", "correct-horse").await;
-    let csrf = app.csrf_of(&admin).await;
-    admin
-        .post(app.url("/tokens"))
-        .form(&[("name", "ci"), ("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let admin = app.admin_browser().await;
+    admin.submit("/tokens", &[("name", "ci")]).await;
 
     let page = admin
-        .get(app.url("/admin/audit?lang=en&action=login_failed"))
-        .send()
-        .await
-        .unwrap();
+        .get_raw("/admin/audit?lang=en&action=login_failed")
+        .await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     // The rows say what happened in words; the filter offers every action by name.
@@ -43,7 +35,7 @@ async fn the_admin_filters_the_audit_log_and_exports_it() {
         "the chosen action is shown by its name"
     );
 
-    let csv = admin.get(app.url("/admin/audit.csv")).send().await.unwrap();
+    let csv = admin.get_raw("/admin/audit.csv").await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
     assert!(csv.starts_with("id,created_at,actor_type"));
@@ -53,33 +45,13 @@ async fn the_admin_filters_the_audit_log_and_exports_it() {
         "formula-like values are neutralised"
     );
 
-    let bad = admin
-        .get(app.url("/admin/audit?lang=en&from=not-a-date"))
-        .send()
-        .await
-        .unwrap();
+    let bad = admin.get_raw("/admin/audit?lang=en&from=not-a-date").await;
     assert_eq!(bad.status(), 200);
     assert!(bad.text().await.unwrap().contains("alert-error"));
 
-    let reseller = app.signed_in_browser("shop1", "reseller-pass").await;
-    assert_eq!(
-        reseller
-            .get(app.url("/admin/audit"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
-    assert_eq!(
-        reseller
-            .get(app.url("/admin/audit.csv"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    let reseller = app.browser_as("shop1", "reseller-pass").await;
+    assert_eq!(reseller.get_raw("/admin/audit").await.status(), 403);
+    assert_eq!(reseller.get_raw("/admin/audit.csv").await.status(), 403);
 }
 
 #[tokio::test]
@@ -97,8 +69,8 @@ async fn audit_csv_defuses_formulas() {
             .unwrap();
         assert_eq!(app.submit_login(&stranger, login, "x").await.status(), 401);
     }
-    let admin = app.signed_in_browser("root", "correct-horse").await;
-    let csv = admin.get(app.url("/admin/audit.csv")).send().await.unwrap();
+    let admin = app.admin_browser().await;
+    let csv = admin.get_raw("/admin/audit.csv").await;
     assert_eq!(
         csv.headers()["content-disposition"],
         "attachment; filename=\"audit.csv\""

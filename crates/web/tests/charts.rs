@@ -48,8 +48,8 @@ async fn charts_show_a_resellers_own_traffic_and_the_admins_top_list() {
         .unwrap();
     drop(conn);
 
-    let alpha = app.signed_in_browser("alpha", "reseller-pass").await;
-    let page = alpha.get(app.url("/usage?lang=en")).send().await.unwrap();
+    let alpha = app.browser_as("alpha", "reseller-pass").await;
+    let page = alpha.get_raw("/usage?lang=en").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert_eq!(
@@ -70,14 +70,7 @@ async fn charts_show_a_resellers_own_traffic_and_the_admins_top_list() {
         html.contains("50,000 Toman"),
         "the opening balance is on the balance chart"
     );
-    let fa = alpha
-        .get(app.url("/usage?lang=fa"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fa = alpha.html("/usage?lang=fa").await;
     assert!(fa.contains("dir=\"rtl\""));
     assert!(
         fa.contains("۳") && !fa.contains(": 3.00 GB"),
@@ -86,32 +79,15 @@ async fn charts_show_a_resellers_own_traffic_and_the_admins_top_list() {
 
     assert_eq!(
         alpha
-            .get(app.url(&format!("/admin/resellers/{b}/usage")))
-            .send()
+            .get_raw(&format!("/admin/resellers/{b}/usage"))
             .await
-            .unwrap()
             .status(),
         403
     );
-    assert_eq!(
-        alpha
-            .get(app.url("/admin/reports"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(alpha.get_raw("/admin/reports").await.status(), 403);
 
-    let admin = app.signed_in_browser("root", "correct-horse").await;
-    let top = admin
-        .get(app.url("/admin/reports?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let admin = app.admin_browser().await;
+    let top = admin.html("/admin/reports?lang=en").await;
     // Names as text, each with its figure, largest first.
     let beta_at = top.find("beta shop</a>").expect("beta listed");
     let alpha_at = top.find("alpha shop</a>").expect("alpha listed");
@@ -119,25 +95,15 @@ async fn charts_show_a_resellers_own_traffic_and_the_admins_top_list() {
     assert!(top[beta_at..alpha_at].contains("7.00 GB"));
     assert!(top[alpha_at..].contains("4.00 GB"));
     let theirs = admin
-        .get(app.url(&format!("/admin/resellers/{b}/usage?lang=en")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .html(&format!("/admin/resellers/{b}/usage?lang=en"))
+        .await;
     assert_eq!(
         theirs.matches("<svg class=\"chart ").count(),
         2,
         "a traffic reseller has no balance chart"
     );
     assert_eq!(
-        admin
-            .get(app.url("/admin/resellers/999/usage"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        admin.get_raw("/admin/resellers/999/usage").await.status(),
         404
     );
 }

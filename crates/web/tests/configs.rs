@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Api, TestApp, GIB};
+use common::{assert_error, assert_field_error, Api, TestApp, GIB};
 use domain::status::{ConfigStatus, DisabledReason};
 use panel_sim::SimKind;
 use reqwest::Method;
@@ -25,6 +25,16 @@ async fn setup(app: &TestApp, kind: SimKind, extra: Value) -> (i64, Api, panel_s
         .await;
     let token = app.api_as("shop1", "shop-pass-1").await;
     (r["id"].as_i64().unwrap(), token, sim, admin)
+}
+
+/// A 1 GiB config of `days` days, as the reseller asks for it: (status, config or error).
+async fn new_config(token: &Api, days: i64) -> (u16, Value) {
+    token
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": days}),
+        )
+        .await
 }
 
 #[tokio::test]
@@ -149,10 +159,10 @@ async fn the_config_limit_answers_409_and_deleted_configs_do_not_count() {
     let body = json!({"traffic_limit_bytes": GIB, "expires_in_days": 7});
     let (_, first) = token.post("/api/v1/configs", body.clone()).await;
     assert_eq!(token.post("/api/v1/configs", body.clone()).await.0, 201);
-    let (s, e) = token.post("/api/v1/configs", body.clone()).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (409, Some("config_limit_reached"))
+    assert_error(
+        &token.post("/api/v1/configs", body.clone()).await,
+        409,
+        "config_limit_reached",
     );
     assert_eq!(sim.user_count(), 2, "nothing reached the panel");
     let id = first["id"].as_i64().unwrap();
@@ -219,16 +229,12 @@ async fn invalid_input_answers_422_naming_the_field() {
         (Some(107_374_182), vec![1])
     );
     // The name is taken now, here and on the panel.
-    let (s, e) = token
+    assert_field_error(&token
         .post(
             "/api/v1/configs",
             json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "custom_name": "ali_home"}),
         )
-        .await;
-    assert_eq!(
-        (s, e["error"]["fields"]["custom_name"].is_string()),
-        (422, true)
-    );
+        .await, "custom_name");
 
     // Edit: the new limit may not go below what the config already used this cycle.
     let id = c["id"].as_i64().unwrap();
@@ -256,16 +262,12 @@ async fn invalid_input_answers_422_naming_the_field() {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, e) = token
+    assert_field_error(&token
         .post(
             "/api/v1/configs",
             json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "custom_name": "other_name"}),
         )
-        .await;
-    assert_eq!(
-        (s, e["error"]["fields"]["custom_name"].is_string()),
-        (422, true)
-    );
+        .await, "custom_name");
 }
 
 #[tokio::test]
@@ -283,15 +285,14 @@ async fn eylandoo_configs_get_nodes_and_max_clients() {
     assert_eq!(s, 201, "{c}");
     let u = sim.user(c["username"].as_str().unwrap()).unwrap();
     assert_eq!((u.max_clients, u.node_ids.clone()), (Some(3), vec![2]));
-    let (s, e) = token
-        .post(
-            "/api/v1/configs",
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "node_ids": [1]}),
-        )
-        .await;
-    assert_eq!(
-        (s, e["error"]["fields"]["node_ids"].is_string()),
-        (422, true)
+    assert_field_error(
+        &token
+            .post(
+                "/api/v1/configs",
+                json!({"traffic_limit_bytes": GIB, "expires_in_days": 1, "node_ids": [1]}),
+            )
+            .await,
+        "node_ids",
     );
 }
 
@@ -299,12 +300,7 @@ async fn eylandoo_configs_get_nodes_and_max_clients() {
 async fn suspended_resellers_are_blocked_as_the_matrix_says() {
     let app = TestApp::spawn().await;
     let (rid, token, sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (_, c) = token
-        .post(
-            "/api/v1/configs",
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-        )
-        .await;
+    let (_, c) = new_config(&token, 5).await;
     let id = c["id"].as_i64().unwrap();
     let name = c["username"].as_str().unwrap().to_string();
     let b = app.browser_as("shop1", "shop-pass-1").await;
@@ -340,16 +336,7 @@ async fn suspended_resellers_are_blocked_as_the_matrix_says() {
             "{path}"
         );
     }
-    let (s, e) = token
-        .post(
-            "/api/v1/configs",
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-        )
-        .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (403, Some("reseller_suspended"))
-    );
+    assert_error(&new_config(&token, 5).await, 403, "reseller_suspended");
     let (s, me) = token.get("/api/v1/me").await;
     assert_eq!(
         (s, me["status"].as_str()),
@@ -384,21 +371,8 @@ async fn suspended_resellers_are_blocked_as_the_matrix_says() {
     db::sqlx::query("UPDATE resellers SET kind = 'wallet', status = 'suspended_wallet', suspended_by = 'system' WHERE id = $1")
         .bind(rid).execute(&mut *conn).await.unwrap();
     drop(conn);
-    let (s, e) = token.get("/api/v1/configs").await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (403, Some("wallet_suspended"))
-    );
-    let (s, e) = token
-        .post(
-            "/api/v1/configs",
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-        )
-        .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (403, Some("wallet_suspended"))
-    );
+    assert_error(&token.get("/api/v1/configs").await, 403, "wallet_suspended");
+    assert_error(&new_config(&token, 5).await, 403, "wallet_suspended");
     let res = b.get_raw("/").await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/wallet");
@@ -408,12 +382,7 @@ async fn suspended_resellers_are_blocked_as_the_matrix_says() {
 async fn a_reseller_cannot_enable_what_the_system_disabled() {
     let app = TestApp::spawn().await;
     let (_rid, token, _sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (_, c) = token
-        .post(
-            "/api/v1/configs",
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-        )
-        .await;
+    let (_, c) = new_config(&token, 5).await;
     let id = c["id"].as_i64().unwrap();
     let mut conn = app.db.acquire().await.unwrap();
     db::configs::set_status(
@@ -447,12 +416,7 @@ async fn a_slow_panel_leaves_the_create_pending_and_the_worker_finishes_it() {
     .await;
     let (_rid, token, sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
     sim.inject(panel_sim::SimOp::Create, panel_sim::Fault::Http500, Some(1));
-    let (s, c) = token
-        .post(
-            "/api/v1/configs",
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 5}),
-        )
-        .await;
+    let (s, c) = new_config(&token, 5).await;
     assert_eq!(s, 201, "{c}");
     assert_eq!(c["pending_operation"]["kind"], "create", "{c}");
     let name = c["username"].as_str().unwrap().to_string();
@@ -501,12 +465,7 @@ async fn figures_create_latency() {
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t = std::time::Instant::now();
-        let (s, c) = token
-            .post(
-                "/api/v1/configs",
-                json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
-            )
-            .await;
+        let (s, c) = new_config(&token, 30).await;
         times.push(t.elapsed());
         assert_eq!(s, 201);
         assert!(c["pending_operation"].is_null());
@@ -580,12 +539,7 @@ async fn admin_disable_is_not_undone_by_reseller() {
     let mut app = TestApp::spawn().await;
     app.start_worker();
     let (_rid, token, _sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (s, c) = token
-        .post(
-            "/api/v1/configs",
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
-        )
-        .await;
+    let (s, c) = new_config(&token, 30).await;
     assert_eq!(s, 201, "{c}");
     let id = c["id"].as_i64().unwrap();
     let post = reqwest::Method::POST;
@@ -626,12 +580,7 @@ async fn admin_disable_is_not_undone_by_reseller() {
 async fn expiry_cap_cannot_be_bypassed_by_patch() {
     let app = TestApp::spawn().await;
     let (_, token, _sim, _) = setup(&app, SimKind::Marzban, json!({})).await;
-    let (s, c) = token
-        .post(
-            "/api/v1/configs",
-            json!({"traffic_limit_bytes": GIB, "expires_in_days": 7}),
-        )
-        .await;
+    let (s, c) = new_config(&token, 7).await;
     assert_eq!(s, 201, "{c}");
     let path = format!("/api/v1/configs/{}", c["id"]);
     let (s, e) = token
@@ -656,12 +605,7 @@ async fn reseller_activation_keeps_the_admins_own_disables() {
     let (rid, token, sim, admin) = setup(&app, SimKind::Marzban, json!({})).await;
     let mut made = Vec::new();
     for _ in 0..2 {
-        let (s, c) = token
-            .post(
-                "/api/v1/configs",
-                json!({"traffic_limit_bytes": GIB, "expires_in_days": 30}),
-            )
-            .await;
+        let (s, c) = new_config(&token, 30).await;
         assert_eq!(s, 201, "{c}");
         made.push((
             c["id"].as_i64().unwrap(),

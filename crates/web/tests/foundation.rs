@@ -195,6 +195,15 @@ async fn a_reseller_is_refused_on_every_admin_route() {
     }
 }
 
+/// The sign-in page at `path` as a client sending `headers` (and no cookie of its own) gets it.
+async fn login_page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> String {
+    let mut req = app.client().get(app.url(path));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap().text().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_layout_follows_the_locale() {
     let app = TestApp::spawn().await;
@@ -210,39 +219,19 @@ async fn the_layout_follows_the_locale() {
         .any(|v| v.to_str().unwrap().starts_with("lang=en")));
     let en = en.text().await.unwrap();
     assert!(en.contains(r#"<html lang="en" dir="ltr">"#) && en.contains("Sign in"));
-    let by_header = c
-        .get(app.url("/login"))
-        .header("accept-language", "en-US,en;q=0.9")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let by_header = login_page(&app, "/login", &[("accept-language", "en-US,en;q=0.9")]).await;
     assert!(by_header.contains(r#"dir="ltr""#));
-    let by_cookie = c
-        .get(app.url("/login"))
-        .header("cookie", "lang=en")
-        .header("accept-language", "fa")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let by_cookie = login_page(
+        &app,
+        "/login",
+        &[("cookie", "lang=en"), ("accept-language", "fa")],
+    )
+    .await;
     assert!(
         by_cookie.contains(r#"dir="ltr""#),
         "the cookie wins over the header"
     );
-    let query_wins = c
-        .get(app.url("/login?lang=fa"))
-        .header("cookie", "lang=en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let query_wins = login_page(&app, "/login?lang=fa", &[("cookie", "lang=en")]).await;
     assert!(query_wins.contains(r#"dir="rtl""#));
 }
 

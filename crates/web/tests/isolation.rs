@@ -4,59 +4,41 @@
 
 mod common;
 
-use common::TestApp;
+use common::{Api, TestApp, GIB};
 use panel_sim::SimKind;
-use serde_json::{json, Value};
+use serde_json::json;
 
-const GIB: i64 = 1 << 30;
-
-async fn reseller(app: &TestApp, admin: &str, panel_id: i64, login: &str) -> String {
-    let res = app
-        .client()
-        .post(app.url("/api/v1/resellers"))
-        .bearer_auth(admin)
-        .json(
-            &json!({ "username": login, "password": "reseller-pass", "kind": "traffic",
+async fn reseller(app: &TestApp, admin: &Api, panel_id: i64, login: &str) -> Api {
+    let (status, _) = admin
+        .post(
+            "/api/v1/resellers",
+            json!({ "username": login, "password": "reseller-pass", "kind": "traffic",
             "panel_id": panel_id, "traffic_quota_bytes": 50 * GIB }),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    app.token(login, "reseller-pass").await
+        .await;
+    assert_eq!(status, 201);
+    app.api_as(login, "reseller-pass").await
 }
 
 #[tokio::test]
 async fn another_resellers_config_is_404_on_every_route() {
     let app = TestApp::spawn().await;
-    app.create_admin("root", "correct-horse").await;
-    let admin = app.token("root", "correct-horse").await;
+    let admin = app.admin().await;
     let (panel_id, sim) = app.add_panel(SimKind::Marzban).await;
     let alice = reseller(&app, &admin, panel_id, "alice").await;
     let bob = reseller(&app, &admin, panel_id, "bob").await;
-    let res = app
-        .client()
-        .post(app.url("/api/v1/configs"))
-        .bearer_auth(&bob)
-        .json(&json!({"traffic_limit_bytes": GIB, "expires_in_days": 3}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let bobs: Value = res.json().await.unwrap();
+    let (status, bobs) = bob
+        .post(
+            "/api/v1/configs",
+            json!({"traffic_limit_bytes": GIB, "expires_in_days": 3}),
+        )
+        .await;
+    assert_eq!(status, 201);
     let id = bobs["id"].as_i64().unwrap();
     let name = bobs["username"].as_str().unwrap().to_string();
     let missing = id + 1000;
 
-    let doc: Value = app
-        .client()
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = common::openapi(&app).await;
     let mut checked = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         if !(path.starts_with("/api/v1/configs/") && path.contains("{id}")) {
@@ -68,12 +50,9 @@ async fn another_resellers_config_is_404_on_every_route() {
             }
             let mut bodies = Vec::new();
             for target in [id, missing] {
-                let url = app.url(&path.replace("{id}", &target.to_string()));
                 let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-                let res = app
-                    .client()
-                    .request(m, url)
-                    .bearer_auth(&alice)
+                let res = alice
+                    .request(m, &path.replace("{id}", &target.to_string()))
                     .json(&json!({}))
                     .send()
                     .await
@@ -122,15 +101,6 @@ async fn another_resellers_config_is_404_on_every_route() {
     let u = sim.user(&name).unwrap();
     assert!(u.enabled);
     assert_eq!(u.limit_bytes, Some(GIB));
-    let list: Value = app
-        .client()
-        .get(app.url("/api/v1/configs"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, list) = alice.get("/api/v1/configs").await;
     assert_eq!(list["total"], 0, "alice's list holds none of bob's configs");
 }

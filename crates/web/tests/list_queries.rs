@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::rows::{self, ConfigRow, ResellerRow};
 use common::TestApp;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -128,47 +129,23 @@ async fn reseller_row(
     kind: domain::status::ResellerKind,
     panel_id: i64,
 ) -> i64 {
-    let wallet = kind == domain::status::ResellerKind::Wallet;
-    db::resellers::create(
-        conn,
-        db::resellers::NewReseller {
-            display_name: name,
-            kind,
-            panel_id,
-            username_prefix: None,
-            allow_custom_names: false,
-            config_limit: None,
-            service_whitelist: &[],
-            node_whitelist: &[],
-            traffic_quota_bytes: if wallet { 0 } else { 100 << 30 },
-            window_starts_at: None,
-            window_ends_at: None,
-            wallet_price_per_gb: wallet.then_some(5_000),
-        },
-        0,
-    )
+    let row = match kind {
+        domain::status::ResellerKind::Wallet => ResellerRow::wallet(name, panel_id, 5_000),
+        _ => ResellerRow::traffic(name, panel_id),
+    };
+    ResellerRow {
+        created_at: 0,
+        ..row
+    }
+    .insert(conn)
     .await
-    .unwrap()
 }
 
 /// A reseller (login `shop`, password `shop-pass`) on a panel row nobody calls: listing reads
 /// only our database.
 async fn reseller(app: &TestApp) -> i64 {
     let mut conn = app.db.acquire().await.unwrap();
-    let panel = db::panels::create(
-        &mut conn,
-        db::panels::NewPanel {
-            name: "listed",
-            kind: domain::status::PanelKind::Marzban,
-            base_url: "http://127.0.0.1:9",
-            username: Some("admin"),
-            password_enc: None,
-            api_key_enc: None,
-            settings: "{}",
-        },
-    )
-    .await
-    .unwrap();
+    let panel = rows::unreachable_panel(&mut conn, "listed", Some("admin")).await;
     let id = reseller_row(
         &mut conn,
         "shop",
@@ -190,25 +167,13 @@ async fn add_configs(app: &TestApp, reseller_id: i64, n: usize) {
         .unwrap()
         .unwrap();
     for _ in 0..n {
-        let id = db::configs::create(
-            &mut conn,
-            db::configs::NewConfig {
-                reseller_id,
-                panel_id: r.panel_id,
-                username: None,
-                comment: None,
-                traffic_limit_bytes: 1 << 30,
-                expires_at: None,
-                max_clients: None,
-                service_ids: &[],
-                node_ids: &[],
-                inbound_ids: &[],
-            },
-            |id| format!("listed_{id}"),
-            0,
-        )
-        .await
-        .unwrap();
+        let id = ConfigRow {
+            limit: 1 << 30,
+            created_at: 0,
+            ..ConfigRow::unnamed(reseller_id, r.panel_id)
+        }
+        .insert_as(&mut conn, |id| format!("listed_{id}"))
+        .await;
         db::operations::insert(
             &mut conn,
             r.panel_id,

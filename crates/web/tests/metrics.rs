@@ -3,7 +3,6 @@
 mod common;
 
 use common::TestApp;
-use serde_json::Value;
 
 #[tokio::test]
 async fn metrics_expose_http_latency_panel_health_and_pending_operations() {
@@ -13,22 +12,15 @@ async fn metrics_expose_http_latency_panel_health_and_pending_operations() {
     })
     .await;
     let (panel_id, sim) = app.add_panel(panel_sim::SimKind::Marzban).await;
-    let c = app.client();
-    c.get(app.url("/healthz")).send().await.unwrap();
+    let anyone = app.anonymous_api();
+    anyone.get("/healthz").await;
     let mut conn = app.db.acquire().await.unwrap();
     db::panels::record_failure(&mut conn, panel_id, "connection refused")
         .await
         .unwrap();
     drop(conn);
-    let text = c
-        .get(app.url("/metrics"))
-        .bearer_auth("metrics-token-1")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, text) = app.api_with("metrics-token-1").get("/metrics").await;
+    let text = text.as_str().unwrap();
     assert!(text.contains("# TYPE vpnmarket_http_request_duration_seconds histogram"));
     let count_line = text
         .lines()
@@ -53,14 +45,7 @@ async fn metrics_expose_http_latency_panel_health_and_pending_operations() {
     assert!(text.contains("vpnmarket_operations_pending 0"));
     drop(sim);
 
-    let health: Value = c
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, health) = anyone.get("/healthz").await;
     assert_eq!(health["status"], "ok");
     assert_eq!(health["failing_panels"], serde_json::json!([panel_id]));
     assert_eq!(health["pending_operations"], 0);

@@ -8,15 +8,14 @@
 
 mod common;
 
-use common::TestApp;
+use common::rows::{self, ConfigRow, ResellerRow};
+use common::{assert_error, TestApp, GIB};
 use db::operations::Operation;
-use domain::status::{ConfigEventKind, OpStatus, ResellerKind};
-use engine::ops::{self, OpKind, Outcome};
+use domain::status::{ConfigEventKind, OpStatus};
+use engine::ops::{self, Outcome};
 use panel_sim::{Fault, Sim, SimKind, SimOp};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
-
-const GIB: i64 = 1024 * 1024 * 1024;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -32,57 +31,24 @@ fn expiry() -> i64 {
 async fn queued_create(app: &TestApp, panel_id: i64, username: &str) -> (i64, i64) {
     let t = now();
     let mut tx = app.db.begin_write().await.unwrap();
-    let reseller = db::resellers::create(
-        &mut tx,
-        db::resellers::NewReseller {
-            display_name: "shop",
-            kind: ResellerKind::Traffic,
-            panel_id,
-            username_prefix: None,
-            allow_custom_names: false,
-            config_limit: None,
-            service_whitelist: &[],
-            node_whitelist: &[],
-            traffic_quota_bytes: 100 * GIB,
-            window_starts_at: Some(t),
-            window_ends_at: Some(t + 30 * 86400),
-            wallet_price_per_gb: None,
-        },
-        t,
-    )
-    .await
-    .unwrap();
-    let name = username.to_string();
-    let config = db::configs::create(
-        &mut tx,
-        db::configs::NewConfig {
-            reseller_id: reseller,
-            panel_id,
-            username: Some(username),
-            comment: None,
-            traffic_limit_bytes: 5 * GIB,
-            expires_at: Some(expiry()),
-            max_clients: None,
-            service_ids: &[1],
-            node_ids: &[],
-            inbound_ids: &[1],
-        },
-        move |_| name.clone(),
-        t,
-    )
-    .await
-    .unwrap();
-    let op = ops::enqueue(
-        &mut tx,
-        panel_id,
-        config,
-        None,
-        OpKind::Create,
-        json!({}),
-        t,
-    )
-    .await
-    .unwrap();
+    let reseller = ResellerRow {
+        window: Some((t, t + 30 * 86400)),
+        created_at: t,
+        ..ResellerRow::traffic("shop", panel_id)
+    }
+    .insert(&mut tx)
+    .await;
+    let config = ConfigRow {
+        limit: 5 * GIB,
+        expires_at: Some(expiry()),
+        service_ids: &[1],
+        inbound_ids: &[1],
+        created_at: t,
+        ..ConfigRow::named(reseller, panel_id, username)
+    }
+    .insert(&mut tx)
+    .await;
+    let op = rows::queue_create(&mut tx, panel_id, config, t).await;
     tx.commit().await.unwrap();
     (config, op)
 }
@@ -385,63 +351,35 @@ async fn the_per_panel_rate_limit_spaces_operations() {
     assert_eq!(sim.user_count(), 7);
 }
 
-async fn admin(app: &TestApp) -> String {
-    app.create_admin("root", "correct-horse").await;
-    app.token("root", "correct-horse").await
-}
-
-async fn call(app: &TestApp, token: &str, method: &str, path: &str) -> (u16, Value) {
-    let res = app
-        .client()
-        .request(method.parse().unwrap(), app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_lists_retries_and_cancels_operations_through_the_api() {
     let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let token = app.admin().await;
     let (panel_id, sim) = app.add_panel(SimKind::Marzneshin).await;
     let (_, a) = queued_create(&app, panel_id, "api_a").await;
     let (config_b, b) = queued_create(&app, panel_id, "api_b").await;
     sim.inject(SimOp::Any, Fault::Http500, None);
     assert_eq!(ops::run_due(&app.ctx, now()).await.unwrap(), 2);
 
-    let (status, list) = call(&app, &token, "GET", "/api/v1/operations?status=pending").await;
+    let (status, list) = token.get("/api/v1/operations?status=pending").await;
     assert_eq!(status, 200);
     assert_eq!(list["total"], 2);
     assert_eq!(list["items"][0]["status"], "pending");
     assert!(list["items"][0]["last_error"].is_string());
     assert_eq!(
-        call(&app, &token, "GET", "/api/v1/operations?status=done")
-            .await
-            .1["total"],
+        token.get("/api/v1/operations?status=done").await.1["total"],
         0
     );
-    assert_eq!(
-        call(&app, &token, "GET", "/api/v1/operations?status=bogus")
-            .await
-            .0,
-        422
-    );
-    let (_, one) = call(&app, &token, "GET", &format!("/api/v1/operations/{a}")).await;
+    assert_eq!(token.get("/api/v1/operations?status=bogus").await.0, 422);
+    let (_, one) = token.get(&format!("/api/v1/operations/{a}")).await;
     assert_eq!(one["attempts"], 1);
     assert_eq!(one["attempt_log"][0]["ok"], false);
     assert!(one["attempt_log"][0]["error"].is_string());
 
     // Retry now while the panel still fails: one more attempt, still pending.
-    let (status, retried) = call(
-        &app,
-        &token,
-        "POST",
-        &format!("/api/v1/operations/{a}/retry"),
-    )
-    .await;
+    let (status, retried) = token
+        .post_empty(&format!("/api/v1/operations/{a}/retry"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         (retried["status"].as_str(), retried["attempts"].as_i64()),
@@ -449,25 +387,17 @@ async fn an_admin_lists_retries_and_cancels_operations_through_the_api() {
     );
     // Retry now once it recovered: done at once, no waiting for the back-off.
     sim.clear_faults();
-    let (status, retried) = call(
-        &app,
-        &token,
-        "POST",
-        &format!("/api/v1/operations/{a}/retry"),
-    )
-    .await;
+    let (status, retried) = token
+        .post_empty(&format!("/api/v1/operations/{a}/retry"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(retried["status"], "done", "{retried}");
     assert_eq!(retried["attempt_log"].as_array().unwrap().len(), 3);
     assert!(sim.user("api_a").is_some());
 
-    let (status, cancelled) = call(
-        &app,
-        &token,
-        "POST",
-        &format!("/api/v1/operations/{b}/cancel"),
-    )
-    .await;
+    let (status, cancelled) = token
+        .post_empty(&format!("/api/v1/operations/{b}/cancel"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(ops::run_due(&app.ctx, now() + 3600).await.unwrap(), 0);
@@ -476,32 +406,22 @@ async fn an_admin_lists_retries_and_cancels_operations_through_the_api() {
         "a cancelled create is never sent"
     );
     // Finished operations cannot be cancelled; cancelled ones cannot be retried.
-    let (status, err) = call(
-        &app,
-        &token,
-        "POST",
-        &format!("/api/v1/operations/{a}/cancel"),
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("operation_not_pending"))
+    assert_error(
+        &token
+            .post_empty(&format!("/api/v1/operations/{a}/cancel"))
+            .await,
+        409,
+        "operation_not_pending",
     );
-    let (status, err) = call(
-        &app,
-        &token,
-        "POST",
-        &format!("/api/v1/operations/{b}/retry"),
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("operation_not_retryable"))
+    assert_error(
+        &token
+            .post_empty(&format!("/api/v1/operations/{b}/retry"))
+            .await,
+        409,
+        "operation_not_retryable",
     );
     assert_eq!(
-        call(&app, &token, "POST", "/api/v1/operations/9999/retry")
-            .await
-            .0,
+        token.post_empty("/api/v1/operations/9999/retry").await.0,
         404
     );
 
@@ -514,86 +434,66 @@ async fn an_admin_lists_retries_and_cancels_operations_through_the_api() {
         .any(|e| e.kind == ConfigEventKind::OperationCancelled));
 }
 
-async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
-    let res = b.get(app.url(path)).send().await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operations_pages_list_retry_and_cancel_in_both_languages() {
     let app = TestApp::spawn().await;
     app.create_admin("root", "correct-horse").await;
-    let b = app.signed_in_browser("root", "correct-horse").await;
-    let csrf = app.csrf_of(&b).await;
+    let b = app.admin_browser().await;
     let (panel_id, sim) = app.add_panel(SimKind::Marzban).await;
     let (_, a) = queued_create(&app, panel_id, "pg_a").await;
     let (_, bb) = queued_create(&app, panel_id, "pg_b").await;
     sim.inject(SimOp::Any, Fault::Http500, None);
     ops::run_due(&app.ctx, now()).await.unwrap();
 
-    let (_, dash) = page(&b, &app, "/?lang=en").await;
+    let (_, dash) = b.get("/?lang=en").await;
     let pending = dash.split("id=\"pending-operations\"").nth(1).unwrap();
     assert!(
         pending.contains("Pending operations") && pending.contains(">2<"),
         "{pending}"
     );
-    let (_, dash) = page(&b, &app, "/?lang=fa").await;
+    let (_, dash) = b.get("/?lang=fa").await;
     assert!(dash.contains("عملیات در انتظار") && dash.contains(">۲<"));
 
     for (lang, pending_word) in [("en", "Pending"), ("fa", "در انتظار")] {
-        let (status, html) = page(
-            &b,
-            &app,
-            &format!("/admin/operations?status=pending&lang={lang}"),
-        )
-        .await;
+        let (status, html) = b
+            .get(&format!("/admin/operations?status=pending&lang={lang}"))
+            .await;
         assert_eq!(status, 200, "{lang}");
         assert!(html.contains(pending_word));
         assert!(html.contains(&format!("action=\"/admin/operations/{a}/retry\"")));
         assert!(html.contains(&format!("action=\"/admin/operations/{bb}/cancel\"")));
         assert!(html.contains("HTTP 500"), "{lang}: the error is shown");
-        let (status, detail) = page(&b, &app, &format!("/admin/operations/{a}?lang={lang}")).await;
+        let (status, detail) = b.get(&format!("/admin/operations/{a}?lang={lang}")).await;
         assert_eq!(status, 200);
         assert!(detail.contains("HTTP 500"));
     }
-    assert_eq!(page(&b, &app, "/admin/operations?status=nope").await.0, 400);
+    assert_eq!(b.get("/admin/operations?status=nope").await.0, 400);
 
     sim.clear_faults();
-    let res = b
-        .post(app.url(&format!("/admin/operations/{a}/retry")))
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let res = b.submit(&format!("/admin/operations/{a}/retry"), &[]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(op(&app, a).await.status, OpStatus::Done);
-    let (_, detail) = page(&b, &app, &format!("/admin/operations/{a}?lang=en")).await;
+    let (_, detail) = b.get(&format!("/admin/operations/{a}?lang=en")).await;
     assert!(detail.contains("Done"));
     let res = b
-        .post(app.url(&format!("/admin/operations/{bb}/cancel")))
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .submit(&format!("/admin/operations/{bb}/cancel"), &[])
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(op(&app, bb).await.status, OpStatus::Cancelled);
-    let (_, html) = page(&b, &app, "/admin/operations?status=pending&lang=en").await;
+    let (_, html) = b.get("/admin/operations?status=pending&lang=en").await;
     assert!(html.contains("No operations."));
     // Without the CSRF token nothing happens.
     let res = b
-        .post(app.url(&format!("/admin/operations/{a}/retry")))
-        .form(&[("_csrf", "forged")])
-        .send()
-        .await
-        .unwrap();
+        .submit_raw(
+            &format!("/admin/operations/{a}/retry"),
+            &[("_csrf", "forged")],
+        )
+        .await;
     assert_eq!(res.status(), 403);
 
     app.create_user("shop1", "reseller-pass", "reseller", None)
         .await;
-    let r = app.signed_in_browser("shop1", "reseller-pass").await;
-    assert_eq!(page(&r, &app, "/admin/operations").await.0, 403);
-    assert_eq!(
-        page(&r, &app, &format!("/admin/operations/{a}")).await.0,
-        403
-    );
+    let r = app.browser_as("shop1", "reseller-pass").await;
+    assert_eq!(r.get("/admin/operations").await.0, 403);
+    assert_eq!(r.get(&format!("/admin/operations/{a}")).await.0, 403);
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{hidden_field, TestApp, GIB};
+use common::{assert_error, assert_field_error, hidden_field, TestApp, GIB};
 use panel_sim::SimKind;
 use serde_json::{json, Value};
 
@@ -129,19 +129,17 @@ async fn a_traffic_reseller_is_created_with_its_login_and_managed() {
     );
     drop(conn);
 
-    let (s, e) = token
-        .post(
-            &format!("/api/v1/resellers/{id}/traffic"),
-            json!({"add_bytes": 0}),
-        )
-        .await;
-    assert_eq!(
-        (s, e["error"]["fields"]["add_bytes"].is_string()),
-        (422, true)
+    assert_field_error(
+        &token
+            .post(
+                &format!("/api/v1/resellers/{id}/traffic"),
+                json!({"add_bytes": 0}),
+            )
+            .await,
+        "add_bytes",
     );
     // Resellers cannot use the admin routes.
-    let (s, e) = rt.get("/api/v1/resellers").await;
-    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("admin_only")));
+    assert_error(&rt.get("/api/v1/resellers").await, 403, "admin_only");
 }
 
 #[tokio::test]
@@ -195,11 +193,7 @@ async fn bad_reseller_input_names_the_field() {
     let jan1 =
         domain::tehran::start_of_tehran_day(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap());
     assert_eq!(ts(&r["traffic"]["window_starts_at"]), jan1.timestamp());
-    let (s, e) = token.post("/api/v1/resellers", ok).await;
-    assert_eq!(
-        (s, e["error"]["fields"]["username"].is_string()),
-        (422, true)
-    );
+    assert_field_error(&token.post("/api/v1/resellers", ok).await, "username");
 }
 
 #[tokio::test]

@@ -259,14 +259,7 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> reqwest::Response {
-        let page = b
-            .get(self.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = self.visitor_with(b.clone()).html("/login").await;
         let csrf = hidden_field(&page, "_csrf").expect("login form has a CSRF field");
         b.post(self.url("/login"))
             .form(&[
@@ -282,15 +275,7 @@ impl TestApp {
 
     /// The session's CSRF token, read from a page like a browser would.
     pub async fn csrf_of(&self, b: &reqwest::Client) -> String {
-        let page = b
-            .get(self.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        hidden_field(&page, "_csrf").expect("signed-in pages carry the CSRF token")
+        self.visitor_with(b.clone()).csrf().await
     }
 
     /// An API request with a Bearer token: (status, body as JSON, or the text as a string).

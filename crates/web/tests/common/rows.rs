@@ -114,6 +114,14 @@ impl<'a> ConfigRow<'a> {
         }
     }
 
+    /// Named by the product's rule once the id is known (`insert_as`).
+    pub fn unnamed(reseller_id: i64, panel_id: i64) -> Self {
+        ConfigRow {
+            username: None,
+            ..Self::named(reseller_id, panel_id, "")
+        }
+    }
+
     pub async fn insert(self, conn: &mut db::Conn) -> i64 {
         let named = self.username.map(str::to_string);
         self.insert_as(conn, move |_| named.clone().expect("a username"))
