@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{hidden_field, TestApp};
+use common::TestApp;
 use panel_sim::{Sim, SimKind};
 use serde_json::{json, Value};
 
@@ -474,7 +474,7 @@ async fn a_reseller_cannot_open_or_post_the_panel_pages() {
         assert_eq!(b.get(path).await.0, 403, "{path}");
     }
     let page_html = b.html("/tokens").await;
-    hidden_field(&page_html, "_csrf").expect("a reseller's pages carry the CSRF token");
+    b.assert_form_token(&page_html).await;
     let res = b.submit(&format!("/admin/panels/{id}/test"), &[]).await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.audit_count("panel_tested").await, 0);

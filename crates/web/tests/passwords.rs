@@ -129,7 +129,7 @@ async fn an_admin_sets_a_resellers_password() {
     let admin = app.admin_browser().await;
     let page = admin.html(&format!("/admin/resellers/{rid}")).await;
     assert!(page.contains(&format!("/admin/resellers/{rid}/password")));
-    hidden_field(&page, "_csrf").expect("the page carries the CSRF token");
+    admin.assert_form_token(&page).await;
     let res = admin
         .submit(
             &format!("/admin/resellers/{rid}/password"),

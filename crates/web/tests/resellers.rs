@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_error, assert_field_error, hidden_field, TestApp, GIB};
+use common::{assert_error, assert_field_error, TestApp, GIB};
 use panel_sim::SimKind;
 use serde_json::{json, Value};
 
@@ -203,7 +203,7 @@ async fn admin_pages_create_list_and_act_on_resellers() {
     let (panel_id, _sim) = app.add_panel(SimKind::Marzban).await;
     let b = app.admin_browser().await;
     let page = b.html("/admin/resellers/new?lang=en").await;
-    hidden_field(&page, "_csrf").expect("the form carries the CSRF token");
+    b.assert_form_token(&page).await;
     // A bad quota re-renders the form with the field's message.
     let res = b
         .submit(

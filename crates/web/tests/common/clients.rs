@@ -155,6 +155,17 @@ impl Browser {
         self.csrf.get_or_init(|| token).clone()
     }
 
+    /// `html`, a page of this session, carries the session's CSRF token in its forms: what
+    /// `submit` sends is then what the page's own form would have sent.
+    pub async fn assert_form_token(&self, html: &str) {
+        let on_page = super::hidden_field(html, "_csrf");
+        assert_eq!(
+            on_page.as_deref(),
+            Some(self.csrf().await.as_str()),
+            "the page's form carries the session's CSRF token"
+        );
+    }
+
     /// Submits a form with the session's CSRF token added in front of `fields`.
     pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Response {
         let csrf = self.csrf().await;
