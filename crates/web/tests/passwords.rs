@@ -86,21 +86,17 @@ async fn changing_ones_own_password_ends_the_other_sessions() {
 
     // Through the API: tokens kept unless asked.
     let token = app.api_as("shop", "new-secret-77").await;
-    let (status, body) = token
-        .post(
+    let change = |current: &'static str, new: &'static str| {
+        token.post(
             "/api/v1/account/password",
-            json!({ "current_password": "new-secret-77", "new_password": "newer-secret-88" }),
+            json!({ "current_password": current, "new_password": new }),
         )
-        .await;
+    };
+    let (status, body) = change("new-secret-77", "newer-secret-88").await;
     assert_eq!(status, 200);
     assert_eq!(body["tokens_revoked"], 0);
     assert_eq!(token.get("/api/v1/tokens").await.0, 200);
-    let (status, body) = token
-        .post(
-            "/api/v1/account/password",
-            json!({ "current_password": "wrong", "new_password": "12345678" }),
-        )
-        .await;
+    let (status, body) = change("wrong", "12345678").await;
     assert_eq!(status, 422);
     assert!(
         body["error"]["fields"]["current_password"].is_string(),
