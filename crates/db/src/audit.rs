@@ -2,7 +2,7 @@
 //! filtered listing the admin reads. Rows are never updated or deleted.
 
 use crate::decode::MaybeText;
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 use domain::status::{ActorType, AuditAction, AuditTarget, Role};
 use serde::Serialize;
 use sqlx::FromRow;
@@ -103,24 +103,26 @@ pub struct AuditRow {
 }
 
 pub async fn record(conn: &mut Conn, entry: NewAudit<'_>) -> DbResult<i64> {
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = q::scalar(
+        conn,
         "INSERT INTO audit_logs (created_at, actor_type, actor_id, actor_name, action, target_type, \
          target_id, reason, request_id, ip, user_agent, meta) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        (
+            chrono::Utc::now().timestamp(),
+            entry.actor.kind.as_str(),
+            entry.actor.id,
+            &entry.actor.name,
+            entry.action.as_str(),
+            entry.target_type.map(|t| t.as_str()),
+            entry.target_id,
+            entry.reason,
+            entry.origin.request_id.as_deref(),
+            entry.origin.ip.as_deref(),
+            entry.origin.user_agent.as_deref(),
+            entry.meta.to_string(),
+        ),
     )
-    .bind(chrono::Utc::now().timestamp())
-    .bind(entry.actor.kind.as_str())
-    .bind(entry.actor.id)
-    .bind(&entry.actor.name)
-    .bind(entry.action.as_str())
-    .bind(entry.target_type.map(|t| t.as_str()))
-    .bind(entry.target_id)
-    .bind(entry.reason)
-    .bind(entry.origin.request_id.as_deref())
-    .bind(entry.origin.ip.as_deref())
-    .bind(entry.origin.user_agent.as_deref())
-    .bind(entry.meta.to_string())
-    .fetch_one(&mut *conn)
     .await?;
     Ok(id)
 }
@@ -135,37 +137,30 @@ pub struct AuditFilter {
     pub to: Option<i64>,
 }
 
-/// A bound value of the filter. `$n` placeholders are written by hand: sqlx's `QueryBuilder`
-/// over `Any` writes `?`, which PostgreSQL refuses.
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-fn filter_sql(f: &AuditFilter) -> (String, Vec<Bind>) {
+fn filter_sql(f: &AuditFilter) -> (String, Vec<q::Value>) {
     let mut sql = String::from(" WHERE 1=1");
     let mut binds = Vec::new();
-    let mut add = |sql: &mut String, cond: &str, b: Bind| {
+    let mut add = |sql: &mut String, cond: &str, b: q::Value| {
         binds.push(b);
         sql.push_str(&format!(" AND {cond} ${}", binds.len()));
     };
     if let Some(a) = f.action {
-        add(&mut sql, "action =", Bind::Text(a.as_str().into()));
+        add(&mut sql, "action =", q::Value::Text(a.as_str().into()));
     }
     if let Some(t) = f.target_type {
-        add(&mut sql, "target_type =", Bind::Text(t.as_str().into()));
+        add(&mut sql, "target_type =", q::Value::Text(t.as_str().into()));
     }
     if let Some(t) = f.target_id {
-        add(&mut sql, "target_id =", Bind::Int(t));
+        add(&mut sql, "target_id =", q::Value::Int(t));
     }
     if let Some(a) = f.actor_id {
-        add(&mut sql, "actor_id =", Bind::Int(a));
+        add(&mut sql, "actor_id =", q::Value::Int(a));
     }
     if let Some(t) = f.from {
-        add(&mut sql, "created_at >=", Bind::Int(t));
+        add(&mut sql, "created_at >=", q::Value::Int(t));
     }
     if let Some(t) = f.to {
-        add(&mut sql, "created_at <", Bind::Int(t));
+        add(&mut sql, "created_at <", q::Value::Int(t));
     }
     (sql, binds)
 }
@@ -177,28 +172,6 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> DbResult<(Vec<AuditRow>, i64)> {
-    let (where_, binds) = filter_sql(filter);
-    let count_sql = format!("SELECT COUNT(*) FROM audit_logs{where_}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    for b in &binds {
-        count = match b {
-            Bind::Text(s) => count.bind(s.clone()),
-            Bind::Int(i) => count.bind(*i),
-        };
-    }
-    let total = count.fetch_one(&mut *conn).await?;
-    let sql = format!(
-        "SELECT * FROM audit_logs{where_} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-        binds.len() + 1,
-        binds.len() + 2
-    );
-    let mut q = sqlx::query_as::<_, AuditRow>(&sql);
-    for b in &binds {
-        q = match b {
-            Bind::Text(s) => q.bind(s.clone()),
-            Bind::Int(i) => q.bind(*i),
-        };
-    }
-    let rows = q.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
-    Ok((rows, total))
+    let (where_, values) = filter_sql(filter);
+    q::page(conn, "audit_logs", &where_, &values, limit, offset).await
 }

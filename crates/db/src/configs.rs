@@ -2,7 +2,7 @@
 //! Every read that serves a reseller is scoped by `reseller_id`, so isolation is in the query.
 
 use crate::decode::{Flag, MaybeFlag, MaybeText};
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 use domain::status::{ConfigEventKind, ConfigStatus, DisabledReason, RemoteState};
 use serde::Serialize;
 use sqlx::FromRow;
@@ -77,60 +77,59 @@ pub async fn create(
     now: i64,
 ) -> DbResult<i64> {
     let placeholder = format!("pending-{}", uuid::Uuid::new_v4().simple());
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = q::scalar(
+        conn,
         "INSERT INTO configs (reseller_id, panel_id, username, comment, traffic_limit_bytes, expires_at, max_clients, \
          service_ids, node_ids, inbound_ids, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $11, $11) RETURNING id",
+        (
+            c.reseller_id,
+            c.panel_id,
+            c.username.map(str::to_string).unwrap_or(placeholder),
+            c.comment,
+            c.traffic_limit_bytes,
+            c.expires_at,
+            c.max_clients,
+            serde_json::to_string(c.service_ids).expect("ids"),
+            serde_json::to_string(c.node_ids).expect("ids"),
+            serde_json::to_string(c.inbound_ids).expect("ids"),
+            now,
+            ConfigStatus::Active.as_str(),
+        ),
     )
-    .bind(c.reseller_id)
-    .bind(c.panel_id)
-    .bind(c.username.map(str::to_string).unwrap_or(placeholder))
-    .bind(c.comment)
-    .bind(c.traffic_limit_bytes)
-    .bind(c.expires_at)
-    .bind(c.max_clients)
-    .bind(serde_json::to_string(c.service_ids).expect("ids"))
-    .bind(serde_json::to_string(c.node_ids).expect("ids"))
-    .bind(serde_json::to_string(c.inbound_ids).expect("ids"))
-    .bind(now)
-    .bind(ConfigStatus::Active.as_str())
-    .fetch_one(&mut *conn)
     .await?;
     if c.username.is_none() {
-        sqlx::query("UPDATE configs SET username = $1 WHERE id = $2")
-            .bind(username_for_id(id))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+        q::execute(
+            conn,
+            "UPDATE configs SET username = $1 WHERE id = $2",
+            (username_for_id(id), id),
+        )
+        .await?;
     }
     Ok(id)
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Config>> {
-    Ok(sqlx::query_as("SELECT * FROM configs WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    q::optional(conn, "SELECT * FROM configs WHERE id = $1", (id,)).await
 }
 
 /// A config only if it belongs to that reseller (others' answer as absent).
 pub async fn get_owned(conn: &mut Conn, reseller_id: i64, id: i64) -> DbResult<Option<Config>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM configs WHERE id = $1 AND reseller_id = $2")
-            .bind(id)
-            .bind(reseller_id)
-            .fetch_optional(&mut *conn)
-            .await?,
+    q::optional(
+        conn,
+        "SELECT * FROM configs WHERE id = $1 AND reseller_id = $2",
+        (id, reseller_id),
     )
+    .await
 }
 
 pub async fn username_taken(conn: &mut Conn, panel_id: i64, username: &str) -> DbResult<bool> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM configs WHERE panel_id = $1 AND username = $2")
-            .bind(panel_id)
-            .bind(username)
-            .fetch_one(&mut *conn)
-            .await?;
+    let n: i64 = q::scalar(
+        conn,
+        "SELECT COUNT(*) FROM configs WHERE panel_id = $1 AND username = $2",
+        (panel_id, username),
+    )
+    .await?;
     Ok(n > 0)
 }
 
@@ -148,37 +147,19 @@ pub async fn list_for_reseller(
     offset: i64,
 ) -> DbResult<(Vec<Config>, i64)> {
     let mut where_ = String::from(" WHERE reseller_id = $1");
-    let mut binds: Vec<String> = Vec::new();
+    let mut values = vec![q::Value::Int(reseller_id)];
     if let Some(s) = f.status {
-        binds.push(s.as_str().to_string());
-        where_.push_str(&format!(" AND status = ${}", binds.len() + 1));
+        values.push(q::Value::Text(s.as_str().to_string()));
+        where_.push_str(&format!(" AND status = ${}", values.len()));
     }
-    if let Some(q) = f.q.as_ref().filter(|q| !q.is_empty()) {
-        binds.push(format!("%{}%", q.to_lowercase()));
-        let n = binds.len() + 1;
+    if let Some(text) = f.q.as_ref().filter(|t| !t.is_empty()) {
+        values.push(q::Value::Text(format!("%{}%", text.to_lowercase())));
+        let n = values.len();
         where_.push_str(&format!(
             " AND (LOWER(username) LIKE ${n} OR LOWER(COALESCE(comment, '')) LIKE ${n})"
         ));
     }
-    let count_sql = format!("SELECT COUNT(*) FROM configs{where_}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(reseller_id);
-    for b in &binds {
-        count = count.bind(b.clone());
-    }
-    let total = count.fetch_one(&mut *conn).await?;
-    let sql = format!(
-        "SELECT * FROM configs{where_} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-        binds.len() + 2,
-        binds.len() + 3
-    );
-    let mut q = sqlx::query_as::<_, Config>(&sql).bind(reseller_id);
-    for b in &binds {
-        q = q.bind(b.clone());
-    }
-    Ok((
-        q.bind(limit).bind(offset).fetch_all(&mut *conn).await?,
-        total,
-    ))
+    q::page(conn, "configs", &where_, &values, limit, offset).await
 }
 
 pub async fn of_reseller_with_status(
@@ -186,22 +167,21 @@ pub async fn of_reseller_with_status(
     reseller_id: i64,
     status: ConfigStatus,
 ) -> DbResult<Vec<Config>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM configs WHERE reseller_id = $1 AND status = $2 ORDER BY id")
-            .bind(reseller_id)
-            .bind(status.as_str())
-            .fetch_all(&mut *conn)
-            .await?,
+    q::all(
+        conn,
+        "SELECT * FROM configs WHERE reseller_id = $1 AND status = $2 ORDER BY id",
+        (reseller_id, status.as_str()),
     )
+    .await
 }
 
 pub async fn all_of_reseller(conn: &mut Conn, reseller_id: i64) -> DbResult<Vec<Config>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM configs WHERE reseller_id = $1 ORDER BY id")
-            .bind(reseller_id)
-            .fetch_all(&mut *conn)
-            .await?,
+    q::all(
+        conn,
+        "SELECT * FROM configs WHERE reseller_id = $1 ORDER BY id",
+        (reseller_id,),
     )
+    .await
 }
 
 /// Sets a config's status and disable reason; clears the suspension mark (see [`hold_by_suspension`]).
@@ -234,24 +214,28 @@ async fn write_status(
     reason: Option<DisabledReason>,
     held_by_suspension: bool,
 ) -> DbResult<()> {
-    sqlx::query("UPDATE configs SET status = $1, disabled_reason = $2, held_by_suspension = $3, remote_confirmed = 0, updated_at = $4 WHERE id = $5")
-        .bind(status.as_str())
-        .bind(reason.map(|r| r.as_str()))
-        .bind(i64::from(held_by_suspension))
-        .bind(chrono::Utc::now().timestamp())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE configs SET status = $1, disabled_reason = $2, held_by_suspension = $3, remote_confirmed = 0, updated_at = $4 WHERE id = $5",
+        (
+            status.as_str(),
+            reason.map(|r| r.as_str()),
+            i64::from(held_by_suspension),
+            chrono::Utc::now().timestamp(),
+            id,
+        ),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn mark_deleted(conn: &mut Conn, id: i64, now: i64) -> DbResult<()> {
-    sqlx::query("UPDATE configs SET status = $3, remote_confirmed = 0, deleted_at = $1, updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .bind(ConfigStatus::Deleted.as_str())
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE configs SET status = $3, remote_confirmed = 0, deleted_at = $1, updated_at = $1 WHERE id = $2",
+        (now, id, ConfigStatus::Deleted.as_str()),
+    )
+    .await?;
     Ok(())
 }
 
@@ -262,54 +246,54 @@ pub async fn set_limits(
     expires_at: Option<i64>,
     max_clients: Option<i64>,
 ) -> DbResult<()> {
-    sqlx::query(
+    q::execute(
+        conn,
         "UPDATE configs SET traffic_limit_bytes = $1, expires_at = $2, max_clients = $3, remote_confirmed = 0, updated_at = $4 WHERE id = $5",
+        (limit, expires_at, max_clients, chrono::Utc::now().timestamp(), id),
     )
-    .bind(limit)
-    .bind(expires_at)
-    .bind(max_clients)
-    .bind(chrono::Utc::now().timestamp())
-    .bind(id)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// Records that the user is missing on the panel since `at` (None: it is there again).
 pub async fn set_missing_on_panel(conn: &mut Conn, id: i64, at: Option<i64>) -> DbResult<()> {
-    sqlx::query("UPDATE configs SET missing_on_panel_at = $1 WHERE id = $2")
-        .bind(at)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE configs SET missing_on_panel_at = $1 WHERE id = $2",
+        (at, id),
+    )
+    .await?;
     Ok(())
 }
 
 /// The panel's limit/expiry difference that is reported and not restored (None: in line).
 pub async fn set_panel_drift(conn: &mut Conn, id: i64, drift: Option<&str>) -> DbResult<()> {
-    sqlx::query("UPDATE configs SET panel_drift = $1 WHERE id = $2")
-        .bind(drift)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE configs SET panel_drift = $1 WHERE id = $2",
+        (drift, id),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_confirmed(conn: &mut Conn, id: i64, confirmed: bool) -> DbResult<()> {
-    sqlx::query("UPDATE configs SET remote_confirmed = $1 WHERE id = $2")
-        .bind(confirmed as i64)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE configs SET remote_confirmed = $1 WHERE id = $2",
+        (confirmed as i64, id),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_subscription_url(conn: &mut Conn, id: i64, url: &str) -> DbResult<()> {
-    sqlx::query("UPDATE configs SET subscription_url = $1 WHERE id = $2")
-        .bind(url)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE configs SET subscription_url = $1 WHERE id = $2",
+        (url, id),
+    )
+    .await?;
     Ok(())
 }
 
@@ -323,21 +307,46 @@ pub async fn store_observation(
     remote_state: Option<RemoteState>,
     now: i64,
 ) -> DbResult<bool> {
-    Ok(sqlx::query(
+    Ok(q::execute(
+        conn,
         "UPDATE configs SET usage_bytes = $1, lifetime_usage_bytes = $2, remote_state = COALESCE($3, remote_state), \
          last_observed_at = $4 WHERE id = $5 AND usage_bytes = $6 AND lifetime_usage_bytes = $7",
+        (
+            next.usage_bytes,
+            next.lifetime_usage_bytes,
+            remote_state.map(|s| s.as_str()),
+            now,
+            id,
+            prev.usage_bytes,
+            prev.lifetime_usage_bytes,
+        ),
     )
-    .bind(next.usage_bytes)
-    .bind(next.lifetime_usage_bytes)
-    .bind(remote_state.map(|s| s.as_str()))
-    .bind(now)
-    .bind(id)
-    .bind(prev.usage_bytes)
-    .bind(prev.lifetime_usage_bytes)
-    .execute(&mut *conn)
     .await?
-    .rows_affected()
         == 1)
+}
+
+/// A believed reading made counted usage, in the caller's transaction: [`store_observation`],
+/// then the lifetime growth added to the reseller's hour (a sync's reading, a reset's, one an
+/// admin accepted). None when another writer stored a reading in between (nothing written);
+/// else the bytes added to lifetime usage.
+pub async fn store_reading(
+    conn: &mut Conn,
+    id: i64,
+    reseller_id: i64,
+    prev: domain::usage::UsageCounters,
+    next: domain::usage::UsageCounters,
+    remote_state: Option<RemoteState>,
+    now: i64,
+) -> DbResult<Option<i64>> {
+    if !store_observation(conn, id, prev, next, remote_state, now).await? {
+        return Ok(None);
+    }
+    let added = next.lifetime_usage_bytes - prev.lifetime_usage_bytes;
+    if added > 0 {
+        let hour = domain::tehran::hour_start(crate::time::from_ts(now)).timestamp();
+        crate::usage_hourly::add(conn, reseller_id, hour, added).await?;
+    }
+    Ok(Some(added))
 }
 
 #[derive(Clone, Debug, FromRow, Serialize)]
@@ -363,28 +372,30 @@ pub async fn add_event(
     remote_error: Option<&str>,
     meta: serde_json::Value,
 ) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
+    q::scalar(
+        conn,
         "INSERT INTO config_events (config_id, kind, actor_name, remote_ok, remote_error, meta, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        (
+            config_id,
+            kind.as_str(),
+            actor_name,
+            remote_ok.map(|b| b as i64),
+            remote_error,
+            meta.to_string(),
+            chrono::Utc::now().timestamp(),
+        ),
     )
-    .bind(config_id)
-    .bind(kind.as_str())
-    .bind(actor_name)
-    .bind(remote_ok.map(|b| b as i64))
-    .bind(remote_error)
-    .bind(meta.to_string())
-    .bind(chrono::Utc::now().timestamp())
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 pub async fn events(conn: &mut Conn, config_id: i64) -> DbResult<Vec<ConfigEvent>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM config_events WHERE config_id = $1 ORDER BY id DESC")
-            .bind(config_id)
-            .fetch_all(&mut *conn)
-            .await?,
+    q::all(
+        conn,
+        "SELECT * FROM config_events WHERE config_id = $1 ORDER BY id DESC",
+        (config_id,),
     )
+    .await
 }
 
 /// Recent events across a reseller's configs (the admin's reseller page).
@@ -393,11 +404,10 @@ pub async fn events_of_reseller(
     reseller_id: i64,
     limit: i64,
 ) -> DbResult<Vec<ConfigEvent>> {
-    Ok(sqlx::query_as(
+    q::all(
+        conn,
         "SELECT e.* FROM config_events e JOIN configs c ON c.id = e.config_id WHERE c.reseller_id = $1 ORDER BY e.id DESC LIMIT $2",
+        (reseller_id, limit),
     )
-    .bind(reseller_id)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?)
+    .await
 }

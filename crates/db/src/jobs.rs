@@ -1,6 +1,6 @@
 //! Background jobs an admin starts (a reseller-wide usage reset), with progress and result.
 
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 use domain::status::{JobKind, JobStatus};
 use serde::Serialize;
 use sqlx::FromRow;
@@ -29,43 +29,34 @@ pub async fn create(
     created_by: Option<i64>,
     now: i64,
 ) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
+    q::scalar(
+        conn,
         "INSERT INTO jobs (kind, target_id, status, created_by, created_at) VALUES ($1, $2, $5, $3, $4) RETURNING id",
+        (kind.as_str(), target_id, created_by, now, JobStatus::Queued.as_str()),
     )
-    .bind(kind.as_str())
-    .bind(target_id)
-    .bind(created_by)
-    .bind(now)
-    .bind(JobStatus::Queued.as_str())
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Job>> {
-    Ok(sqlx::query_as("SELECT * FROM jobs WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    q::optional(conn, "SELECT * FROM jobs WHERE id = $1", (id,)).await
 }
 
 pub async fn queued(conn: &mut Conn) -> DbResult<Vec<Job>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM jobs WHERE status IN ($1, $2) ORDER BY id")
-            .bind(JobStatus::Queued.as_str())
-            .bind(JobStatus::Running.as_str())
-            .fetch_all(&mut *conn)
-            .await?,
+    q::all(
+        conn,
+        "SELECT * FROM jobs WHERE status IN ($1, $2) ORDER BY id",
+        (JobStatus::Queued.as_str(), JobStatus::Running.as_str()),
     )
+    .await
 }
 
 pub async fn start(conn: &mut Conn, id: i64, total: i64, now: i64) -> DbResult<()> {
-    sqlx::query("UPDATE jobs SET status = $4, total = $1, started_at = COALESCE(started_at, $2) WHERE id = $3")
-        .bind(total)
-        .bind(now)
-        .bind(id)
-        .bind(JobStatus::Running.as_str())
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE jobs SET status = $4, total = $1, started_at = COALESCE(started_at, $2) WHERE id = $3",
+        (total, now, id, JobStatus::Running.as_str()),
+    )
+    .await?;
     Ok(())
 }
 
@@ -75,12 +66,12 @@ pub async fn progress(
     done: i64,
     result: &serde_json::Value,
 ) -> DbResult<()> {
-    sqlx::query("UPDATE jobs SET done = $1, result = $2 WHERE id = $3")
-        .bind(done)
-        .bind(result.to_string())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE jobs SET done = $1, result = $2 WHERE id = $3",
+        (done, result.to_string(), id),
+    )
+    .await?;
     Ok(())
 }
 
@@ -91,13 +82,12 @@ pub async fn finish(
     result: &serde_json::Value,
     now: i64,
 ) -> DbResult<()> {
-    sqlx::query("UPDATE jobs SET status = $1, result = $2, finished_at = $3 WHERE id = $4")
-        .bind(status.as_str())
-        .bind(result.to_string())
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE jobs SET status = $1, result = $2, finished_at = $3 WHERE id = $4",
+        (status.as_str(), result.to_string(), now, id),
+    )
+    .await?;
     Ok(())
 }
 
@@ -108,15 +98,17 @@ pub async fn fail_unless_done(
     result: &serde_json::Value,
     now: i64,
 ) -> DbResult<()> {
-    sqlx::query(
+    q::execute(
+        conn,
         "UPDATE jobs SET status = $4, result = $1, finished_at = $2 WHERE id = $3 AND status <> $5",
+        (
+            result.to_string(),
+            now,
+            id,
+            JobStatus::Failed.as_str(),
+            JobStatus::Done.as_str(),
+        ),
     )
-    .bind(result.to_string())
-    .bind(now)
-    .bind(id)
-    .bind(JobStatus::Failed.as_str())
-    .bind(JobStatus::Done.as_str())
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }

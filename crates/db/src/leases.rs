@@ -1,7 +1,7 @@
 //! Named leases: with several instances on one database, the holder of a job's lease runs it.
 //! A lease expires by itself, so a crashed holder never blocks the job for longer than its TTL.
 
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 
 /// Takes the lease `name` for `owner` until `now + ttl_secs` if it is free, expired, or already
 /// ours. Returns whether we hold it. One conditional statement, so two instances cannot both win.
@@ -12,26 +12,23 @@ pub async fn try_acquire(
     now: i64,
     ttl_secs: i64,
 ) -> DbResult<bool> {
-    let affected = sqlx::query(
+    let affected = q::execute(
+        conn,
         "INSERT INTO job_leases (name, owner, expires_at) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
          WHERE job_leases.expires_at <= $4 OR job_leases.owner = excluded.owner",
+        (name, owner, now + ttl_secs, now),
     )
-    .bind(name)
-    .bind(owner)
-    .bind(now + ttl_secs)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .await?;
     Ok(affected == 1)
 }
 
 pub async fn release(conn: &mut Conn, name: &str, owner: &str) -> DbResult<()> {
-    sqlx::query("DELETE FROM job_leases WHERE name = $1 AND owner = $2")
-        .bind(name)
-        .bind(owner)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "DELETE FROM job_leases WHERE name = $1 AND owner = $2",
+        (name, owner),
+    )
+    .await?;
     Ok(())
 }

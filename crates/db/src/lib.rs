@@ -15,6 +15,7 @@ pub mod login_failures;
 pub mod migrate;
 pub mod operations;
 pub mod panels;
+pub mod q;
 pub mod resellers;
 pub mod settings;
 pub mod stats;

@@ -2,7 +2,7 @@
 //! database so that every instance on it shares the counts. Logins are stored in their normal
 //! form (at most 64 characters), and rows older than the window are deleted as new ones come.
 
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 use sqlx::Row;
 
 /// What the limiter decides from: failures since the window's start and the latest one.
@@ -42,26 +42,29 @@ pub async fn record(
     now: i64,
     forget_before: i64,
 ) -> DbResult<()> {
-    sqlx::query("DELETE FROM login_failures WHERE failed_at < $1")
-        .bind(forget_before)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("INSERT INTO login_failures (login, ip, failed_at) VALUES ($1, $2, $3)")
-        .bind(login)
-        .bind(ip)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "DELETE FROM login_failures WHERE failed_at < $1",
+        (forget_before,),
+    )
+    .await?;
+    q::execute(
+        conn,
+        "INSERT INTO login_failures (login, ip, failed_at) VALUES ($1, $2, $3)",
+        (login, ip, now),
+    )
+    .await?;
     Ok(())
 }
 
 /// A correct password clears that login's failures from that IP (not the IP's others).
 pub async fn clear_pair(conn: &mut Conn, login: &str, ip: &str) -> DbResult<()> {
-    sqlx::query("DELETE FROM login_failures WHERE login = $1 AND ip = $2")
-        .bind(login)
-        .bind(ip)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "DELETE FROM login_failures WHERE login = $1 AND ip = $2",
+        (login, ip),
+    )
+    .await?;
     Ok(())
 }
 
@@ -82,7 +85,5 @@ pub async fn ips_for(conn: &mut Conn, login: &str, since: i64) -> DbResult<Vec<(
 
 /// Rows currently stored (for tests of the bound).
 pub async fn stored(conn: &mut Conn) -> DbResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM login_failures")
-        .fetch_one(&mut *conn)
-        .await?)
+    q::scalar(conn, "SELECT COUNT(*) FROM login_failures", ()).await
 }

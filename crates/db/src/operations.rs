@@ -2,7 +2,7 @@
 //! claimed by one worker at a time with a lease, retried on a schedule, and kept with its attempts.
 
 use crate::decode::Flag;
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 use domain::status::{OpKind, OpStatus};
 use serde::Serialize;
 use sqlx::FromRow;
@@ -37,42 +37,39 @@ pub async fn insert(
     payload: &serde_json::Value,
     now: i64,
 ) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
+    q::scalar(
+        conn,
         "INSERT INTO operations (panel_id, config_id, job_id, kind, payload, status, attempts, next_attempt_at, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6, $6) RETURNING id",
+        (
+            panel_id,
+            config_id,
+            job_id,
+            kind.as_str(),
+            payload.to_string(),
+            now,
+            OpStatus::Pending.as_str(),
+        ),
     )
-    .bind(panel_id)
-    .bind(config_id)
-    .bind(job_id)
-    .bind(kind.as_str())
-    .bind(payload.to_string())
-    .bind(now)
-    .bind(OpStatus::Pending.as_str())
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Operation>> {
-    Ok(sqlx::query_as("SELECT * FROM operations WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    q::optional(conn, "SELECT * FROM operations WHERE id = $1", (id,)).await
 }
 
 /// Due operations not leased by anyone (or whose lease ran out), oldest first, and only the
 /// oldest pending one of each config: a config's operations run strictly in order.
 pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> DbResult<Vec<Operation>> {
-    Ok(sqlx::query_as(
+    q::all(
+        conn,
         "SELECT * FROM operations o WHERE status = $3 AND next_attempt_at <= $1 \
          AND (lease_expires_at IS NULL OR lease_expires_at <= $1) \
          AND NOT EXISTS (SELECT 1 FROM operations p WHERE p.config_id = o.config_id AND p.status = $3 AND p.id < o.id) \
          ORDER BY next_attempt_at, id LIMIT $2",
+        (now, limit, OpStatus::Pending.as_str()),
     )
-    .bind(now)
-    .bind(limit)
-    .bind(OpStatus::Pending.as_str())
-    .fetch_all(&mut *conn)
-    .await?)
+    .await
 }
 
 /// Pending operations of the same config queued before `op`: (how many, how many already failed
@@ -82,15 +79,13 @@ pub async fn earlier_pending(
     config_id: Option<i64>,
     op_id: i64,
 ) -> DbResult<(i64, i64)> {
-    Ok(sqlx::query_as(
+    q::one(
+        conn,
         "SELECT COUNT(*), COALESCE(CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT), 0) \
          FROM operations WHERE config_id = $1 AND status = $3 AND id < $2",
+        (config_id, op_id, OpStatus::Pending.as_str()),
     )
-    .bind(config_id)
-    .bind(op_id)
-    .bind(OpStatus::Pending.as_str())
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 /// Cancels a config's pending, unclaimed operations of `kind` (a newer one supersedes them).
@@ -100,16 +95,12 @@ pub async fn cancel_superseded(
     kind: OpKind,
     now: i64,
 ) -> DbResult<()> {
-    sqlx::query(
+    q::execute(
+        conn,
         "UPDATE operations SET status = $4, last_error = 'superseded', updated_at = $1, completed_at = $1 \
          WHERE config_id = $2 AND kind = $3 AND status = $5 AND lease_owner IS NULL",
+        (now, config_id, kind.as_str(), OpStatus::Cancelled.as_str(), OpStatus::Pending.as_str()),
     )
-    .bind(now)
-    .bind(config_id)
-    .bind(kind.as_str())
-    .bind(OpStatus::Cancelled.as_str())
-    .bind(OpStatus::Pending.as_str())
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -122,18 +113,13 @@ pub async fn claim(
     now: i64,
     lease_secs: i64,
 ) -> DbResult<bool> {
-    Ok(sqlx::query(
+    Ok(q::execute(
+        conn,
         "UPDATE operations SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3 AND status = $5 \
          AND next_attempt_at <= $4 AND (lease_expires_at IS NULL OR lease_expires_at <= $4)",
+        (owner, now + lease_secs, id, now, OpStatus::Pending.as_str()),
     )
-    .bind(owner)
-    .bind(now + lease_secs)
-    .bind(id)
-    .bind(now)
-    .bind(OpStatus::Pending.as_str())
-    .execute(&mut *conn)
     .await?
-    .rows_affected()
         == 1)
 }
 
@@ -144,31 +130,24 @@ pub async fn record_attempt(
     finished: i64,
     error: Option<&str>,
 ) -> DbResult<()> {
-    sqlx::query("INSERT INTO operation_attempts (operation_id, started_at, finished_at, ok, error) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id)
-        .bind(started)
-        .bind(finished)
-        .bind(error.is_none() as i64)
-        .bind(error)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "INSERT INTO operation_attempts (operation_id, started_at, finished_at, ok, error) VALUES ($1, $2, $3, $4, $5)",
+        (id, started, finished, error.is_none() as i64, error),
+    )
+    .await?;
     Ok(())
 }
 
 /// Marks done, only while we still hold the lease and nobody cancelled it meanwhile.
 pub async fn complete(conn: &mut Conn, id: i64, owner: &str, now: i64) -> DbResult<bool> {
-    Ok(sqlx::query(
+    Ok(q::execute(
+        conn,
         "UPDATE operations SET status = $4, attempts = attempts + 1, last_error = NULL, completed_at = $1, updated_at = $1, \
          lease_owner = NULL, lease_expires_at = NULL WHERE id = $2 AND lease_owner = $3 AND status = $5",
+        (now, id, owner, OpStatus::Done.as_str(), OpStatus::Pending.as_str()),
     )
-    .bind(now)
-    .bind(id)
-    .bind(owner)
-    .bind(OpStatus::Done.as_str())
-    .bind(OpStatus::Pending.as_str())
-    .execute(&mut *conn)
     .await?
-    .rows_affected()
         == 1)
 }
 
@@ -181,46 +160,34 @@ pub async fn reschedule(
     now: i64,
 ) -> DbResult<()> {
     let error: String = error.chars().take(1000).collect();
-    sqlx::query(
+    q::execute(
+        conn,
         "UPDATE operations SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, updated_at = $3, \
          lease_owner = NULL, lease_expires_at = NULL WHERE id = $4 AND lease_owner = $5",
+        (error, next_at, now, id, owner),
     )
-    .bind(error)
-    .bind(next_at)
-    .bind(now)
-    .bind(id)
-    .bind(owner)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 pub async fn cancel(conn: &mut Conn, id: i64, now: i64) -> DbResult<bool> {
-    Ok(sqlx::query(
+    Ok(q::execute(
+        conn,
         "UPDATE operations SET status = $3, updated_at = $1, completed_at = $1 WHERE id = $2 AND status = $4",
+        (now, id, OpStatus::Cancelled.as_str(), OpStatus::Pending.as_str()),
     )
-    .bind(now)
-    .bind(id)
-    .bind(OpStatus::Cancelled.as_str())
-    .bind(OpStatus::Pending.as_str())
-    .execute(&mut *conn)
     .await?
-    .rows_affected()
         == 1)
 }
 
 pub async fn retry_now(conn: &mut Conn, id: i64, now: i64) -> DbResult<bool> {
-    Ok(sqlx::query(
+    Ok(q::execute(
+        conn,
         "UPDATE operations SET status = $3, next_attempt_at = $1, updated_at = $1, completed_at = NULL \
          WHERE id = $2 AND status IN ($3, $4)",
+        (now, id, OpStatus::Pending.as_str(), OpStatus::Failed.as_str()),
     )
-    .bind(now)
-    .bind(id)
-    .bind(OpStatus::Pending.as_str())
-    .bind(OpStatus::Failed.as_str())
-    .execute(&mut *conn)
     .await?
-    .rows_affected()
         == 1)
 }
 
@@ -230,29 +197,14 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> DbResult<(Vec<Operation>, i64)> {
-    let (where_, bind) = match status {
-        Some(s) => (" WHERE status = $1", Some(s.as_str())),
-        None => ("", None),
+    let (where_, values) = match status {
+        Some(s) => (
+            " WHERE status = $1",
+            vec![q::Value::Text(s.as_str().into())],
+        ),
+        None => ("", vec![]),
     };
-    let count_sql = format!("SELECT COUNT(*) FROM operations{where_}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    if let Some(b) = &bind {
-        count = count.bind(*b);
-    }
-    let total = count.fetch_one(&mut *conn).await?;
-    let n = if bind.is_some() { 2 } else { 1 };
-    let sql = format!(
-        "SELECT * FROM operations{where_} ORDER BY id DESC LIMIT ${n} OFFSET ${}",
-        n + 1
-    );
-    let mut q = sqlx::query_as::<_, Operation>(&sql);
-    if let Some(b) = &bind {
-        q = q.bind(*b);
-    }
-    Ok((
-        q.bind(limit).bind(offset).fetch_all(&mut *conn).await?,
-        total,
-    ))
+    q::page(conn, "operations", where_, &values, limit, offset).await
 }
 
 /// The newest unfinished operation of each of these configs, in one statement (a list of
@@ -287,18 +239,18 @@ pub async fn unfinished_on_panel(
     conn: &mut Conn,
     panel_id: i64,
 ) -> DbResult<(std::collections::HashSet<i64>, i64)> {
-    let ids: Vec<i64> = sqlx::query_scalar(
+    let ids: Vec<i64> = q::scalars(
+        conn,
         "SELECT DISTINCT config_id FROM operations WHERE panel_id = $1 AND config_id IS NOT NULL \
          AND status IN ($2, $3)",
+        (
+            panel_id,
+            OpStatus::Pending.as_str(),
+            OpStatus::Failed.as_str(),
+        ),
     )
-    .bind(panel_id)
-    .bind(OpStatus::Pending.as_str())
-    .bind(OpStatus::Failed.as_str())
-    .fetch_all(&mut *conn)
     .await?;
-    let newest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM operations")
-        .fetch_one(&mut *conn)
-        .await?;
+    let newest: i64 = q::scalar(conn, "SELECT COALESCE(MAX(id), 0) FROM operations", ()).await?;
     Ok((ids.into_iter().collect(), newest))
 }
 
@@ -308,35 +260,32 @@ pub async fn configs_with_newer(
     panel_id: i64,
     after_id: i64,
 ) -> DbResult<std::collections::HashSet<i64>> {
-    let ids: Vec<i64> = sqlx::query_scalar(
+    let ids: Vec<i64> = q::scalars(
+        conn,
         "SELECT DISTINCT config_id FROM operations WHERE panel_id = $1 AND config_id IS NOT NULL AND id > $2",
+        (panel_id, after_id),
     )
-    .bind(panel_id)
-    .bind(after_id)
-    .fetch_all(&mut *conn)
     .await?;
     Ok(ids.into_iter().collect())
 }
 
 /// The newest unfinished operation of a config (what "pending_operation" shows).
 pub async fn pending_for_config(conn: &mut Conn, config_id: i64) -> DbResult<Option<Operation>> {
-    Ok(sqlx::query_as(
+    q::optional(
+        conn,
         "SELECT * FROM operations WHERE config_id = $1 AND status IN ($2, $3) ORDER BY id DESC LIMIT 1",
+        (config_id, OpStatus::Pending.as_str(), OpStatus::Failed.as_str()),
     )
-    .bind(config_id)
-    .bind(OpStatus::Pending.as_str())
-    .bind(OpStatus::Failed.as_str())
-    .fetch_optional(&mut *conn)
-    .await?)
+    .await
 }
 
 pub async fn count_pending(conn: &mut Conn) -> DbResult<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE status = $1")
-            .bind(OpStatus::Pending.as_str())
-            .fetch_one(&mut *conn)
-            .await?,
+    q::scalar(
+        conn,
+        "SELECT COUNT(*) FROM operations WHERE status = $1",
+        (OpStatus::Pending.as_str(),),
     )
+    .await
 }
 
 #[derive(Clone, Debug, FromRow, Serialize)]
@@ -351,12 +300,12 @@ pub struct Attempt {
 }
 
 pub async fn attempts(conn: &mut Conn, id: i64) -> DbResult<Vec<Attempt>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM operation_attempts WHERE operation_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?,
+    q::all(
+        conn,
+        "SELECT * FROM operation_attempts WHERE operation_id = $1 ORDER BY id",
+        (id,),
     )
+    .await
 }
 
 /// Operations in trouble, newest first, with their number: failed for good, or still pending

@@ -2,7 +2,7 @@
 //! settings as JSON, and health from the last contacts.
 
 use crate::decode::Flag;
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 use domain::status::PanelKind;
 use serde::Serialize;
 use sqlx::FromRow;
@@ -42,88 +42,91 @@ pub struct NewPanel<'a> {
 
 pub async fn create(conn: &mut Conn, p: NewPanel<'_>) -> DbResult<i64> {
     let now = chrono::Utc::now().timestamp();
-    Ok(sqlx::query_scalar(
+    q::scalar(
+        conn,
         "INSERT INTO panels (name, kind, base_url, username, password_enc, api_key_enc, settings, is_active, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) RETURNING id",
+        (
+            p.name,
+            p.kind.as_str(),
+            p.base_url,
+            p.username,
+            p.password_enc,
+            p.api_key_enc,
+            p.settings,
+            now,
+        ),
     )
-    .bind(p.name)
-    .bind(p.kind.as_str())
-    .bind(p.base_url)
-    .bind(p.username)
-    .bind(p.password_enc)
-    .bind(p.api_key_enc)
-    .bind(p.settings)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Panel>> {
-    Ok(sqlx::query_as("SELECT * FROM panels WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    q::optional(conn, "SELECT * FROM panels WHERE id = $1", (id,)).await
 }
 
 pub async fn list(conn: &mut Conn) -> DbResult<Vec<Panel>> {
-    Ok(sqlx::query_as("SELECT * FROM panels ORDER BY id")
-        .fetch_all(&mut *conn)
-        .await?)
+    q::all(conn, "SELECT * FROM panels ORDER BY id", ()).await
 }
 
 pub async fn list_active(conn: &mut Conn) -> DbResult<Vec<Panel>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM panels WHERE is_active = 1 ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?,
+    q::all(
+        conn,
+        "SELECT * FROM panels WHERE is_active = 1 ORDER BY id",
+        (),
     )
+    .await
 }
 
 /// Replaces the editable fields; secrets are passed through unchanged by the caller when omitted.
 pub async fn update(conn: &mut Conn, id: i64, p: NewPanel<'_>, is_active: bool) -> DbResult<()> {
-    sqlx::query(
+    q::execute(
+        conn,
         "UPDATE panels SET name = $1, kind = $2, base_url = $3, username = $4, password_enc = $5, api_key_enc = $6, \
          settings = $7, is_active = $8, updated_at = $9 WHERE id = $10",
+        (
+            p.name,
+            p.kind.as_str(),
+            p.base_url,
+            p.username,
+            p.password_enc,
+            p.api_key_enc,
+            p.settings,
+            is_active as i64,
+            chrono::Utc::now().timestamp(),
+            id,
+        ),
     )
-    .bind(p.name)
-    .bind(p.kind.as_str())
-    .bind(p.base_url)
-    .bind(p.username)
-    .bind(p.password_enc)
-    .bind(p.api_key_enc)
-    .bind(p.settings)
-    .bind(is_active as i64)
-    .bind(chrono::Utc::now().timestamp())
-    .bind(id)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 pub async fn record_success(conn: &mut Conn, id: i64, now: i64) -> DbResult<()> {
-    sqlx::query("UPDATE panels SET last_success_at = $1, consecutive_failures = 0, last_error = NULL WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE panels SET last_success_at = $1, consecutive_failures = 0, last_error = NULL WHERE id = $2",
+        (now, id),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn record_failure(conn: &mut Conn, id: i64, error: &str) -> DbResult<()> {
     let error: String = error.chars().take(500).collect();
-    sqlx::query("UPDATE panels SET consecutive_failures = consecutive_failures + 1, last_error = $1 WHERE id = $2")
-        .bind(error)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE panels SET consecutive_failures = consecutive_failures + 1, last_error = $1 WHERE id = $2",
+        (error, id),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn record_sync(conn: &mut Conn, id: i64, now: i64) -> DbResult<()> {
-    sqlx::query("UPDATE panels SET last_sync_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    q::execute(
+        conn,
+        "UPDATE panels SET last_sync_at = $1 WHERE id = $2",
+        (now, id),
+    )
+    .await?;
     Ok(())
 }

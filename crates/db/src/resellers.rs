@@ -2,7 +2,7 @@
 //! computed from their configs. Balance changes live in `wallet`, never here.
 
 use crate::decode::{Flag, MaybeText};
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 use domain::status::{ConfigStatus, ResellerKind, ResellerStatus, SuspendedBy};
 use serde::Serialize;
 use sqlx::FromRow;
@@ -62,36 +62,35 @@ pub struct NewReseller<'a> {
 
 pub async fn create(conn: &mut Conn, r: NewReseller<'_>, now: i64) -> DbResult<i64> {
     let wallet_since = (r.kind == ResellerKind::Wallet).then_some(now);
-    Ok(sqlx::query_scalar(
+    q::scalar(
+        conn,
         "INSERT INTO resellers (display_name, kind, status, panel_id, username_prefix, allow_custom_names, config_limit, \
          service_whitelist, node_whitelist, traffic_quota_bytes, window_starts_at, window_ends_at, quota_baseline_bytes, \
          wallet_balance, wallet_price_per_gb, wallet_since, created_at, updated_at) \
          VALUES ($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, $12, $13, $14, $14) RETURNING id",
+        (
+            r.display_name,
+            r.kind.as_str(),
+            r.panel_id,
+            r.username_prefix,
+            r.allow_custom_names as i64,
+            r.config_limit,
+            serde_json::to_string(r.service_whitelist).expect("ids serialize"),
+            serde_json::to_string(r.node_whitelist).expect("ids serialize"),
+            r.traffic_quota_bytes,
+            r.window_starts_at,
+            r.window_ends_at,
+            r.wallet_price_per_gb,
+            wallet_since,
+            now,
+            ResellerStatus::Active.as_str(),
+        ),
     )
-    .bind(r.display_name)
-    .bind(r.kind.as_str())
-    .bind(r.panel_id)
-    .bind(r.username_prefix)
-    .bind(r.allow_custom_names as i64)
-    .bind(r.config_limit)
-    .bind(serde_json::to_string(r.service_whitelist).expect("ids serialize"))
-    .bind(serde_json::to_string(r.node_whitelist).expect("ids serialize"))
-    .bind(r.traffic_quota_bytes)
-    .bind(r.window_starts_at)
-    .bind(r.window_ends_at)
-    .bind(r.wallet_price_per_gb)
-    .bind(wallet_since)
-    .bind(now)
-    .bind(ResellerStatus::Active.as_str())
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Reseller>> {
-    Ok(sqlx::query_as("SELECT * FROM resellers WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    q::optional(conn, "SELECT * FROM resellers WHERE id = $1", (id,)).await
 }
 
 /// The row, locked for the rest of the transaction on PostgreSQL (SQLite's IMMEDIATE
@@ -125,48 +124,32 @@ pub async fn list(
     offset: i64,
 ) -> DbResult<(Vec<Reseller>, i64)> {
     let mut where_ = String::from(" WHERE 1=1");
-    let mut binds: Vec<String> = Vec::new();
-    if let Some(q) = f.q.as_ref().filter(|q| !q.is_empty()) {
-        binds.push(format!("%{}%", q.to_lowercase()));
+    let mut values: Vec<q::Value> = Vec::new();
+    if let Some(text) = f.q.as_ref().filter(|t| !t.is_empty()) {
+        values.push(q::Value::Text(format!("%{}%", text.to_lowercase())));
         where_.push_str(&format!(
             " AND (LOWER(display_name) LIKE ${n} OR id IN (SELECT reseller_id FROM users WHERE LOWER(username) LIKE ${n} AND reseller_id IS NOT NULL))",
-            n = binds.len()
+            n = values.len()
         ));
     }
     if let Some(k) = f.kind {
-        binds.push(k.as_str().to_string());
-        where_.push_str(&format!(" AND kind = ${}", binds.len()));
+        values.push(q::Value::Text(k.as_str().to_string()));
+        where_.push_str(&format!(" AND kind = ${}", values.len()));
     }
     if let Some(s) = f.status {
-        binds.push(s.as_str().to_string());
-        where_.push_str(&format!(" AND status = ${}", binds.len()));
+        values.push(q::Value::Text(s.as_str().to_string()));
+        where_.push_str(&format!(" AND status = ${}", values.len()));
     }
-    let count_sql = format!("SELECT COUNT(*) FROM resellers{where_}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    for b in &binds {
-        count = count.bind(b.clone());
-    }
-    let total = count.fetch_one(&mut *conn).await?;
-    let list_sql = format!(
-        "SELECT * FROM resellers{where_} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-        binds.len() + 1,
-        binds.len() + 2
-    );
-    let mut q = sqlx::query_as::<_, Reseller>(&list_sql);
-    for b in &binds {
-        q = q.bind(b.clone());
-    }
-    let rows = q.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
-    Ok((rows, total))
+    q::page(conn, "resellers", &where_, &values, limit, offset).await
 }
 
 pub async fn all_ids_of_kind(conn: &mut Conn, kind: ResellerKind) -> DbResult<Vec<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM resellers WHERE kind = $1 ORDER BY id")
-            .bind(kind.as_str())
-            .fetch_all(&mut *conn)
-            .await?,
+    q::scalars(
+        conn,
+        "SELECT id FROM resellers WHERE kind = $1 ORDER BY id",
+        (kind.as_str(),),
     )
+    .await
 }
 
 pub async fn set_status(
@@ -175,26 +158,28 @@ pub async fn set_status(
     status: ResellerStatus,
     suspended_by: Option<SuspendedBy>,
 ) -> DbResult<()> {
-    sqlx::query(
+    q::execute(
+        conn,
         "UPDATE resellers SET status = $1, suspended_by = $2, updated_at = $3 WHERE id = $4",
+        (
+            status.as_str(),
+            suspended_by.map(|s| s.as_str()),
+            chrono::Utc::now().timestamp(),
+            id,
+        ),
     )
-    .bind(status.as_str())
-    .bind(suspended_by.map(|s| s.as_str()))
-    .bind(chrono::Utc::now().timestamp())
-    .bind(id)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// Σ lifetime usage of all the reseller's configs, deleted ones included.
 pub async fn lifetime_total(conn: &mut Conn, id: i64) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
+    q::scalar(
+        conn,
         "SELECT COALESCE(CAST(SUM(lifetime_usage_bytes) AS BIGINT), 0) FROM configs WHERE reseller_id = $1",
+        (id,),
     )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 /// Per reseller of `ids`: (Σ lifetime usage of all its configs, configs that count against the
@@ -221,13 +206,12 @@ pub async fn config_totals(
 
 /// Configs that count against the config limit (all but deleted).
 pub async fn live_config_count(conn: &mut Conn, id: i64) -> DbResult<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM configs WHERE reseller_id = $1 AND status <> $2")
-            .bind(id)
-            .bind(ConfigStatus::Deleted.as_str())
-            .fetch_one(&mut *conn)
-            .await?,
+    q::scalar(
+        conn,
+        "SELECT COUNT(*) FROM configs WHERE reseller_id = $1 AND status <> $2",
+        (id, ConfigStatus::Deleted.as_str()),
     )
+    .await
 }
 
 /// Runs an UPDATE on one reseller's editable columns; callers build the SET list.

@@ -2,7 +2,7 @@
 //! billing totals. Read-only.
 
 use crate::decode::Flag;
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 use domain::status::{AuditAction, ConfigStatus};
 use sqlx::FromRow;
 
@@ -18,21 +18,23 @@ pub struct LatestSync {
 }
 
 pub async fn latest_sync_per_panel(conn: &mut Conn) -> DbResult<Vec<LatestSync>> {
-    Ok(sqlx::query_as(
+    q::all(
+        conn,
         "SELECT s.panel_id, s.started_at, s.duration_ms, s.ok, s.users_seen, s.configs_updated FROM sync_runs s \
          WHERE s.id = (SELECT MAX(id) FROM sync_runs t WHERE t.panel_id = s.panel_id) ORDER BY s.panel_id",
+        (),
     )
-    .fetch_all(&mut *conn)
-    .await?)
+    .await
 }
 
 /// (toman charged, bytes billed) over all hourly snapshots.
 pub async fn billing_totals(conn: &mut Conn) -> DbResult<(i64, i64)> {
-    Ok(sqlx::query_as(
+    q::one(
+        conn,
         "SELECT COALESCE(CAST(SUM(cost) AS BIGINT), 0), COALESCE(CAST(SUM(delta_bytes) AS BIGINT), 0) FROM usage_snapshots",
+        (),
     )
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 /// Drift found on the panels (spec §13), counted from the `system` audit rows the sync writes:
@@ -43,25 +45,23 @@ pub async fn drift_counts(conn: &mut Conn) -> DbResult<Vec<(String, String, i64)
         AuditAction::ConfigDriftReported,
         AuditAction::ConfigMissingOnPanel,
     ];
-    Ok(sqlx::query_as(
+    q::all(
+        conn,
         "SELECT COALESCE(reason, ''), action, COUNT(*) FROM audit_logs WHERE action IN ($1, $2, $3) \
          GROUP BY reason, action ORDER BY 1, 2",
+        (actions[0].as_str(), actions[1].as_str(), actions[2].as_str()),
     )
-    .bind(actions[0].as_str())
-    .bind(actions[1].as_str())
-    .bind(actions[2].as_str())
-    .fetch_all(&mut *conn)
-    .await?)
+    .await
 }
 
 /// Configs whose user is missing on its panel (not deleted by us).
 pub async fn missing_on_panel(conn: &mut Conn) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
+    q::scalar(
+        conn,
         "SELECT COUNT(*) FROM configs WHERE missing_on_panel_at IS NOT NULL AND status <> $1",
+        (ConfigStatus::Deleted.as_str(),),
     )
-    .bind(ConfigStatus::Deleted.as_str())
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 /// Resellers by lifetime growth since `since` (from the hourly table), largest first.
@@ -70,15 +70,14 @@ pub async fn top_resellers_by_traffic(
     since: i64,
     limit: i64,
 ) -> DbResult<Vec<(i64, String, i64)>> {
-    Ok(sqlx::query_as(
+    q::all(
+        conn,
         "SELECT r.id, r.display_name, CAST(SUM(h.bytes) AS BIGINT) AS total FROM reseller_usage_hourly h \
          JOIN resellers r ON r.id = h.reseller_id WHERE h.hour_start >= $1 \
          GROUP BY r.id, r.display_name ORDER BY total DESC, r.id LIMIT $2",
+        (since, limit),
     )
-    .bind(since)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?)
+    .await
 }
 
 /// A reseller's wallet balance after each ledger row since `since`, oldest first.
@@ -87,13 +86,12 @@ pub async fn balance_history(
     reseller_id: i64,
     since: i64,
 ) -> DbResult<Vec<(i64, i64)>> {
-    Ok(sqlx::query_as(
+    q::all(
+        conn,
         "SELECT created_at, balance_after FROM wallet_ledger WHERE reseller_id = $1 AND created_at >= $2 ORDER BY id",
+        (reseller_id, since),
     )
-    .bind(reseller_id)
-    .bind(since)
-    .fetch_all(&mut *conn)
-    .await?)
+    .await
 }
 
 /// What the admin's dashboard counts since `since` (the start of today in Tehran): traffic of
@@ -106,16 +104,15 @@ pub struct Today {
 }
 
 pub async fn today(conn: &mut Conn, since: i64) -> DbResult<Today> {
-    Ok(sqlx::query_as(
+    q::one(
+        conn,
         "SELECT \
            (SELECT COALESCE(CAST(SUM(bytes) AS BIGINT), 0) FROM reseller_usage_hourly WHERE hour_start >= $1) AS traffic_bytes, \
            (SELECT COALESCE(CAST(SUM(cost) AS BIGINT), 0) FROM usage_snapshots WHERE period_start >= $1) AS charged, \
            (SELECT COALESCE(CAST(SUM(amount) AS BIGINT), 0) FROM topups WHERE status = $2 AND decided_at >= $1) AS topups_approved",
+        (since, domain::status::TopupStatus::Approved.as_str()),
     )
-    .bind(since)
-    .bind(domain::status::TopupStatus::Approved.as_str())
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 /// Active wallet resellers whose balance is within `headroom` toman of their threshold, lowest
@@ -126,15 +123,17 @@ pub async fn low_balance_resellers(
     headroom: i64,
     limit: i64,
 ) -> DbResult<Vec<(i64, String, i64)>> {
-    Ok(sqlx::query_as(
+    q::all(
+        conn,
         "SELECT id, display_name, wallet_balance FROM resellers \
          WHERE kind = $3 AND status = $4 AND wallet_balance <= $1 \
          ORDER BY wallet_balance, id LIMIT $2",
+        (
+            threshold.saturating_add(headroom),
+            limit,
+            domain::status::ResellerKind::Wallet.as_str(),
+            domain::status::ResellerStatus::Active.as_str(),
+        ),
     )
-    .bind(threshold.saturating_add(headroom))
-    .bind(limit)
-    .bind(domain::status::ResellerKind::Wallet.as_str())
-    .bind(domain::status::ResellerStatus::Active.as_str())
-    .fetch_all(&mut *conn)
-    .await?)
+    .await
 }

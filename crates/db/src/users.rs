@@ -2,7 +2,7 @@
 //! caller (web); this module stores and finds rows.
 
 use crate::decode::Flag;
-use crate::{Conn, DbResult};
+use crate::{q, Conn, DbResult};
 use domain::status::Role;
 use serde::Serialize;
 use sqlx::FromRow;
@@ -30,43 +30,36 @@ pub async fn create(
     reseller_id: Option<i64>,
 ) -> DbResult<i64> {
     let now = chrono::Utc::now().timestamp();
-    Ok(sqlx::query_scalar(
+    q::scalar(
+        conn,
         "INSERT INTO users (username, password_hash, role, reseller_id, is_active, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id",
+        (username, password_hash, role.as_str(), reseller_id, now),
     )
-    .bind(username)
-    .bind(password_hash)
-    .bind(role.as_str())
-    .bind(reseller_id)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
+    .await
 }
 
 /// The account of a login, whatever its case (logins are unique case-insensitively).
 pub async fn by_username(conn: &mut Conn, username: &str) -> DbResult<Option<User>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM users WHERE LOWER(username) = LOWER($1)")
-            .bind(username)
-            .fetch_optional(&mut *conn)
-            .await?,
+    q::optional(
+        conn,
+        "SELECT * FROM users WHERE LOWER(username) = LOWER($1)",
+        (username,),
     )
+    .await
 }
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> DbResult<Option<User>> {
-    Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    q::optional(conn, "SELECT * FROM users WHERE id = $1", (id,)).await
 }
 
 pub async fn by_reseller(conn: &mut Conn, reseller_id: i64) -> DbResult<Option<User>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM users WHERE reseller_id = $1 ORDER BY id LIMIT 1")
-            .bind(reseller_id)
-            .fetch_optional(&mut *conn)
-            .await?,
+    q::optional(
+        conn,
+        "SELECT * FROM users WHERE reseller_id = $1 ORDER BY id LIMIT 1",
+        (reseller_id,),
     )
+    .await
 }
 
 /// The login of each reseller of `ids` (its first user), in one statement.
@@ -87,69 +80,63 @@ pub async fn logins_of(
 }
 
 pub async fn count_admins(conn: &mut Conn) -> DbResult<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1")
-            .bind(Role::Admin.as_str())
-            .fetch_one(&mut *conn)
-            .await?,
+    q::scalar(
+        conn,
+        "SELECT COUNT(*) FROM users WHERE role = $1",
+        (Role::Admin.as_str(),),
     )
+    .await
 }
 
 /// Every account's id, name and role, by name (the audit filter's choice of person; bounded by
 /// `limit` for very large installations).
 pub async fn names(conn: &mut Conn, limit: i64) -> DbResult<Vec<(i64, String, String)>> {
-    Ok(
-        sqlx::query_as("SELECT id, username, role FROM users ORDER BY username LIMIT $1")
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?,
+    q::all(
+        conn,
+        "SELECT id, username, role FROM users ORDER BY username LIMIT $1",
+        (limit,),
     )
+    .await
 }
 
 /// Replaces a user's password hash.
 pub async fn set_password(conn: &mut Conn, id: i64, password_hash: &str) -> DbResult<bool> {
-    Ok(
-        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-            .bind(password_hash)
-            .bind(chrono::Utc::now().timestamp())
-            .bind(id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-            == 1,
+    Ok(q::execute(
+        conn,
+        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",
+        (password_hash, chrono::Utc::now().timestamp(), id),
     )
+    .await?
+        == 1)
 }
 
 /// Enables or disables an account (a disabled one cannot sign in; its sessions stop working).
 pub async fn set_active(conn: &mut Conn, id: i64, active: bool) -> DbResult<bool> {
-    Ok(
-        sqlx::query("UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3")
-            .bind(i64::from(active))
-            .bind(chrono::Utc::now().timestamp())
-            .bind(id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-            == 1,
+    Ok(q::execute(
+        conn,
+        "UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3",
+        (i64::from(active), chrono::Utc::now().timestamp(), id),
     )
+    .await?
+        == 1)
 }
 
 /// Every admin account, by name.
 pub async fn admins(conn: &mut Conn) -> DbResult<Vec<User>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM users WHERE role = $1 ORDER BY username")
-            .bind(Role::Admin.as_str())
-            .fetch_all(&mut *conn)
-            .await?,
+    q::all(
+        conn,
+        "SELECT * FROM users WHERE role = $1 ORDER BY username",
+        (Role::Admin.as_str(),),
     )
+    .await
 }
 
 /// Active admins (the last one may not be disabled).
 pub async fn count_active_admins(conn: &mut Conn) -> DbResult<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1 AND is_active = 1")
-            .bind(Role::Admin.as_str())
-            .fetch_one(&mut *conn)
-            .await?,
+    q::scalar(
+        conn,
+        "SELECT COUNT(*) FROM users WHERE role = $1 AND is_active = 1",
+        (Role::Admin.as_str(),),
     )
+    .await
 }

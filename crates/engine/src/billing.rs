@@ -161,13 +161,11 @@ async fn bill(
 /// The ids of the wallet resellers of the chunk after `after_id`.
 async fn chunk_ids(ctx: &Ctx, after_id: i64) -> EngineResult<Vec<i64>> {
     let mut conn = ctx.db.acquire().await?;
-    Ok(sqlx::query_scalar(
+    Ok(db::q::scalars(
+        &mut conn,
         "SELECT id FROM resellers WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
+        (ResellerKind::Wallet.as_str(), after_id, CHUNK),
     )
-    .bind(ResellerKind::Wallet.as_str())
-    .bind(after_id)
-    .bind(CHUNK)
-    .fetch_all(&mut *conn)
     .await?)
 }
 

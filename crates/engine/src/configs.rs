@@ -197,7 +197,9 @@ async fn check_placement(
     Ok(())
 }
 
-async fn record(
+/// The config's event and the audit row of one change, with the same meta, in the caller's
+/// transaction: what a person's action on a config leaves behind.
+pub(crate) async fn record(
     conn: &mut db::Conn,
     actor: &Actor,
     origin: &Origin,

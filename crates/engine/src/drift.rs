@@ -388,24 +388,8 @@ pub async fn recreate(
         "missing_since": since,
         "lifetime_usage_bytes": c.lifetime_usage_bytes,
     });
-    db::configs::add_event(
-        &mut tx,
-        c.id,
-        ConfigEventKind::Recreated,
-        &actor.name,
-        None,
-        None,
-        meta.clone(),
-    )
-    .await?;
-    let audit_row = NewAudit::about(
-        actor,
-        origin,
-        AuditAction::ConfigRecreated,
-        (AuditTarget::Config, c.id),
-        meta,
-    );
-    db::audit::record(&mut tx, audit_row).await?;
+    let (event, action) = (ConfigEventKind::Recreated, AuditAction::ConfigRecreated);
+    crate::configs::record(&mut tx, actor, origin, c.id, event, action, meta).await?;
     tx.commit().await?;
     ctx.wake.notify_one();
     Ok(ops::run_now(ctx, op, ctx.settings.wait_for_panel).await?)

@@ -36,58 +36,16 @@ pub async fn record_since(
     remote_state: Option<RemoteState>,
     now: i64,
 ) -> EngineResult<Option<i64>> {
-    let next = Next {
-        counters: observe(counters(before), observed),
-        remote_state,
-        at: now,
-    };
+    let prev = counters(before);
+    let next = observe(prev, observed);
     let mut tx = db.begin_write().await?;
-    let added = store(
-        &mut tx,
-        before.id,
-        before.reseller_id,
-        counters(before),
-        next,
-    )
-    .await?;
+    let (id, reseller) = (before.id, before.reseller_id);
+    let added =
+        db::configs::store_reading(&mut tx, id, reseller, prev, next, remote_state, now).await?;
     if added.is_some() {
         tx.commit().await?;
     }
     Ok(added)
-}
-
-/// The counters a reading leads to, with the state the panel reported and when.
-pub(crate) struct Next {
-    pub counters: UsageCounters,
-    pub remote_state: Option<RemoteState>,
-    pub at: i64,
-}
-
-/// Stores `next` over `prev` in the caller's transaction, only while our counters are still
-/// `prev`, and adds the lifetime growth to the reseller's hour: the one place a believed reading
-/// becomes counted usage (a sync's, a reset's, an admin-accepted one). None when another writer
-/// stored a reading in between (nothing written); else the bytes added to lifetime usage.
-pub(crate) async fn store(
-    conn: &mut db::Conn,
-    config_id: i64,
-    reseller_id: i64,
-    prev: UsageCounters,
-    next: Next,
-) -> EngineResult<Option<i64>> {
-    let Next {
-        counters: next,
-        remote_state,
-        at,
-    } = next;
-    if !db::configs::store_observation(conn, config_id, prev, next, remote_state, at).await? {
-        return Ok(None);
-    }
-    let added = next.lifetime_usage_bytes - prev.lifetime_usage_bytes;
-    if added > 0 {
-        let hour = domain::tehran::hour_start(db::time::from_ts(at)).timestamp();
-        db::usage_hourly::add(conn, reseller_id, hour, added).await?;
-    }
-    Ok(Some(added))
 }
 
 /// [`record_since`] for a reading from a panel: one too large to believe is held back for the

@@ -82,54 +82,59 @@ const SELECT: &str = "SELECT q.id, q.config_id, c.username, q.reseller_id, r.dis
 /// (with a `system` audit row) unless the admin already discarded this very reading.
 /// Returns whether a new row was opened.
 pub async fn hold(conn: &mut db::Conn, s: &Suspect, now: i64) -> EngineResult<bool> {
-    let updated = sqlx::query(
+    let updated = db::q::execute(
+        &mut *conn,
         "UPDATE usage_quarantine SET reading_bytes = $1, prev_usage_bytes = $2, prev_lifetime_bytes = $3, \
          delta_bytes = $4, ceiling_bytes = $5, last_seen_at = $6 WHERE config_id = $7 AND status = $8",
+        (
+            s.reading,
+            s.prev.usage_bytes,
+            s.prev.lifetime_usage_bytes,
+            s.delta,
+            s.ceiling,
+            now,
+            s.config_id,
+            QuarantineStatus::Pending.as_str(),
+        ),
     )
-    .bind(s.reading)
-    .bind(s.prev.usage_bytes)
-    .bind(s.prev.lifetime_usage_bytes)
-    .bind(s.delta)
-    .bind(s.ceiling)
-    .bind(now)
-    .bind(s.config_id)
-    .bind(QuarantineStatus::Pending.as_str())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .await?;
     if updated > 0 {
         return Ok(false);
     }
-    let discarded: Option<i64> = sqlx::query_scalar(
+    let discarded: Option<i64> = db::q::scalar_optional(
+        &mut *conn,
         "SELECT id FROM usage_quarantine WHERE config_id = $1 AND status = $2 AND reading_bytes = $3 \
          AND prev_usage_bytes = $4 AND prev_lifetime_bytes = $5 LIMIT 1",
+        (
+            s.config_id,
+            QuarantineStatus::Discarded.as_str(),
+            s.reading,
+            s.prev.usage_bytes,
+            s.prev.lifetime_usage_bytes,
+        ),
     )
-    .bind(s.config_id)
-    .bind(QuarantineStatus::Discarded.as_str())
-    .bind(s.reading)
-    .bind(s.prev.usage_bytes)
-    .bind(s.prev.lifetime_usage_bytes)
-    .fetch_optional(&mut *conn)
     .await?;
     if discarded.is_some() {
         return Ok(false);
     }
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = db::q::scalar(
+        &mut *conn,
         "INSERT INTO usage_quarantine (config_id, reseller_id, panel_id, reading_bytes, prev_usage_bytes, \
          prev_lifetime_bytes, delta_bytes, ceiling_bytes, status, first_seen_at, last_seen_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        (
+            s.config_id,
+            s.reseller_id,
+            s.panel_id,
+            s.reading,
+            s.prev.usage_bytes,
+            s.prev.lifetime_usage_bytes,
+            s.delta,
+            s.ceiling,
+            QuarantineStatus::Pending.as_str(),
+            now,
+        ),
     )
-    .bind(s.config_id)
-    .bind(s.reseller_id)
-    .bind(s.panel_id)
-    .bind(s.reading)
-    .bind(s.prev.usage_bytes)
-    .bind(s.prev.lifetime_usage_bytes)
-    .bind(s.delta)
-    .bind(s.ceiling)
-    .bind(QuarantineStatus::Pending.as_str())
-    .bind(now)
-    .fetch_one(&mut *conn)
     .await?;
     let system = Actor::system();
     let origin = Origin::default();
@@ -217,11 +222,11 @@ pub async fn accept(
     let next = domain::usage::observe(prev, h.reading_bytes);
     let added = next.lifetime_usage_bytes - prev.lifetime_usage_bytes;
     // The reseller's total must stay within what every sum of ours can hold.
-    let total: i64 = sqlx::query_scalar(
+    let total: i64 = db::q::scalar(
+        &mut tx,
         "SELECT COALESCE(CAST(SUM(lifetime_usage_bytes) AS BIGINT), 0) FROM configs WHERE reseller_id = $1",
+        (h.reseller_id,),
     )
-    .bind(h.reseller_id)
-    .fetch_one(&mut *tx)
     .await?;
     if next.lifetime_usage_bytes > MAX_BYTES
         || next.usage_bytes > MAX_BYTES
@@ -229,12 +234,8 @@ pub async fn accept(
     {
         return Err(Refusal::TooLarge);
     }
-    let next = crate::observe::Next {
-        counters: next,
-        remote_state: None,
-        at: now,
-    };
-    if crate::observe::store(&mut tx, h.config_id, h.reseller_id, prev, next)
+    let (config, reseller) = (h.config_id, h.reseller_id);
+    if db::configs::store_reading(&mut tx, config, reseller, prev, next, None, now)
         .await?
         .is_none()
     {
@@ -293,17 +294,12 @@ async fn decide(
     origin: &Origin,
     now: i64,
 ) -> Result<(), Refusal> {
-    let n = sqlx::query(
+    let n = db::q::execute(
+        &mut *conn,
         "UPDATE usage_quarantine SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND status = $5",
+        (to.as_str(), now, &actor.name, h.id, QuarantineStatus::Pending.as_str()),
     )
-    .bind(to.as_str())
-    .bind(now)
-    .bind(&actor.name)
-    .bind(h.id)
-    .bind(QuarantineStatus::Pending.as_str())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .await?;
     if n != 1 {
         return Err(Refusal::Decided);
     }

@@ -29,13 +29,15 @@ pub struct ConfigReset {
 
 /// Whether a Reset operation of this config is still waiting for the panel ("reset pending").
 pub async fn reset_pending(conn: &mut db::Conn, config_id: i64) -> EngineResult<bool> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = db::q::scalar(
+        &mut *conn,
         "SELECT COUNT(*) FROM operations WHERE config_id = $1 AND kind = $2 AND status = $3",
+        (
+            config_id,
+            OpKind::Reset.as_str(),
+            OpStatus::Pending.as_str(),
+        ),
     )
-    .bind(config_id)
-    .bind(OpKind::Reset.as_str())
-    .bind(OpStatus::Pending.as_str())
-    .fetch_one(&mut *conn)
     .await?;
     Ok(n > 0)
 }
@@ -235,11 +237,12 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
         .target_id
         .ok_or_else(|| EngineError::Invalid("job without a reseller".into()))?;
     // Queue the Reset operations once, with the job; a resumed job finds them by job_id.
-    let mut queued: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, config_id FROM operations WHERE job_id = $1 ORDER BY id")
-            .bind(job_id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let mut queued: Vec<(i64, i64)> = db::q::all(
+        &mut tx,
+        "SELECT id, config_id FROM operations WHERE job_id = $1 ORDER BY id",
+        (job_id,),
+    )
+    .await?;
     if queued.is_empty() {
         let configs = db::configs::all_of_reseller(&mut tx, reseller_id).await?;
         let live: Vec<_> = configs

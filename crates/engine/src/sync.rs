@@ -189,14 +189,13 @@ async fn sync_panel(
     // can never be applied on top of it.
     let tracked: Vec<Tracked> = {
         let mut conn = ctx.db.acquire().await?;
-        sqlx::query_as(
+        db::q::all(
+            &mut conn,
             "SELECT id, reseller_id, username, status, usage_bytes, lifetime_usage_bytes, remote_state, \
              traffic_limit_bytes, last_observed_at, created_at, expires_at, missing_on_panel_at, panel_drift FROM configs \
              WHERE panel_id = $1 AND NOT (status = $2 AND remote_confirmed = 1)",
+            (panel_id, ConfigStatus::Deleted.as_str()),
         )
-        .bind(panel_id)
-        .bind(ConfigStatus::Deleted.as_str())
-        .fetch_all(&mut *conn)
         .await?
     };
     // Which configs have an operation in flight, read with the desired state (before the
@@ -458,20 +457,22 @@ async fn record_run(
 ) -> EngineResult<()> {
     let d = PanelResult::default();
     let r = r.unwrap_or(&d);
-    sqlx::query(
+    db::q::execute(
+        &mut *conn,
         "INSERT INTO sync_runs (panel_id, started_at, duration_ms, ok, users_seen, configs_updated, unknown_users, missing_configs, error) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        (
+            panel_id,
+            ts,
+            started.elapsed().as_millis() as i64,
+            error.is_none() as i64,
+            r.users_seen,
+            r.configs_updated,
+            r.unknown_users,
+            r.missing_configs,
+            error.map(|e| e.chars().take(500).collect::<String>()),
+        ),
     )
-    .bind(panel_id)
-    .bind(ts)
-    .bind(started.elapsed().as_millis() as i64)
-    .bind(error.is_none() as i64)
-    .bind(r.users_seen)
-    .bind(r.configs_updated)
-    .bind(r.unknown_users)
-    .bind(r.missing_configs)
-    .bind(error.map(|e| e.chars().take(500).collect::<String>()))
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -498,12 +499,12 @@ pub async fn recent_runs_of_every_panel(
     conn: &mut db::Conn,
     limit: i64,
 ) -> EngineResult<std::collections::HashMap<i64, Vec<SyncRun>>> {
-    let rows: Vec<SyncRun> = sqlx::query_as(
+    let rows: Vec<SyncRun> = db::q::all(
+        &mut *conn,
         "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY panel_id ORDER BY id DESC) AS nth \
          FROM sync_runs) AS ranked WHERE nth <= $1 ORDER BY panel_id, id DESC",
+        (limit,),
     )
-    .bind(limit)
-    .fetch_all(&mut *conn)
     .await?;
     let mut by_panel = std::collections::HashMap::<i64, Vec<SyncRun>>::new();
     for run in rows {
@@ -518,23 +519,25 @@ pub async fn recent_runs_of_every_panel(
 pub async fn check_aggregates(ctx: &Ctx) -> EngineResult<Vec<String>> {
     let mut conn = ctx.db.acquire().await?;
     let mut out = Vec::new();
-    let bad: Vec<(i64, i64, i64)> = sqlx::query_as(
+    let bad: Vec<(i64, i64, i64)> = db::q::all(
+        &mut conn,
         "SELECT id, usage_bytes, lifetime_usage_bytes FROM configs WHERE lifetime_usage_bytes < usage_bytes OR usage_bytes < 0 ORDER BY id",
+        (),
     )
-    .fetch_all(&mut *conn)
     .await?;
     for (id, u, l) in bad {
         out.push(format!(
             "config {id}: lifetime usage {l} is below its current usage {u}"
         ));
     }
-    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, i64, i64, i64)> = db::q::all(
+        &mut conn,
         "SELECT r.id, r.quota_baseline_bytes, \
          COALESCE((SELECT CAST(SUM(c.lifetime_usage_bytes) AS BIGINT) FROM configs c WHERE c.reseller_id = r.id), 0), \
          COALESCE((SELECT CAST(SUM(h.bytes) AS BIGINT) FROM reseller_usage_hourly h WHERE h.reseller_id = r.id), 0) \
          FROM resellers r ORDER BY r.id",
+        (),
     )
-    .fetch_all(&mut *conn)
     .await?;
     for (id, baseline, lifetime, hourly) in rows {
         if hourly != lifetime {

@@ -140,17 +140,12 @@ pub async fn submit(
     let result = async {
         let now = chrono::Utc::now().timestamp();
         let mut tx = ctx.db.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = db::q::scalar(
+            &mut tx,
             "INSERT INTO topups (reseller_id, amount, receipt_path, receipt_mime, status, created_at) \
              VALUES ($1, $2, $3, $4, $6, $5) RETURNING id",
+            (reseller_id, amount, &name, mime, now, TopupStatus::Pending.as_str()),
         )
-        .bind(reseller_id)
-        .bind(amount)
-        .bind(&name)
-        .bind(mime)
-        .bind(now)
-        .bind(TopupStatus::Pending.as_str())
-        .fetch_one(&mut *tx)
         .await?;
         let audit_meta = serde_json::json!({ "reseller_id": reseller_id, "amount": amount, "mime": mime, "bytes": receipt.len() });
         let audit_row = NewAudit::about(actor, origin, AuditAction::WalletTopupSubmitted, (AuditTarget::Topup, id), audit_meta);
@@ -167,10 +162,7 @@ pub async fn submit(
 }
 
 pub async fn get(conn: &mut db::Conn, id: i64) -> EngineResult<Option<Topup>> {
-    Ok(sqlx::query_as("SELECT * FROM topups WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(db::q::optional(&mut *conn, "SELECT * FROM topups WHERE id = $1", (id,)).await?)
 }
 
 /// A top-up with its reseller's name, for the admin's queue.
@@ -229,22 +221,21 @@ pub async fn of_reseller(
     reseller_id: i64,
     limit: i64,
 ) -> EngineResult<Vec<Topup>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM topups WHERE reseller_id = $1 ORDER BY id DESC LIMIT $2")
-            .bind(reseller_id)
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?,
+    Ok(db::q::all(
+        &mut *conn,
+        "SELECT * FROM topups WHERE reseller_id = $1 ORDER BY id DESC LIMIT $2",
+        (reseller_id, limit),
     )
+    .await?)
 }
 
 pub async fn count_pending(conn: &mut db::Conn) -> EngineResult<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM topups WHERE status = $1")
-            .bind(TopupStatus::Pending.as_str())
-            .fetch_one(&mut *conn)
-            .await?,
+    Ok(db::q::scalar(
+        &mut *conn,
+        "SELECT COUNT(*) FROM topups WHERE status = $1",
+        (TopupStatus::Pending.as_str(),),
     )
+    .await?)
 }
 
 /// Where a receipt lives on disk (the stored name is ours, never the uploader's).
@@ -277,19 +268,13 @@ async fn decide(
     now: i64,
 ) -> EngineResult<Result<Topup, Decision>> {
     // COALESCE: an approval has no reason and leaves the column as it is.
-    let changed = sqlx::query(
+    let changed = db::q::execute(
+        &mut *conn,
         "UPDATE topups SET status = $5, reason = COALESCE($1, reason), decided_at = $2, decided_by = $3 \
          WHERE id = $4 AND status = $6",
+        (reason, now, actor.id, id, to.as_str(), TopupStatus::Pending.as_str()),
     )
-    .bind(reason)
-    .bind(now)
-    .bind(actor.id)
-    .bind(id)
-    .bind(to.as_str())
-    .bind(TopupStatus::Pending.as_str())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .await?;
     let t = get(conn, id).await?.ok_or(db::DbError::NotFound)?;
     Ok(match changed {
         0 if t.status == to => Err(Decision::Unchanged(t)),

@@ -238,15 +238,12 @@ pub async fn start_wallet(
 ) -> EngineResult<()> {
     let total = db::resellers::lifetime_total(conn, reseller_id).await?;
     let hour = domain::tehran::hour_start(now).timestamp();
-    sqlx::query(
+    db::q::execute(
+        &mut *conn,
         "INSERT INTO usage_snapshots (reseller_id, period_start, total_bytes, delta_bytes, price_per_gb, cost, created_at) \
          VALUES ($1, $2, $3, 0, 0, 0, $4) ON CONFLICT (reseller_id, period_start) DO NOTHING",
+        (reseller_id, hour, total, now.timestamp()),
     )
-    .bind(reseller_id)
-    .bind(hour)
-    .bind(total)
-    .bind(now.timestamp())
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -258,29 +255,28 @@ pub async fn ledger(
     limit: i64,
     offset: i64,
 ) -> EngineResult<(Vec<LedgerRow>, i64)> {
-    let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM wallet_ledger WHERE reseller_id = $1")
-            .bind(reseller_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    let rows = sqlx::query_as(
-        "SELECT * FROM wallet_ledger WHERE reseller_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+    let total: i64 = db::q::scalar(
+        &mut *conn,
+        "SELECT COUNT(*) FROM wallet_ledger WHERE reseller_id = $1",
+        (reseller_id,),
     )
-    .bind(reseller_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
+    .await?;
+    let rows = db::q::all(
+        &mut *conn,
+        "SELECT * FROM wallet_ledger WHERE reseller_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+        (reseller_id, limit, offset),
+    )
     .await?;
     Ok((rows, total))
 }
 
 /// Σ of the reseller's ledger (equals the stored balance at all times).
 pub async fn ledger_sum(conn: &mut db::Conn, reseller_id: i64) -> EngineResult<i64> {
-    Ok(sqlx::query_scalar(
+    Ok(db::q::scalar(
+        &mut *conn,
         "SELECT COALESCE(CAST(SUM(amount) AS BIGINT), 0) FROM wallet_ledger WHERE reseller_id = $1",
+        (reseller_id,),
     )
-    .bind(reseller_id)
-    .fetch_one(&mut *conn)
     .await?)
 }
 
@@ -304,26 +300,23 @@ pub async fn statement(
     reseller_id: i64,
     limit: i64,
 ) -> EngineResult<Vec<StatementLine>> {
-    Ok(sqlx::query_as(
+    Ok(db::q::all(
+        &mut *conn,
         "SELECT l.id, l.created_at, l.kind, l.amount, l.balance_after, l.note, s.period_start, s.delta_bytes, s.price_per_gb \
          FROM wallet_ledger l LEFT JOIN usage_snapshots s ON l.ref_type = $3 AND s.id = l.ref_id \
          WHERE l.reseller_id = $1 ORDER BY l.id DESC LIMIT $2",
+        (reseller_id, limit, LedgerRef::UsageSnapshot.as_str()),
     )
-    .bind(reseller_id)
-    .bind(limit)
-    .bind(LedgerRef::UsageSnapshot.as_str())
-    .fetch_all(&mut *conn)
     .await?)
 }
 
 /// Σ of hourly charges since `since` (the burn rate of the last 24 hours).
 pub async fn spent_since(conn: &mut db::Conn, reseller_id: i64, since: i64) -> EngineResult<i64> {
-    Ok(sqlx::query_scalar(
+    Ok(db::q::scalar(
+        &mut *conn,
         "SELECT COALESCE(CAST(SUM(cost) AS BIGINT), 0) FROM usage_snapshots WHERE reseller_id = $1 AND period_start >= $2",
+        (reseller_id, since),
     )
-    .bind(reseller_id)
-    .bind(since)
-    .fetch_one(&mut *conn)
     .await?)
 }
 
@@ -428,13 +421,11 @@ pub async fn reactivate_if_funded(
         return Ok(None);
     }
     db::resellers::set_status(conn, reseller_id, ResellerStatus::Active, None).await?;
-    let configs: Vec<db::configs::Config> = sqlx::query_as(
+    let configs: Vec<db::configs::Config> = db::q::all(
+        &mut *conn,
         "SELECT * FROM configs WHERE reseller_id = $1 AND status = $2 AND disabled_reason = $3 ORDER BY id",
+        (reseller_id, ConfigStatus::Disabled.as_str(), DisabledReason::Wallet.as_str()),
     )
-    .bind(reseller_id)
-    .bind(ConfigStatus::Disabled.as_str())
-    .bind(DisabledReason::Wallet.as_str())
-    .fetch_all(&mut *conn)
     .await?;
     for c in &configs {
         db::configs::set_status(conn, c.id, ConfigStatus::Active, None).await?;
@@ -518,10 +509,8 @@ pub async fn adjust(
     )
     .await?
     .ok_or_else(|| EngineError::Invalid("duplicate adjustment".into()))?;
-    let row: LedgerRow = sqlx::query_as("SELECT * FROM wallet_ledger WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row: LedgerRow =
+        db::q::one(&mut tx, "SELECT * FROM wallet_ledger WHERE id = $1", (id,)).await?;
     let audit_row = NewAudit::about(
         actor,
         origin,
