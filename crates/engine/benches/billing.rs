@@ -99,8 +99,16 @@ fn opening(i: i64) -> i64 {
     }
 }
 
+/// The columns `seed` writes, in the order of its value tuples.
+const RESELLER_COLUMNS: &str = "resellers (id, display_name, kind, status, panel_id, wallet_balance, wallet_since, created_at, updated_at)";
+const LEDGER_COLUMNS: &str =
+    "wallet_ledger (reseller_id, kind, amount, balance_after, idempotency_key, created_at)";
+const CONFIG_COLUMNS: &str =
+    "configs (reseller_id, panel_id, username, traffic_limit_bytes, status, created_at, updated_at)";
+
 /// One multi-row INSERT of `rows` (each a parenthesised tuple of literals) into `table (columns)`.
-async fn insert_rows(conn: &mut db::Conn, table_columns: &str, rows: &[String]) {
+async fn insert_rows(conn: &mut db::Conn, table_columns: &str, rows: impl Iterator<Item = String>) {
+    let rows: Vec<String> = rows.collect();
     let sql = format!("INSERT INTO {table_columns} VALUES {}", rows.join(", "));
     sqlx::query(&sql).execute(&mut *conn).await.unwrap();
 }
@@ -123,54 +131,26 @@ async fn seed(db: &db::Db, now: i64) {
     .await
     .unwrap();
     for chunk in (1..=RESELLERS).collect::<Vec<_>>().chunks(500) {
-        let values: Vec<String> = chunk
-            .iter()
-            .map(|i| {
-                format!(
-                    "({i}, 'shop {i}', 'wallet', 'active', {panel}, {}, {now}, {now}, {now})",
-                    opening(*i)
-                )
-            })
-            .collect();
-        insert_rows(
-            &mut tx,
-            "resellers (id, display_name, kind, status, panel_id, wallet_balance, wallet_since, created_at, updated_at)",
-            &values,
-        )
-        .await;
+        let resellers = chunk.iter().map(|i| {
+            let balance = opening(*i);
+            format!(
+                "({i}, 'shop {i}', 'wallet', 'active', {panel}, {balance}, {now}, {now}, {now})"
+            )
+        });
+        insert_rows(&mut tx, RESELLER_COLUMNS, resellers).await;
         // Opening balances on the ledger, so balance = Σ ledger holds in the benchmark too.
-        let ledger: Vec<String> = chunk
-            .iter()
-            .map(|i| {
-                format!(
-                    "({i}, 'opening_balance', {b}, {b}, 'opening:{i}', {now})",
-                    b = opening(*i)
-                )
+        let ledger = chunk.iter().map(|i| {
+            let b = opening(*i);
+            format!("({i}, 'opening_balance', {b}, {b}, 'opening:{i}', {now})")
+        });
+        insert_rows(&mut tx, LEDGER_COLUMNS, ledger).await;
+        let limit = 50i64 << 30;
+        let configs = chunk.iter().flat_map(|i| {
+            (0..CONFIGS_EACH).map(move |k| {
+                format!("({i}, {panel}, 'resell_{i}_cfg_{k}', {limit}, 'active', {now}, {now})")
             })
-            .collect();
-        insert_rows(
-            &mut tx,
-            "wallet_ledger (reseller_id, kind, amount, balance_after, idempotency_key, created_at)",
-            &ledger,
-        )
-        .await;
-        let configs: Vec<String> = chunk
-            .iter()
-            .flat_map(|i| {
-                (0..CONFIGS_EACH).map(move |k| {
-                    format!(
-                        "({i}, {panel}, 'resell_{i}_cfg_{k}', {}, 'active', {now}, {now})",
-                        50i64 << 30
-                    )
-                })
-            })
-            .collect();
-        insert_rows(
-            &mut tx,
-            "configs (reseller_id, panel_id, username, traffic_limit_bytes, status, created_at, updated_at)",
-            &configs,
-        )
-        .await;
+        });
+        insert_rows(&mut tx, CONFIG_COLUMNS, configs).await;
     }
     tx.commit().await.unwrap();
 }
