@@ -1,5 +1,7 @@
-//! Sync benchmark: 100,000 configs over the four simulated panels, metered by `sync::run_once`;
+//! Sync benchmark: 100,000 configs over the five simulated panels, metered by `sync::run_once`;
 //! prints wall time, panel requests and peak memory. Run: `cargo bench -p engine --bench sync`.
+//! `VPNMARKET_BENCH_CONFIGS` and `VPNMARKET_BENCH_PANELS` change the size (the kinds take turns):
+//! `VPNMARKET_BENCH_CONFIGS=1000000 VPNMARKET_BENCH_PANELS=10 cargo bench -p engine --bench sync`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -7,7 +9,33 @@ mod support;
 use panel_sim::SimKind;
 use std::time::Instant;
 
-const TOTAL: usize = 100_000;
+/// A size from the environment, or its default.
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name}: expected a number, got {v}"))
+        })
+        .unwrap_or(default)
+}
+
+fn total() -> usize {
+    setting("VPNMARKET_BENCH_CONFIGS", 100_000)
+}
+
+/// The simulated panels, kinds in turn; one of each kind by default.
+fn kinds() -> Vec<SimKind> {
+    let n = setting("VPNMARKET_BENCH_PANELS", SimKind::ALL.len());
+    (0..n)
+        .map(|i| SimKind::ALL[i % SimKind::ALL.len()])
+        .collect()
+}
+
+/// Each panel's users are `bench_{index}_{kind}_{n}`.
+fn user_prefix(index: usize, kind: SimKind) -> String {
+    format!("bench_{index}_{}_", kind.as_str())
+}
 
 /// A figure of `/proc/self/status` in KiB ("VmHWM", "VmRSS"); -1 where there is none.
 fn proc_status_kib(field: &str) -> i64 {
@@ -71,13 +99,14 @@ fn main() {
 /// Protocol on stdin/stdout, one line each: `reset`, `traffic N`, `stats` → `ok` / stat lines.
 async fn sims_child() {
     use std::io::BufRead;
-    let per = TOTAL / SimKind::ALL.len();
+    let kinds = kinds();
+    let per = total() / kinds.len();
     let mut sims = Vec::new();
-    for kind in SimKind::ALL {
+    for (i, kind) in kinds.into_iter().enumerate() {
         let sim = panel_sim::spawn(kind).await;
-        sim.seed_users(&format!("bench_{}_", kind.as_str()), per, 1_000_000);
+        sim.seed_users(&user_prefix(i, kind), per, 1_000_000);
         println!(
-            "sim {} {} {} {} {} {}",
+            "sim {} {} {} {} {} {} {i}",
             kind.as_str(),
             sim.base_url(),
             sim.root_url(),
@@ -203,7 +232,7 @@ async fn register(env: &support::Env, s: &[String]) -> (SimKind, i64) {
     let id = db::panels::create(
         &mut conn,
         db::panels::NewPanel {
-            name: &format!("bench-{}", s[0]),
+            name: &format!("bench-{}-{}", s[0], s[6]),
             kind: s[0].parse().unwrap(),
             base_url: &s[1],
             username: user.as_deref(),
@@ -223,7 +252,7 @@ async fn run() {
         ..support::quick_settings()
     })
     .await;
-    let per = TOTAL / SimKind::ALL.len();
+    let per = total() / kinds().len();
     let setup = Instant::now();
     let (mut proc_, described) = SimsProcess::start();
     let mut sims = Vec::new();
@@ -231,14 +260,8 @@ async fn run() {
     for d in &described {
         let (kind, panel) = register(&env, d).await;
         let reseller = env.reseller(panel, 1 << 50, None).await;
-        insert_configs(
-            &env,
-            reseller,
-            panel,
-            &format!("bench_{}_", kind.as_str()),
-            per,
-        )
-        .await;
+        let index: usize = d[6].parse().unwrap();
+        insert_configs(&env, reseller, panel, &user_prefix(index, kind), per).await;
         sims.push(kind);
         panel_ids.push(panel);
     }
@@ -344,7 +367,7 @@ async fn run() {
     .unwrap();
     assert_eq!(
         total,
-        (TOTAL as i64) * (1_000_000 + 4096),
+        (per * sims.len()) as i64 * (1_000_000 + 4096),
         "every byte counted once"
     );
     println!("\nlifetime total checked: {total} bytes");
