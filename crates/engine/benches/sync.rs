@@ -1,7 +1,8 @@
 //! Sync benchmark: 100,000 configs over the five simulated panels, metered by `sync::run_once`;
 //! prints wall time, panel requests and peak memory. Run: `cargo bench -p engine --bench sync`.
 //! `VPNMARKET_BENCH_CONFIGS` and `VPNMARKET_BENCH_PANELS` change the size (the kinds take turns):
-//! `VPNMARKET_BENCH_CONFIGS=1000000 VPNMARKET_BENCH_PANELS=10 cargo bench -p engine --bench sync`.
+//! `VPNMARKET_BENCH_CONFIGS=1000000 VPNMARKET_BENCH_PANELS=10 cargo bench -p engine --bench sync`;
+//! `VPNMARKET_BENCH_TIMEOUT_SECS` (default 60) is the panel request timeout, which a million needs longer.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -248,7 +249,10 @@ async fn register(env: &support::Env, s: &[String]) -> (SimKind, i64) {
 
 async fn run() {
     let env = support::env_with(engine::EngineSettings {
-        panel_request_timeout: std::time::Duration::from_secs(60),
+        panel_request_timeout: std::time::Duration::from_secs(setting(
+            "VPNMARKET_BENCH_TIMEOUT_SECS",
+            60,
+        ) as u64),
         ..support::quick_settings()
     })
     .await;
