@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "suspension_hold",
         sql: include_str!("../migrations/0007_suspension_hold.sql"),
     },
+    Migration {
+        version: 8,
+        name: "session_activity",
+        sql: include_str!("../migrations/0008_session_activity.sql"),
+    },
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -15,6 +15,15 @@ pub struct Session {
     pub user_agent: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// Last request made with it; None until the first one after sign-in.
+    pub last_seen_at: Option<i64>,
+}
+
+impl Session {
+    /// When it was last used: its last request, else its sign-in.
+    pub fn active_at(&self) -> i64 {
+        self.last_seen_at.unwrap_or(self.created_at)
+    }
 }
 
 pub async fn create_session(
@@ -41,17 +50,65 @@ pub async fn create_session(
     .await?)
 }
 
+/// The session of a cookie, if it has neither expired (`now`) nor gone unused since
+/// `idle_cutoff`.
 pub async fn session_by_hash(
     conn: &mut Conn,
     token_hash: &str,
     now: i64,
+    idle_cutoff: i64,
 ) -> DbResult<Option<Session>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM sessions WHERE token_hash = $1 AND expires_at > $2 \
+         AND COALESCE(last_seen_at, created_at) > $3",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .bind(idle_cutoff)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Records a request made with a session.
+pub async fn touch_session(conn: &mut Conn, id: i64, now: i64) -> DbResult<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A user's sessions still in force (as [`session_by_hash`] would accept them), the most
+/// recently used first.
+pub async fn sessions_of(
+    conn: &mut Conn,
+    user_id: i64,
+    now: i64,
+    idle_cutoff: i64,
+) -> DbResult<Vec<Session>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+         AND COALESCE(last_seen_at, created_at) > $3 \
+         ORDER BY COALESCE(last_seen_at, created_at) DESC, id DESC",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(idle_cutoff)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Ends one session of a user (never another user's); whether there was one.
+pub async fn delete_session_of(conn: &mut Conn, user_id: i64, id: i64) -> DbResult<bool> {
     Ok(
-        sqlx::query_as("SELECT * FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(&mut *conn)
-            .await?,
+        sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1,
     )
 }
 

@@ -356,6 +356,7 @@ string_enum! {
     AuditAction, "audit action" {
         ApiTokenCreated => "api_token_created",
         ApiTokenRevoked => "api_token_revoked",
+        SessionEnded => "session_ended",
         LoginFailed => "login_failed",
         AdminCreated => "admin_created",
         /// A user changed their own password (issue 14).

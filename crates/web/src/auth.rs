@@ -113,9 +113,13 @@ pub(crate) async fn user_from_session(
     let hash = state.keys.hash_token(cookie.value());
     let mut conn = state.db.acquire().await?;
     let now = chrono::Utc::now().timestamp();
-    let Some(session) = db::tokens::session_by_hash(&mut conn, &hash, now).await? else {
+    let cutoff = crate::sessions::idle_cutoff(state, now);
+    let Some(session) = db::tokens::session_by_hash(&mut conn, &hash, now, cutoff).await? else {
         return Ok(None);
     };
+    if now - session.active_at() >= crate::sessions::TOUCH_EVERY_SECS {
+        db::tokens::touch_session(&mut conn, session.id, now).await?;
+    }
     load_user(&mut conn, session.user_id, Some(session.csrf_token)).await
 }
 

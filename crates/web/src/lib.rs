@@ -18,6 +18,7 @@ pub mod password;
 pub mod ratelimit;
 pub mod request_context;
 pub mod server;
+pub mod sessions;
 pub mod signin;
 pub mod state;
 pub mod views;

@@ -15,7 +15,10 @@ pub struct WebOptions {
     /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy in front of us.
     pub trust_proxy: bool,
     pub data_dir: PathBuf,
+    /// A session's absolute lifetime from sign-in.
     pub session_ttl: Duration,
+    /// A session unused for this long ends before its absolute expiry.
+    pub session_idle: Duration,
     pub api_token_ttl: Duration,
     /// Refuse panel addresses in private, loopback and link-local ranges.
     pub panel_deny_private: bool,
@@ -31,6 +34,7 @@ impl Default for WebOptions {
             trust_proxy: false,
             data_dir: PathBuf::from("./data"),
             session_ttl: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(2 * 3600),
             api_token_ttl: Duration::from_secs(30 * 24 * 3600),
             panel_deny_private: false,
             metrics_token: None,

@@ -13,6 +13,7 @@ pub mod operations;
 pub mod panels;
 pub mod reseller_dashboard;
 pub mod resellers;
+pub mod sessions;
 pub mod settings;
 pub mod shell;
 pub mod tokens;
@@ -32,6 +33,9 @@ pub fn router() -> Router<AppState> {
             "/account/password",
             get(account::show).post(account::change),
         )
+        .route("/account/sessions", get(sessions::show))
+        .route("/account/sessions/{id}/end", post(sessions::end_one))
+        .route("/account/sessions/end-others", post(sessions::end_others))
         .route("/tokens", get(tokens::show).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .merge(panels::router())
