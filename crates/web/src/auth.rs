@@ -101,6 +101,14 @@ where
     }
 }
 
+/// A request refreshes a session's last use at most this often, so pages do not write on every hit.
+pub const TOUCH_EVERY_SECS: i64 = 60;
+
+/// The oldest last use a session may have at `now` and still be valid (`WebOptions::session_idle`).
+pub fn idle_cutoff(state: &AppState, now: i64) -> i64 {
+    now.saturating_sub(state.options.session_idle.as_secs() as i64)
+}
+
 /// The signed-in page user of a request, if any (also used by the error pages' navigation).
 pub(crate) async fn user_from_session(
     parts: &Parts,
@@ -113,11 +121,11 @@ pub(crate) async fn user_from_session(
     let hash = state.keys.hash_token(cookie.value());
     let mut conn = state.db.acquire().await?;
     let now = chrono::Utc::now().timestamp();
-    let cutoff = crate::sessions::idle_cutoff(state, now);
+    let cutoff = idle_cutoff(state, now);
     let Some(session) = db::tokens::session_by_hash(&mut conn, &hash, now, cutoff).await? else {
         return Ok(None);
     };
-    if now - session.active_at() >= crate::sessions::TOUCH_EVERY_SECS {
+    if now - session.active_at() >= TOUCH_EVERY_SECS {
         db::tokens::touch_session(&mut conn, session.id, now).await?;
     }
     load_user(&mut conn, session.user_id, Some(session.csrf_token)).await

@@ -3,19 +3,11 @@
 //! after `WebOptions::session_idle` without a request, and at its absolute expiry
 //! (`session_ttl`) whatever its use.
 
-use crate::auth::CurrentUser;
+use crate::auth::{idle_cutoff, CurrentUser};
 use crate::error::AppError;
 use crate::state::AppState;
 use db::audit::{NewAudit, Origin};
 use domain::status::{AuditAction, AuditTarget};
-
-/// A request refreshes a session's last use at most this often, so pages do not write on every hit.
-pub const TOUCH_EVERY_SECS: i64 = 60;
-
-/// The oldest last use a session may have at `now` and still be valid.
-pub fn idle_cutoff(state: &AppState, now: i64) -> i64 {
-    now.saturating_sub(state.options.session_idle.as_secs() as i64)
-}
 
 /// One row of the sessions page.
 pub struct SessionRow {
