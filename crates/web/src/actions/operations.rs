@@ -149,6 +149,58 @@ async fn record(
     Ok(())
 }
 
+/// What an admin does to an operation by hand.
+#[derive(Clone, Copy)]
+enum Change {
+    Retry,
+    Cancel,
+}
+
+/// Applies `change` to operation `id` with its audit row and config event, in one transaction;
+/// refused (409) when the operation's status does not allow it.
+async fn change_operation(
+    state: &AppState,
+    user: &CurrentUser,
+    origin: &Origin,
+    id: i64,
+    change: Change,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let before = db::operations::get(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = chrono::Utc::now().timestamp();
+    let (done, code, allowed, what) = match change {
+        Change::Retry => (
+            db::operations::retry_now(&mut tx, id, now).await?,
+            "operation_not_retryable",
+            "only pending or failed ones can be retried",
+            (
+                AuditAction::OperationRetried,
+                ConfigEventKind::OperationRetried,
+            ),
+        ),
+        Change::Cancel => (
+            db::operations::cancel(&mut tx, id, now).await?,
+            "operation_not_pending",
+            "only pending ones can be cancelled",
+            (
+                AuditAction::OperationCancelled,
+                ConfigEventKind::OperationCancelled,
+            ),
+        ),
+    };
+    if !done {
+        return Err(AppError::conflict(
+            code,
+            format!("operation {id} is {}; {allowed}", before.status),
+        ));
+    }
+    record(&mut tx, user, origin, what, &before).await?;
+    tx.commit().await.map_err(db::DbError::from)?;
+    Ok(())
+}
+
 /// Makes a pending or failed operation due now and runs it (bounded wait); what the panel does
 /// not finish in time stays pending for the worker.
 pub async fn retry_operation(
@@ -157,25 +209,7 @@ pub async fn retry_operation(
     origin: &Origin,
     id: i64,
 ) -> Result<db::operations::Operation, AppError> {
-    let mut tx = state.db.begin_write().await?;
-    let before = db::operations::get(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !db::operations::retry_now(&mut tx, id, chrono::Utc::now().timestamp()).await? {
-        return Err(AppError::conflict(
-            "operation_not_retryable",
-            format!(
-                "operation {id} is {}; only pending or failed ones can be retried",
-                before.status
-            ),
-        ));
-    }
-    let what = (
-        AuditAction::OperationRetried,
-        ConfigEventKind::OperationRetried,
-    );
-    record(&mut tx, user, origin, what, &before).await?;
-    tx.commit().await.map_err(db::DbError::from)?;
+    change_operation(state, user, origin, id, Change::Retry).await?;
     state.engine.wake.notify_one();
     let wait = state.engine.settings.wait_for_panel.min(RETRY_WAIT);
     engine::ops::run_now(&state.engine, id, wait)
@@ -190,25 +224,7 @@ pub async fn cancel_operation(
     origin: &Origin,
     id: i64,
 ) -> Result<db::operations::Operation, AppError> {
-    let mut tx = state.db.begin_write().await?;
-    let before = db::operations::get(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !db::operations::cancel(&mut tx, id, chrono::Utc::now().timestamp()).await? {
-        return Err(AppError::conflict(
-            "operation_not_pending",
-            format!(
-                "operation {id} is {}; only pending ones can be cancelled",
-                before.status
-            ),
-        ));
-    }
-    let what = (
-        AuditAction::OperationCancelled,
-        ConfigEventKind::OperationCancelled,
-    );
-    record(&mut tx, user, origin, what, &before).await?;
-    tx.commit().await.map_err(db::DbError::from)?;
+    change_operation(state, user, origin, id, Change::Cancel).await?;
     Ok(operation_detail(state, id).await?.0)
 }
 
