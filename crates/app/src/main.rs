@@ -78,6 +78,11 @@ enum AdminCommand {
         #[arg(long)]
         username: String,
     },
+    /// Enable a disabled admin again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn main() {
@@ -127,7 +132,10 @@ fn run(cli: Cli) -> Result<()> {
             } => serve::admin_list(config).await,
             Command::Admin {
                 command: AdminCommand::Disable { username },
-            } => serve::admin_disable(config, &username).await,
+            } => serve::admin_set_active(config, &username, false).await,
+            Command::Admin {
+                command: AdminCommand::Enable { username },
+            } => serve::admin_set_active(config, &username, true).await,
             Command::ConfigReference => unreachable!("handled above"),
         }
     })

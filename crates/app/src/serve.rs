@@ -3,8 +3,8 @@
 
 use crate::config::Config;
 use anyhow::{Context, Result};
-use db::audit::{Actor, NewAudit, Origin};
-use domain::status::{AuditAction, AuditTarget, Role};
+use db::audit::{Actor, Origin};
+use domain::status::{AuditAction, Role};
 use std::net::SocketAddr;
 
 pub fn init_logging(json: bool) {
@@ -62,32 +62,24 @@ pub async fn migrate_only(mut config: Config) -> Result<()> {
 }
 
 async fn insert_admin(db: &db::Db, username: &str, password: &str, actor: &Actor) -> Result<i64> {
-    if let Err(key) = web::password::check_strength(password) {
-        anyhow::bail!("{}", web::i18n::english(key));
+    web::admins::create(db, username, password, actor, &Origin::default())
+        .await
+        .map_err(cli_error)
+}
+
+/// What a command prints for a refusal of the web layer: the English sentence a page would show.
+fn cli_error(e: web::error::AppError) -> anyhow::Error {
+    match e {
+        web::error::AppError::Validation(fields) => anyhow::anyhow!(
+            "{}",
+            fields
+                .values()
+                .map(|key| web::i18n::english(key))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        other => anyhow::anyhow!("{other}"),
     }
-    let username = &domain::login::validate_new(username)
-        .map_err(|key| anyhow::anyhow!("{}", web::i18n::english(key)))?;
-    let hash = web::password::hash_async(password.to_string()).await?;
-    let mut tx = db.begin_write().await?;
-    if db::users::by_username(&mut tx, username).await?.is_some() {
-        anyhow::bail!("a user named `{username}` already exists");
-    }
-    let id = db::users::create(&mut tx, username, &hash, Role::Admin, None).await?;
-    db::audit::record(
-        &mut tx,
-        NewAudit {
-            actor,
-            origin: &Origin::default(),
-            action: AuditAction::AdminCreated,
-            target_type: Some(AuditTarget::User),
-            target_id: Some(id),
-            reason: None,
-            meta: serde_json::json!({ "username": username }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
 }
 
 pub async fn create_admin(mut config: Config, username: &str, password: &str) -> Result<()> {
@@ -148,42 +140,33 @@ pub async fn admin_list(mut config: Config) -> Result<()> {
     Ok(())
 }
 
-/// `vpnmarket admin disable`: never the last active admin.
-pub async fn admin_disable(mut config: Config, username: &str) -> Result<()> {
+/// `vpnmarket admin disable` and `admin enable`: never the last active admin; a disabled
+/// admin's sessions end at once, on a running server too (it reads the same database).
+pub async fn admin_set_active(mut config: Config, username: &str, active: bool) -> Result<()> {
     let db = open_database(&mut config).await?;
     let login = domain::login::normalize(username).unwrap_or_default();
-    let mut tx = db.begin_write().await?;
-    let Some(user) = db::users::by_username(&mut tx, &login).await? else {
-        anyhow::bail!("no user named `{username}`");
+    let user = {
+        let mut conn = db.acquire().await?;
+        db::users::by_username(&mut conn, &login).await?
     };
-    anyhow::ensure!(
-        user.role == Role::Admin,
-        "`{}` is not an admin",
-        user.username
+    let Some(user) = user.filter(|u| u.role == Role::Admin) else {
+        anyhow::bail!("no admin named `{username}`");
+    };
+    if user.is_active == active {
+        anyhow::bail!(
+            "`{}` is already {}",
+            user.username,
+            if active { "active" } else { "disabled" }
+        );
+    }
+    web::admins::set_active(&db, user.id, active, &Actor::system(), &Origin::default())
+        .await
+        .map_err(cli_error)?;
+    println!(
+        "admin `{}` {}",
+        user.username,
+        if active { "enabled" } else { "disabled" }
     );
-    anyhow::ensure!(user.is_active, "`{}` is already disabled", user.username);
-    anyhow::ensure!(
-        db::users::count_active_admins(&mut tx).await? > 1,
-        "`{}` is the last active admin; create or enable another first",
-        user.username
-    );
-    db::users::set_active(&mut tx, user.id, false).await?;
-    let ended = db::tokens::delete_sessions_of(&mut tx, user.id, None).await?;
-    db::audit::record(
-        &mut tx,
-        NewAudit {
-            actor: &Actor::system(),
-            origin: &Origin::default(),
-            action: AuditAction::AdminDisabled,
-            target_type: Some(AuditTarget::User),
-            target_id: Some(user.id),
-            reason: None,
-            meta: serde_json::json!({ "login": user.username, "sessions_ended": ended }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    println!("admin `{}` disabled", user.username);
     Ok(())
 }
 

@@ -503,7 +503,7 @@ async fn migrate_and_admin_create_prepare_a_database_to_sign_in_with() {
         "another-password\n",
     );
     assert!(!out.status.success(), "a second `ops`: {out:?}");
-    assert!(out.stderr.contains("already exists"), "{out:?}");
+    assert!(out.stderr.contains("login is taken"), "{out:?}");
 
     let out = place.run(&["admin", "create", "--username", "tiny"], &[], "short\n");
     assert!(!out.status.success(), "a short password: {out:?}");
@@ -653,7 +653,7 @@ async fn a_backup_of_a_live_instance_restores_into_a_second_instance() {
     token_for(&server, "ops", "backup-pass-1").await;
 }
 
-/// `admin passwd`, `admin list` and `admin disable` on a stopped instance and on a running one
+/// `admin passwd`, `admin list`, `admin disable` and `admin enable` on a stopped instance and on a running one
 /// (issue 14): the running server sees each change at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_passwd_list_and_disable_work_on_a_stopped_and_a_running_instance() {
@@ -723,5 +723,11 @@ async fn admin_passwd_list_and_disable_work_on_a_stopped_and_a_running_instance(
         !out.status.success(),
         "never the last active admin: {out:?}"
     );
+    // Enabled again, the admin signs in at once; enabling twice says so.
+    let out = place.run(&["admin", "enable", "--username", "ops"], &[], "");
+    assert!(out.status.success(), "{out:?}");
+    token_for(&server, "ops", "ops-password-2").await;
+    let out = place.run(&["admin", "enable", "--username", "ops"], &[], "");
+    assert!(out.stderr.contains("already active"), "{out:?}");
     drop(server);
 }

@@ -22,6 +22,7 @@ pub mod stats;
 pub mod testing;
 pub mod time;
 pub mod tokens;
+pub mod two_factor;
 pub mod usage_hourly;
 pub mod users;
 

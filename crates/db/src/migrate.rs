@@ -51,6 +51,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "session_activity",
         sql: include_str!("../migrations/0008_session_activity.sql"),
     },
+    Migration {
+        version: 9,
+        name: "two_factor",
+        sql: include_str!("../migrations/0009_two_factor.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "token_scope",
+        sql: include_str!("../migrations/0010_token_scope.sql"),
+    },
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -2,6 +2,7 @@
 //! database leak does not hand out working sessions or tokens.
 
 use crate::{Conn, DbResult};
+use domain::status::TokenScope;
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -167,24 +168,30 @@ pub struct ApiToken {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub scope: TokenScope,
 }
 
-pub async fn create_api_token(
-    conn: &mut Conn,
-    user_id: i64,
-    name: &str,
-    token_hash: &str,
-    expires_at: Option<i64>,
-) -> DbResult<i64> {
+/// What a new API token is: its owner, name, access and end.
+pub struct NewApiToken<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub scope: TokenScope,
+    pub expires_at: Option<i64>,
+}
+
+pub async fn create_api_token(conn: &mut Conn, t: NewApiToken<'_>) -> DbResult<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at, scope) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
-    .bind(user_id)
-    .bind(name)
-    .bind(token_hash)
+    .bind(t.user_id)
+    .bind(t.name)
+    .bind(t.token_hash)
     .bind(chrono::Utc::now().timestamp())
-    .bind(expires_at)
+    .bind(t.expires_at)
+    .bind(t.scope.as_str())
     .fetch_one(&mut *conn)
     .await?)
 }

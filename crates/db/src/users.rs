@@ -131,12 +131,15 @@ pub async fn admins(conn: &mut Conn) -> DbResult<Vec<User>> {
     .await
 }
 
-/// Active admins (the last one may not be disabled).
-pub async fn count_active_admins(conn: &mut Conn) -> DbResult<i64> {
-    q::scalar(
-        conn,
-        "SELECT COUNT(*) FROM users WHERE role = $1 AND is_active = 1",
-        (Role::Admin.as_str(),),
-    )
-    .await
+/// The active admins' ids, locked for the rest of the transaction on PostgreSQL, so two admins
+/// disabling each other at once cannot leave none: the second waits, then sees one fewer.
+pub async fn lock_active_admins(conn: &mut Conn, backend: crate::Backend) -> DbResult<Vec<i64>> {
+    let sql = format!(
+        "SELECT id FROM users WHERE role = $1 AND is_active = 1 ORDER BY id{}",
+        backend.for_update()
+    );
+    Ok(sqlx::query_scalar(&sql)
+        .bind(Role::Admin.as_str())
+        .fetch_all(&mut *conn)
+        .await?)
 }

@@ -338,6 +338,16 @@ impl From<Role> for ActorType {
 }
 
 string_enum! {
+    /// What an API token may do.
+    TokenScope, "token scope" {
+        /// Everything its owner may do.
+        Full => "full",
+        /// Reading only: GET and HEAD; anything else is refused with 403 `token_read_only`.
+        ReadOnly => "read_only",
+    }
+}
+
+string_enum! {
     /// What an audit row is about.
     AuditTarget, "audit target" {
         Config => "config",
@@ -357,6 +367,16 @@ string_enum! {
         ApiTokenCreated => "api_token_created",
         ApiTokenRevoked => "api_token_revoked",
         SessionEnded => "session_ended",
+        /// A user turned on two-factor sign-in (a first code confirmed the authenticator).
+        TwoFactorEnabled => "two_factor_enabled",
+        /// A user turned off their own second factor.
+        TwoFactorDisabled => "two_factor_disabled",
+        /// An admin removed a reseller's second factor (a lost phone).
+        TwoFactorRemoved => "two_factor_removed",
+        /// A sign-in used a one-time recovery code instead of the authenticator.
+        RecoveryCodeUsed => "recovery_code_used",
+        /// A user replaced their recovery codes with ten new ones.
+        RecoveryCodesRenewed => "recovery_codes_renewed",
         LoginFailed => "login_failed",
         AdminCreated => "admin_created",
         /// A user changed their own password (issue 14).
@@ -364,6 +384,8 @@ string_enum! {
         /// An admin (or the command line) set another user's password.
         PasswordReset => "password_reset",
         AdminDisabled => "admin_disabled",
+        /// A disabled admin was let in again.
+        AdminEnabled => "admin_enabled",
         SettingsUpdated => "settings_updated",
         PanelCreated => "panel_created",
         PanelUpdated => "panel_updated",

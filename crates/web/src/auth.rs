@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use db::audit::{Actor, Origin};
-use domain::status::Role;
+use domain::status::{Role, TokenScope};
 use std::net::SocketAddr;
 
 pub const SESSION_COOKIE: &str = "vm_session";
@@ -27,6 +27,11 @@ pub struct CurrentUser {
     pub reseller_blocked: bool,
     /// The session's CSRF token (page users only).
     pub csrf: Option<String>,
+    /// An admin signed in while the settings require a second factor it has not set up: its
+    /// pages lead to the set-up until it has (page users only; API tokens are unaffected).
+    pub needs_second_factor: bool,
+    /// Signed in with a read-only API token: only GET and HEAD are let through.
+    pub read_only: bool,
 }
 
 impl CurrentUser {
@@ -128,7 +133,14 @@ pub(crate) async fn user_from_session(
     if now - session.active_at() >= TOUCH_EVERY_SECS {
         db::tokens::touch_session(&mut conn, session.id, now).await?;
     }
-    load_user(&mut conn, session.user_id, Some(session.csrf_token)).await
+    let Some(mut user) = load_user(&mut conn, session.user_id, Some(session.csrf_token)).await?
+    else {
+        return Ok(None);
+    };
+    user.needs_second_factor = user.is_admin()
+        && db::two_factor::required_for_admins(&mut conn).await?
+        && !db::two_factor::is_enabled(&mut conn, user.id).await?;
+    Ok(Some(user))
 }
 
 async fn load_user(
@@ -159,6 +171,8 @@ async fn load_user(
         reseller_kind,
         reseller_blocked,
         csrf,
+        needs_second_factor: false,
+        read_only: false,
     }))
 }
 
@@ -184,7 +198,11 @@ async fn user_from_bearer(
     let Some(t) = db::tokens::api_token_by_hash(&mut conn, &hash, now).await? else {
         return Ok(None);
     };
-    load_user(&mut conn, t.user_id, None).await
+    let mut user = load_user(&mut conn, t.user_id, None).await?;
+    if let Some(u) = &mut user {
+        u.read_only = t.scope == TokenScope::ReadOnly;
+    }
+    Ok(user)
 }
 
 /// A page visitor who must be signed in; others are sent to `/login`.
@@ -193,7 +211,14 @@ pub struct PageUser(pub CurrentUser);
 /// Rejection for pages: redirect to sign-in, or an error page.
 pub enum PageRejection {
     Login(String),
+    /// An admin who must set up a second factor first.
+    Enrol,
     Error(PageError),
+}
+
+/// What an admin who must set up a second factor may still open: the set-up, and sign-out.
+fn may_enrol(path: &str) -> bool {
+    path.starts_with("/account/two-factor") || path == "/logout"
 }
 
 impl IntoResponse for PageRejection {
@@ -202,6 +227,7 @@ impl IntoResponse for PageRejection {
             PageRejection::Login(next) => {
                 Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
             }
+            PageRejection::Enrol => Redirect::to("/account/two-factor").into_response(),
             PageRejection::Error(e) => e.into_response(),
         }
     }
@@ -223,6 +249,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         match user_from_session(parts, &state).await {
+            Ok(Some(u)) if u.needs_second_factor && !may_enrol(parts.uri.path()) => {
+                Err(PageRejection::Enrol)
+            }
             Ok(Some(u)) => Ok(PageUser(u)),
             Ok(None) => Err(PageRejection::Login(
                 parts
@@ -272,6 +301,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         match user_from_bearer(parts, &state).await? {
+            // One gate for every route: whatever changes something is refused to a read-only
+            // token, so a new endpoint cannot forget the check.
+            Some(u) if u.read_only && !parts.method.is_safe() => Err(ApiError(
+                AppError::forbidden("token_read_only", "this token may only read"),
+            )),
             Some(u) => Ok(ApiUser(u)),
             None => Err(ApiError(AppError::Unauthorized)),
         }

@@ -256,7 +256,7 @@ pub fn percent(used: i64, limit: i64) -> f64 {
 pub fn level(used: i64, limit: i64) -> &'static str {
     let p = percent(used, limit);
     if limit > 0 && used >= limit {
-        "full"
+        "spent"
     } else if p >= 90.0 {
         "danger"
     } else if p >= 75.0 {
@@ -376,7 +376,7 @@ mod tests {
         assert!(m.contains(r#"class="fill" x="0.0" width="25.0""#), "{m}");
         let m = meter(1, 4, true);
         assert!(m.contains(r#"class="fill" x="75.0" width="25.0""#), "{m}");
-        assert!(meter(9, 4, false).contains("meter full"));
+        assert!(meter(9, 4, false).contains("meter spent"));
         assert!(meter(5, 0, false).contains(r#"width="0.0""#));
         assert!(!m.contains("style="));
     }

@@ -15,6 +15,9 @@ pub enum AppError {
     Unauthorized,
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// The password was right, and the account signs in with a second factor too.
+    #[error("this account signs in with a second factor: send the authenticator's code as `code`")]
+    SecondFactorRequired,
     /// `code` is a stable snake_case string such as `reseller_suspended`.
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
@@ -87,6 +90,7 @@ impl AppError {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            AppError::SecondFactorRequired => (StatusCode::UNAUTHORIZED, "second_factor_required"),
             AppError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Conflict { code, .. } => (StatusCode::CONFLICT, code),

@@ -45,6 +45,7 @@ const FA_FILES: &[&str] = &[
     include_str!("../i18n/fa/usage.toml"),
     include_str!("../i18n/fa/wallet.toml"),
     include_str!("../i18n/fa/history.toml"),
+    include_str!("../i18n/fa/security.toml"),
 ];
 const EN_FILES: &[&str] = &[
     include_str!("../i18n/en/core.toml"),
@@ -54,6 +55,7 @@ const EN_FILES: &[&str] = &[
     include_str!("../i18n/en/usage.toml"),
     include_str!("../i18n/en/wallet.toml"),
     include_str!("../i18n/en/history.toml"),
+    include_str!("../i18n/en/security.toml"),
 ];
 
 fn parse(src: &str) -> Table {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod admins;
 pub mod api;
 pub mod auth;
 pub mod charts;
@@ -21,6 +22,7 @@ pub mod server;
 pub mod sessions;
 pub mod signin;
 pub mod state;
+pub mod two_factor;
 pub mod views;
 
 pub use state::{AppState, WebOptions};

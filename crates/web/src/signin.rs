@@ -26,13 +26,8 @@ pub async fn check_credentials(
         return Err(AppError::field("password", "err.password_long"));
     }
     let ip = origin.ip.clone().unwrap_or_default();
-    let now = chrono::Utc::now().timestamp();
     let mut conn = state.db.acquire().await?;
-    let counts =
-        db::login_failures::counts(&mut conn, &login, &ip, state.limiter.since(now)).await?;
-    if state.limiter.wait(&counts, now).is_some() {
-        return Err(AppError::RateLimited);
-    }
+    let counts = not_limited(state, &mut conn, &login, &ip).await?;
     let user = db::users::by_username(&mut conn, &login).await?;
     let stored = user
         .as_ref()
@@ -47,28 +42,95 @@ pub async fn check_credentials(
             Ok(u)
         }
         _ => {
-            let now = chrono::Utc::now().timestamp();
-            db::login_failures::record(&mut conn, &login, &ip, now, state.limiter.since(now))
-                .await?;
-            db::audit::record(
-                &mut conn,
-                NewAudit {
-                    actor: &Actor {
-                        kind: ActorType::Anonymous,
-                        id: None,
-                        name: login.clone(),
-                    },
-                    origin,
-                    action: AuditAction::LoginFailed,
-                    target_type: Some(AuditTarget::User),
-                    target_id: None,
-                    reason: None,
-                    meta: serde_json::json!({ "username": login, "ip": ip,
-                        "failures_from_ip": counts.pair + 1 }),
-                },
-            )
-            .await?;
+            refuse(state, &mut conn, origin, &login, &ip, counts, false).await?;
             Err(AppError::InvalidCredentials)
         }
     }
+}
+
+/// The second step of a sign-in whose password was right: an authenticator code or a recovery
+/// code of `user`. A wrong code is a failed sign-in like a wrong password: counted for the
+/// limiter (so codes cannot be guessed faster than passwords) and audited.
+pub async fn check_second_factor(
+    state: &AppState,
+    origin: &Origin,
+    user: &db::users::User,
+    code: &str,
+) -> Result<crate::two_factor::Verified, AppError> {
+    let login = domain::login::normalize(&user.username).unwrap_or_else(|| user.username.clone());
+    let ip = origin.ip.clone().unwrap_or_default();
+    let mut conn = state.db.acquire().await?;
+    let counts = not_limited(state, &mut conn, &login, &ip).await?;
+    match crate::two_factor::spend_code(state, &mut conn, user, code).await? {
+        Some(verified) => {
+            if verified == crate::two_factor::Verified::RecoveryCode {
+                db::audit::record(
+                    &mut conn,
+                    NewAudit {
+                        actor: &Actor::user(user.role, user.id, &user.username),
+                        origin,
+                        action: AuditAction::RecoveryCodeUsed,
+                        target_type: Some(AuditTarget::User),
+                        target_id: Some(user.id),
+                        reason: None,
+                        meta: serde_json::json!({ "ip": ip }),
+                    },
+                )
+                .await?;
+            }
+            Ok(verified)
+        }
+        None => {
+            refuse(state, &mut conn, origin, &login, &ip, counts, true).await?;
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+/// The counts of earlier failures, or `RateLimited` while they ask this attempt to wait.
+async fn not_limited(
+    state: &AppState,
+    conn: &mut db::Conn,
+    login: &str,
+    ip: &str,
+) -> Result<db::login_failures::Counts, AppError> {
+    let now = chrono::Utc::now().timestamp();
+    let counts = db::login_failures::counts(conn, login, ip, state.limiter.since(now)).await?;
+    if state.limiter.wait(&counts, now).is_some() {
+        return Err(AppError::RateLimited);
+    }
+    Ok(counts)
+}
+
+/// Records a failed attempt for the limiter and as a `login_failed` audit row naming the IP.
+async fn refuse(
+    state: &AppState,
+    conn: &mut db::Conn,
+    origin: &Origin,
+    login: &str,
+    ip: &str,
+    counts: db::login_failures::Counts,
+    second_factor: bool,
+) -> Result<(), AppError> {
+    let now = chrono::Utc::now().timestamp();
+    db::login_failures::record(conn, login, ip, now, state.limiter.since(now)).await?;
+    db::audit::record(
+        conn,
+        NewAudit {
+            actor: &Actor {
+                kind: ActorType::Anonymous,
+                id: None,
+                name: login.to_string(),
+            },
+            origin,
+            action: AuditAction::LoginFailed,
+            target_type: Some(AuditTarget::User),
+            target_id: None,
+            reason: None,
+            meta: serde_json::json!({ "username": login, "ip": ip,
+                "failures_from_ip": counts.pair + 1, "second_factor": second_factor }),
+        },
+    )
+    .await?;
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_error, hidden_field, Api, TestApp};
+use common::{assert_error, assert_field_error, assert_shows, hidden_field, Api, TestApp};
 use serde_json::Value;
 
 /// The token endpoint asked anonymously: (status, body).
@@ -159,6 +159,170 @@ async fn api_tokens_authenticate_and_stop_working_when_revoked() {
     assert_eq!(named.get("/api/v1/tokens").await.0, 401);
     assert_eq!(app.api_with("garbage").get("/api/v1/tokens").await.0, 401);
     assert_eq!(app.anonymous_api().get("/api/v1/tokens").await.0, 401);
+}
+
+#[tokio::test]
+async fn a_read_only_token_reads_but_changes_nothing_and_an_expiring_token_ends() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    let admin = app.api_as("root", "correct-horse").await;
+    let (status, created) = admin
+        .post(
+            "/api/v1/tokens",
+            serde_json::json!({"name": "report bot", "scope": "read_only", "expires_in_days": 7}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let reader = app.api_with(created["token"].as_str().unwrap());
+
+    // Reading works; every kind of change is refused, whatever the route.
+    let listed = reader.ok("/api/v1/tokens").await;
+    let mine = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "report bot")
+        .unwrap()
+        .clone();
+    assert_eq!(mine["scope"], "read_only");
+    let expires = chrono::DateTime::parse_from_rfc3339(mine["expires_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    let in_a_week = chrono::Utc::now().timestamp() + 7 * 86_400;
+    assert!((expires - in_a_week).abs() < 60, "{mine}");
+    assert_eq!(reader.get("/api/v1/panels").await.0, 200);
+    for (status_and_body, what) in [
+        (
+            reader
+                .post("/api/v1/tokens", serde_json::json!({"name": "escalate"}))
+                .await,
+            "create a token",
+        ),
+        (
+            reader
+                .post("/api/v1/panels", serde_json::json!({"name": "p"}))
+                .await,
+            "add a panel",
+        ),
+        (
+            reader
+                .delete(&format!("/api/v1/tokens/{}", created["id"]))
+                .await,
+            "revoke itself",
+        ),
+    ] {
+        assert_eq!(
+            (status_and_body.0, &status_and_body.1["error"]["code"]),
+            (403, &serde_json::json!("token_read_only")),
+            "a read-only token could {what}"
+        );
+    }
+    let names: Vec<String> = admin
+        .ok("/api/v1/tokens")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!names.contains(&"escalate".to_string()), "{names:?}");
+
+    // A full token made without an expiry lasts; the scope defaults to full.
+    let (_, full) = admin
+        .post("/api/v1/tokens", serde_json::json!({"name": "shop"}))
+        .await;
+    let shop = app.api_with(full["token"].as_str().unwrap());
+    assert_eq!(
+        shop.post("/api/v1/tokens", serde_json::json!({"name": "child"}))
+            .await
+            .0,
+        201
+    );
+
+    // Bad expiries are field errors, not silent defaults.
+    for days in [
+        serde_json::json!(0),
+        serde_json::json!(3651),
+        serde_json::json!(-3),
+    ] {
+        let answer = admin
+            .post(
+                "/api/v1/tokens",
+                serde_json::json!({"name": "x", "expires_in_days": days}),
+            )
+            .await;
+        assert_field_error(&answer, "expires_in_days");
+    }
+    assert_eq!(
+        admin
+            .post(
+                "/api/v1/tokens",
+                serde_json::json!({"name": "x", "scope": "admin"})
+            )
+            .await
+            .0,
+        422
+    );
+
+    // Once its end has passed, the token is refused (a clock that moved on).
+    let mut conn = app.db.acquire().await.unwrap();
+    db::sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2")
+        .bind(chrono::Utc::now().timestamp() - 1)
+        .bind(created["id"].as_i64().unwrap())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_eq!(reader.get("/api/v1/tokens").await.0, 401);
+}
+
+#[tokio::test]
+async fn the_tokens_page_creates_a_read_only_token_with_an_expiry_and_shows_both() {
+    let app = TestApp::spawn().await;
+    app.create_admin("root", "correct-horse").await;
+    let b = app.browser_as("root", "correct-horse").await;
+    let res = b
+        .submit(
+            "/tokens",
+            &[
+                ("name", "reports"),
+                ("scope", "read_only"),
+                ("expires_in_days", "۳۰"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = b.html("/tokens?lang=en").await;
+    assert_shows(&html, &["reports", "Read only"]);
+    let mut conn = app.db.acquire().await.unwrap();
+    let (scope, expires): (String, Option<i64>) =
+        db::sqlx::query_as("SELECT scope, expires_at FROM api_tokens WHERE name = 'reports'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(scope, "read_only");
+    let in_30_days = chrono::Utc::now().timestamp() + 30 * 86_400;
+    assert!((expires.unwrap() - in_30_days).abs() < 60);
+
+    // A wrong number of days is said on the page, and nothing is created.
+    let res = b
+        .submit(
+            "/tokens",
+            &[("name", "bad"), ("expires_in_days", "forever")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let n: i64 = db::sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE name = 'bad'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    db::sqlx::query("UPDATE api_tokens SET expires_at = 1 WHERE name = 'reports'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_shows(&b.html("/tokens?lang=en").await, &["Expired"]);
 }
 
 /// Every admin operation in the OpenAPI document, as (method, concrete path).

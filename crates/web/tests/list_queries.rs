@@ -317,10 +317,13 @@ async fn grow(app: &TestApp, traffic: i64, wallet: i64, config: i64, root: i64, 
         .unwrap();
         db::tokens::create_api_token(
             &mut conn,
-            root,
-            &format!("t{i}"),
-            &format!("h{i}-{n}"),
-            None,
+            db::tokens::NewApiToken {
+                user_id: root,
+                name: &format!("t{i}"),
+                token_hash: &format!("h{i}-{n}"),
+                scope: domain::status::TokenScope::Full,
+                expires_at: None,
+            },
         )
         .await
         .unwrap();

@@ -7,12 +7,13 @@ use crate::actions::tokens::{
 };
 use crate::api::extract::{ApiJson, ApiPath};
 use crate::auth::{ApiUser, RequestOrigin};
-use crate::error::ApiResult;
+use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
 use crate::views::rfc3339;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use domain::status::TokenScope;
 
 #[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
@@ -24,15 +25,26 @@ pub async fn issue_token(
 ) -> ApiResult<Json<TokenResponse>> {
     let user =
         crate::signin::check_credentials(&state, &origin, &req.username, &req.password).await?;
+    if crate::two_factor::is_enabled(&state, user.id).await? {
+        let code = req
+            .code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .ok_or(AppError::SecondFactorRequired)?;
+        crate::signin::check_second_factor(&state, &origin, &user, code).await?;
+    }
     let token = engine::secrets::random_token();
     let expires_at = chrono::Utc::now().timestamp() + state.options.api_token_ttl.as_secs() as i64;
     let mut conn = state.db.acquire().await?;
     db::tokens::create_api_token(
         &mut conn,
-        user.id,
-        "api sign-in",
-        &state.keys.hash_token(&token),
-        Some(expires_at),
+        db::tokens::NewApiToken {
+            user_id: user.id,
+            name: "api sign-in",
+            token_hash: &state.keys.hash_token(&token),
+            scope: TokenScope::Full,
+            expires_at: Some(expires_at),
+        },
     )
     .await?;
     Ok(Json(TokenResponse {
@@ -61,7 +73,7 @@ pub async fn create_token(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(req): ApiJson<NewTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<NewTokenResponse>)> {
-    let created = create_named_token(&state, &user, &origin, &req.name).await?;
+    let created = create_named_token(&state, &user, &origin, &req).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

@@ -464,17 +464,6 @@ impl ShowPage {
     }
 }
 
-/// The subscription URL as an inline SVG QR code (no script, no external service).
-pub fn qr_svg(url: &str) -> Option<String> {
-    let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-    )
-}
-
 async fn render_show(
     state: &AppState,
     loc: Locale,
@@ -503,7 +492,10 @@ async fn render_show(
     let path = format!("/configs/{}", c.id);
     let page = ShowPage {
         shell: Shell::new(loc, Some(user), &path, "configs.title"),
-        qr_svg: c.subscription_url.as_deref().and_then(qr_svg),
+        qr_svg: c
+            .subscription_url
+            .as_deref()
+            .and_then(crate::views::qr::qr_svg),
         pending: view.pending_operation,
         events,
         errors,

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin_dashboard;
+pub mod admins;
 pub mod assets;
 pub mod audit;
 pub mod charts;
@@ -17,6 +18,7 @@ pub mod sessions;
 pub mod settings;
 pub mod shell;
 pub mod tokens;
+pub mod two_factor;
 pub mod usage;
 pub mod wallet;
 
@@ -28,6 +30,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::show))
         .route("/login", get(login::show).post(login::submit))
+        .route(
+            "/login/code",
+            get(login::show_code).post(login::submit_code),
+        )
         .route("/logout", post(login::logout))
         .route(
             "/account/password",
@@ -47,4 +53,6 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(charts::router())
         .merge(settings::router())
+        .merge(two_factor::router())
+        .merge(admins::router())
 }

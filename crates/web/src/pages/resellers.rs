@@ -445,6 +445,8 @@ struct ShowPage {
     /// The audit rows' stored JSON, behind a toggle (admins only see this page).
     show_raw: bool,
     errors: FieldErrors,
+    /// The reseller's login signs in with a second factor (the admin may remove it).
+    two_factor: bool,
 }
 
 impl ShowPage {
@@ -518,6 +520,10 @@ async fn render_show(
     };
     let (audit, _) = db::audit::list(&mut conn, &filter, 30, 0).await?;
     let audit = audit.iter().map(|a| audit_line(&loc, a)).collect();
+    let two_factor = match db::users::by_reseller(&mut conn, id).await? {
+        Some(u) => db::two_factor::is_enabled(&mut conn, u.id).await?,
+        None => false,
+    };
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -537,6 +543,7 @@ async fn render_show(
         audit,
         show_raw: true,
         errors,
+        two_factor,
     };
     Ok((status, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
 }

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/settings", get(show).post(save))
         .route("/admin/settings/payment", post(save_payment))
         .route("/admin/settings/drift", post(save_drift))
+        .route("/admin/settings/two-factor", post(save_two_factor))
 }
 
 #[derive(Template)]
@@ -40,6 +41,8 @@ struct SettingsPage {
     pay_errors: FieldErrors,
     /// Whether a limit or expiry changed on a panel is restored (else only reported).
     restore_limits: bool,
+    /// Whether every admin must sign in with a second factor.
+    two_factor_required: bool,
 }
 
 impl SettingsPage {
@@ -70,8 +73,10 @@ async fn render(
     let restore_limits = engine::drift::restores_limits(&mut conn)
         .await
         .map_err(crate::actions::wallet::engine_error)?;
+    let two_factor_required = db::two_factor::required_for_admins(&mut conn).await?;
     let page = SettingsPage {
         restore_limits,
+        two_factor_required,
         shell: Shell::new(loc, Some(user), "/admin/settings", "wallet_settings.title"),
         price: input.map_or(d.price_per_gb.to_string(), |f| f.price_per_gb.clone()),
         threshold: input.map_or(d.threshold.to_string(), |f| f.suspension_threshold.clone()),
@@ -318,5 +323,56 @@ pub async fn save_drift(
     Ok(crate::request_context::done(
         "/admin/settings",
         loc.t("drift_settings.saved"),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TwoFactorForm {
+    /// A checkbox: present when ticked.
+    required: Option<String>,
+}
+
+/// Saves whether every admin must sign in with a second factor (audited with before and
+/// after). Admins without one are led to its set-up at their next page.
+pub async fn save_two_factor(
+    State(state): State<AppState>,
+    loc: Locale,
+    RequestOrigin(origin): RequestOrigin,
+    CsrfForm { user, form }: CsrfForm<TwoFactorForm>,
+) -> PageResult<Response> {
+    if !user.is_admin() {
+        return Err(AppError::forbidden("admin_only", "admin only").into());
+    }
+    let required = form.required.is_some();
+    let mut tx = state.db.begin_write().await?;
+    let before = db::two_factor::required_for_admins(&mut tx).await?;
+    db::settings::set(
+        &mut tx,
+        state.db.backend(),
+        db::two_factor::SETTING_REQUIRED_FOR_ADMINS,
+        if required { "1" } else { "0" },
+    )
+    .await?;
+    db::audit::record(
+        &mut tx,
+        NewAudit {
+            actor: &user.actor(),
+            origin: &origin,
+            action: AuditAction::SettingsUpdated,
+            target_type: Some(AuditTarget::Settings),
+            target_id: None,
+            reason: None,
+            meta: serde_json::json!({
+                "before": {"two_factor_required_for_admins": before},
+                "after": {"two_factor_required_for_admins": required},
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(db::DbError::from)?;
+    Ok(crate::request_context::done(
+        "/admin/settings",
+        loc.t("two_factor.setting_saved"),
     ))
 }

@@ -61,6 +61,10 @@ const ADMIN_NAV: &[NavItem] = &[
         label_key: "nav.settings",
     },
     NavItem {
+        href: "/admin/admins",
+        label_key: "nav.admins",
+    },
+    NavItem {
         href: "/tokens",
         label_key: "nav.tokens",
     },

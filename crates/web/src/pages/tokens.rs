@@ -1,6 +1,6 @@
 //! `/tokens`: a user's named API tokens — create (the token is shown once), list, revoke.
 
-use crate::actions::tokens::{create_named_token, revoke_named_token};
+use crate::actions::tokens::{create_named_token, revoke_named_token, NewTokenRequest};
 use crate::auth::{PageUser, RequestOrigin};
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, PageResult};
@@ -10,6 +10,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use domain::status::TokenScope;
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -19,6 +20,14 @@ struct TokensPage {
     tokens: Vec<db::tokens::ApiToken>,
     created: Option<String>,
     error_key: Option<String>,
+    now: i64,
+}
+
+impl TokensPage {
+    /// Past its end: listed, no longer usable, nothing left to revoke.
+    fn is_expired(&self, t: &db::tokens::ApiToken) -> bool {
+        t.expires_at.is_some_and(|e| e <= self.now)
+    }
 }
 
 async fn render(
@@ -35,6 +44,7 @@ async fn render(
         tokens,
         created,
         error_key,
+        now: chrono::Utc::now().timestamp(),
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }
@@ -51,6 +61,30 @@ pub async fn show(
 pub struct CreateForm {
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    scope: String,
+    /// Empty for a token that lasts until revoked.
+    #[serde(default)]
+    expires_in_days: String,
+}
+
+impl CreateForm {
+    fn request(&self) -> Result<NewTokenRequest, AppError> {
+        let scope = AppError::choice("scope", Some(&self.scope))?.unwrap_or(TokenScope::Full);
+        let days = domain::units::to_latin_digits(self.expires_in_days.trim());
+        let expires_in_days = match days.as_str() {
+            "" => None,
+            d => Some(
+                d.parse()
+                    .map_err(|_| AppError::field("expires_in_days", "err.token_expiry"))?,
+            ),
+        };
+        Ok(NewTokenRequest {
+            name: self.name.clone(),
+            scope,
+            expires_in_days,
+        })
+    }
 }
 
 pub async fn create(
@@ -59,7 +93,11 @@ pub async fn create(
     RequestOrigin(origin): RequestOrigin,
     CsrfForm { user, form }: CsrfForm<CreateForm>,
 ) -> PageResult<Response> {
-    match create_named_token(&state, &user, &origin, &form.name).await {
+    let created = match form.request() {
+        Ok(req) => create_named_token(&state, &user, &origin, &req).await,
+        Err(e) => Err(e),
+    };
+    match created {
         // The token is shown once: no browser or proxy cache may keep the page.
         Ok(created) => Ok((
             [(axum::http::header::CACHE_CONTROL, "no-store")],

@@ -6,6 +6,7 @@ pub mod configs;
 pub mod csv;
 pub mod labels;
 pub mod paging;
+pub mod qr;
 
 pub use labels::{Badge, Label};
 
