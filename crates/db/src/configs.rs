@@ -109,6 +109,60 @@ pub async fn create(
     Ok(id)
 }
 
+/// A user already on the panel, becoming a config as it is there (issue 15).
+pub struct ImportedConfig<'a> {
+    pub reseller_id: i64,
+    pub panel_id: i64,
+    pub username: &'a str,
+    /// 0 = unlimited, as for every config.
+    pub traffic_limit_bytes: i64,
+    pub expires_at: Option<i64>,
+    /// The panel's counter at the import: the baseline later readings are measured from, so
+    /// what the user used before is never counted or billed.
+    pub usage_bytes: i64,
+    pub status: ConfigStatus,
+    pub disabled_reason: Option<DisabledReason>,
+    pub remote_state: RemoteState,
+    pub subscription_url: Option<&'a str>,
+}
+
+/// Inserts an imported config: confirmed (it is on the panel), observed now at its baseline,
+/// with no lifetime usage yet. The unique (panel, username) index refuses a second claim.
+pub async fn insert_imported(conn: &mut Conn, c: &ImportedConfig<'_>, now: i64) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO configs (reseller_id, panel_id, username, traffic_limit_bytes, expires_at, \
+         status, disabled_reason, remote_state, subscription_url, usage_bytes, lifetime_usage_bytes, \
+         last_observed_at, remote_confirmed, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, 1, $11, $11) RETURNING id",
+    )
+    .bind(c.reseller_id)
+    .bind(c.panel_id)
+    .bind(c.username)
+    .bind(c.traffic_limit_bytes)
+    .bind(c.expires_at)
+    .bind(c.status.as_str())
+    .bind(c.disabled_reason.map(|r| r.as_str()))
+    .bind(c.remote_state.as_str())
+    .bind(c.subscription_url)
+    .bind(c.usage_bytes)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Every username a config of ours holds on a panel, in any state, lower-cased (Marzneshin
+/// lower-cases names; a claim is a claim whatever the case).
+pub async fn claimed_usernames(
+    conn: &mut Conn,
+    panel_id: i64,
+) -> DbResult<std::collections::HashSet<String>> {
+    let names: Vec<String> = sqlx::query_scalar("SELECT username FROM configs WHERE panel_id = $1")
+        .bind(panel_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(names.into_iter().map(|n| n.to_lowercase()).collect())
+}
+
 pub async fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Config>> {
     q::optional(conn, "SELECT * FROM configs WHERE id = $1", (id,)).await
 }

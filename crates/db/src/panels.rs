@@ -130,3 +130,14 @@ pub async fn record_sync(conn: &mut Conn, id: i64, now: i64) -> DbResult<()> {
     .await?;
     Ok(())
 }
+
+/// Each panel's count of users no config claims, as its last successful sync counted them.
+pub async fn unmanaged_counts(conn: &mut Conn) -> DbResult<std::collections::HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT s.panel_id, s.unknown_users FROM sync_runs s WHERE s.id = \
+         (SELECT MAX(id) FROM sync_runs WHERE panel_id = s.panel_id AND ok = 1)",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}

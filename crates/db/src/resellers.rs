@@ -110,6 +110,16 @@ pub async fn get_for_update(
         .await?)
 }
 
+/// The resellers working on a panel, as (id, display name), by name: the import's choices.
+pub async fn on_panel(conn: &mut Conn, panel_id: i64) -> DbResult<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, display_name FROM resellers WHERE panel_id = $1 ORDER BY display_name",
+    )
+    .bind(panel_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ResellerFilter {
     pub q: Option<String>,

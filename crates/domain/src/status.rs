@@ -213,6 +213,8 @@ string_enum! {
     /// Background jobs an admin starts.
     JobKind, "job kind" {
         ResellerUsageReset => "reseller_usage_reset",
+        /// Users already on a panel imported as a reseller's configs.
+        PanelImport => "panel_import",
     }
 }
 
@@ -291,6 +293,9 @@ string_enum! {
         MissingOnPanel => "missing_on_panel",
         /// An admin had a user missing on the panel created again.
         Recreated => "recreated",
+        /// A user already on the panel became this config (issue 15); its traffic before the
+        /// import is the baseline, never counted.
+        ImportedFromPanel => "imported_from_panel",
     }
 }
 
@@ -390,6 +395,10 @@ string_enum! {
         PanelCreated => "panel_created",
         PanelUpdated => "panel_updated",
         PanelTested => "panel_tested",
+        /// One panel user became a reseller's config (import).
+        PanelConfigAttached => "panel_config_attached",
+        /// An import finished: how many users were attached, refused and why.
+        PanelImported => "panel_imported",
         ResellerCreated => "reseller_created",
         ResellerUpdated => "reseller_updated",
         ResellerSuspended => "reseller_suspended",

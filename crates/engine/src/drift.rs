@@ -421,6 +421,7 @@ mod tests {
             enabled,
             state,
             subscription_url: None,
+            owner: None,
         }
     }
 

@@ -6,6 +6,8 @@ pub mod billing;
 pub mod configs;
 pub mod drift;
 pub mod enforcement;
+pub mod import;
+mod job_runner;
 pub mod observe;
 pub mod ops;
 pub mod quarantine;

@@ -1,6 +1,7 @@
 //! Usage resets (spec §7, seed 000): one config through a durable Reset operation, and the
 //! reseller-wide background job that resets every config and restarts the quota baseline.
 
+use crate::job_runner::{self, Lease};
 use crate::ops::{self, OpKind, Outcome};
 use crate::{enforcement, Ctx, EngineError, EngineResult};
 use db::audit::{Actor, NewAudit, Origin};
@@ -13,8 +14,6 @@ use serde_json::json;
 pub const JOB_KIND: JobKind = JobKind::ResellerUsageReset;
 /// Resets driven at once by the job; the panel handle's rate limit spaces the actual calls.
 const JOB_PARALLEL: usize = 4;
-/// Renewed as the job progresses, so a crashed runner blocks its job for two minutes at most.
-const JOB_LEASE_SECS: i64 = 120;
 
 fn now_ts() -> i64 {
     chrono::Utc::now().timestamp()
@@ -128,54 +127,18 @@ pub async fn start_reseller_reset(
 }
 
 fn spawn_job(ctx: &Ctx, job_id: i64) {
-    let ctx = ctx.clone();
-    tokio::spawn(async move {
-        loop {
-            match run_reseller_reset(&ctx, job_id).await {
-                Ok(Some(_)) => return,
-                // Another runner holds the job (or a crashed one's lease has not expired yet):
-                // look again later unless it has finished meanwhile.
-                Ok(None) => {
-                    tokio::time::sleep(std::time::Duration::from_secs(JOB_LEASE_SECS as u64 / 4))
-                        .await;
-                    let Ok(mut conn) = ctx.db.acquire().await else {
-                        continue;
-                    };
-                    match db::jobs::get(&mut conn, job_id).await {
-                        Ok(Some(j)) if j.status.is_open() => continue,
-                        _ => return,
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(job = job_id, error = %e, "reseller usage reset job failed");
-                    if let Ok(mut conn) = ctx.db.acquire().await {
-                        let _ = db::jobs::fail_unless_done(
-                            &mut conn,
-                            job_id,
-                            &json!({"error": e.to_string()}),
-                            now_ts(),
-                        )
-                        .await;
-                    }
-                    return;
-                }
-            }
-        }
+    job_runner::spawn(ctx, job_id, "reseller usage reset", |ctx, id| async move {
+        run_reseller_reset(&ctx, id).await.map(|r| r.map(|_| ()))
     });
 }
 
 /// Restarts queued or running jobs after a restart (call once at start).
 pub async fn resume_jobs(ctx: &Ctx) -> EngineResult<usize> {
-    let jobs = {
-        let mut conn = ctx.db.acquire().await?;
-        db::jobs::queued(&mut conn).await?
-    };
-    let mut n = 0;
-    for j in jobs.into_iter().filter(|j| j.kind == JOB_KIND) {
-        spawn_job(ctx, j.id);
-        n += 1;
+    let jobs = job_runner::open_jobs(ctx, JOB_KIND).await?;
+    for &id in &jobs {
+        spawn_job(ctx, id);
     }
-    Ok(n)
+    Ok(jobs.len())
 }
 
 /// Counts a reseller-wide reset reports.
@@ -191,36 +154,11 @@ pub struct ResetCounts {
 /// Safe to call twice: a lease (owned by this call, not just this process) keeps a second runner
 /// out, and Reset operations already queued for the job are driven, not queued again.
 pub async fn run_reseller_reset(ctx: &Ctx, job_id: i64) -> EngineResult<Option<ResetCounts>> {
-    let lease = Lease {
-        name: format!("job:{job_id}"),
-        owner: format!(
-            "{}:{}",
-            ctx.instance_id,
-            &crate::secrets::random_token()[..8]
-        ),
-    };
-    if !lease.renew(ctx).await? {
-        return Ok(None);
-    }
-    let r = run_job_locked(ctx, job_id, &lease).await;
-    let mut conn = ctx.db.acquire().await?;
-    db::leases::release(&mut conn, &lease.name, &lease.owner).await?;
-    r.map(Some)
-}
-
-struct Lease {
-    name: String,
-    owner: String,
-}
-
-impl Lease {
-    async fn renew(&self, ctx: &Ctx) -> EngineResult<bool> {
-        let mut conn = ctx.db.acquire().await?;
-        Ok(
-            db::leases::try_acquire(&mut conn, &self.name, &self.owner, now_ts(), JOB_LEASE_SECS)
-                .await?,
-        )
-    }
+    job_runner::run_leased(ctx, job_id, |lease| async move {
+        let r = run_job_locked(ctx, job_id, &lease).await;
+        (lease, r)
+    })
+    .await
 }
 
 async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<ResetCounts> {
@@ -288,21 +226,7 @@ async fn run_job_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<R
     drop(results);
 
     // Restart the quota counter at the lifetime total, audit once, one event per config.
-    let actor: Actor = state
-        .get("actor")
-        .and_then(|a| {
-            Some(Actor {
-                kind: a.get("kind")?.as_str()?.parse().ok()?,
-                id: a.get("id").and_then(|i| i.as_i64()),
-                name: a.get("name")?.as_str()?.to_string(),
-            })
-        })
-        .unwrap_or_else(Actor::system);
-    let origin = Origin {
-        request_id: state["origin"]["request_id"].as_str().map(str::to_string),
-        ip: state["origin"]["ip"].as_str().map(str::to_string),
-        user_agent: state["origin"]["user_agent"].as_str().map(str::to_string),
-    };
+    let (actor, origin) = job_runner::actor_and_origin(&state);
     let now = now_ts();
     let mut tx = ctx.db.begin_write().await?;
     let r = db::resellers::get_for_update(&mut tx, ctx.db.backend(), reseller_id)

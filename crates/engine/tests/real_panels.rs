@@ -386,6 +386,105 @@ async fn wallet_suspended_by_billing_and_reenabled_by_topup(kind: RealKind) {
     w.assert_counted().await;
 }
 
+/// Issue 15: users the panel's admin made there, with traffic already used, imported into a
+/// reseller: the panel's owner is read (an import naming another owner refuses them), the
+/// configs keep the panel's limit, and only the traffic after the import is counted.
+async fn import_counts_only_traffic_after_it(kind: RealKind) {
+    let Some(w) = real(kind).await else {
+        return;
+    };
+    let r = w.reseller(100 * GIB).await;
+    let client = panels::connect(w.real.panel_config()).unwrap();
+    let mut names = Vec::new();
+    for stem in ["impa", "impb"] {
+        let name = w.real.username(stem);
+        client
+            .create_user(&panels::NewUser {
+                username: name.clone(),
+                limit_bytes: 10 * GIB,
+                expires_at: Some(chrono::Utc::now() + chrono::Duration::days(30)),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: creating {name} on the panel: {e}"));
+        w.real.set_used_traffic(&name, 7 * MIB).await;
+        names.push(name);
+    }
+    let owner = w.user(&names[0]).await.owner;
+    assert_eq!(
+        owner.as_deref(),
+        Some("admin"),
+        "{kind}: the panel names its admin"
+    );
+    let named = |owner: &str| engine::import::Selection {
+        usernames: Some(names.clone()),
+        owner: Some(owner.to_string()),
+        ..Default::default()
+    };
+    let plan = engine::import::plan(&w.env.ctx, w.panel, r, &named("someone-else"))
+        .await
+        .unwrap();
+    assert!(plan.usernames.is_empty(), "{kind}: {plan:?}");
+    assert_eq!(plan.refused.len(), 2, "{kind}: {plan:?}");
+
+    let (job, plan) = engine::import::start(
+        &w.env.ctx,
+        w.panel,
+        r,
+        &named("admin"),
+        false,
+        &admin(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.usernames.len(), 2, "{kind}");
+    let job = w.env.wait_job(job, 300).await;
+    assert_eq!(job.status, JobStatus::Done, "{kind}: {}", job.result);
+    w.env.sync().await;
+    for name in &names {
+        let c: db::configs::Config = {
+            let mut conn = w.env.conn().await;
+            db::q::one(
+                &mut conn,
+                "SELECT * FROM configs WHERE username = $1",
+                (name.as_str(),),
+            )
+            .await
+            .unwrap()
+        };
+        assert_eq!(
+            (c.traffic_limit_bytes, c.lifetime_usage_bytes, c.status),
+            (10 * GIB, 0, ConfigStatus::Active),
+            "{kind}: {name} imported with nothing of its history counted"
+        );
+        w.real.add_traffic(name, 3 * MIB).await;
+    }
+    w.env.sync().await;
+    for name in &names {
+        let lifetime: i64 = {
+            let mut conn = w.env.conn().await;
+            db::q::scalar(
+                &mut conn,
+                "SELECT lifetime_usage_bytes FROM configs WHERE username = $1",
+                (name.as_str(),),
+            )
+            .await
+            .unwrap()
+        };
+        assert_eq!(
+            lifetime,
+            3 * MIB,
+            "{kind}: {name}: exactly the traffic after the import"
+        );
+    }
+    assert_eq!(
+        w.env.audit_count("panel_config_attached").await,
+        2,
+        "{kind}"
+    );
+}
+
 /// Each scenario once per real panel, as `real_<kind>::<scenario>` (the names `.ci/run` counts).
 macro_rules! real_scenarios {
     ($scenarios:tt for $($kind_module:ident => $kind:expr),+ $(,)?) => {
@@ -413,6 +512,7 @@ real_scenarios!(
         wallet_suspended_by_billing_and_reenabled_by_topup,
         enabled_by_hand_is_disabled_again,
         deleted_by_hand_shows_missing,
+        import_counts_only_traffic_after_it,
     ] for
     real_marzban => RealKind::Marzban,
     real_marzneshin => RealKind::Marzneshin,

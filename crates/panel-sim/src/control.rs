@@ -148,6 +148,9 @@ struct SeedReq {
     count: usize,
     #[serde(default)]
     used_bytes: i64,
+    /// The panel admin who owns the seeded users (default: the simulator's own admin).
+    #[serde(default)]
+    owner: Option<String>,
 }
 
 fn default_prefix() -> String {
@@ -157,7 +160,13 @@ fn default_prefix() -> String {
 async fn seed(State(sim): State<Sim>, Json(req): Json<SeedReq>) -> Json<Value> {
     // Seeding 100k users takes a while; keep it off the async workers.
     let added = tokio::task::spawn_blocking(move || {
-        crate::panel_side::seed(&sim, &req.prefix, req.count, req.used_bytes)
+        crate::panel_side::seed(
+            &sim,
+            &req.prefix,
+            req.count,
+            req.used_bytes,
+            req.owner.as_deref(),
+        )
     })
     .await
     .unwrap_or(0);

@@ -104,7 +104,7 @@ fn write_user(out: &mut String, rec: &UserRec) {
         .str("activation_type", "fixed_date")
         .bool("online", false)
         .ints("nodes", &rec.node_ids)
-        .null("sub_admin")
+        .opt_str("sub_admin", rec.owner.as_deref())
         .end();
 }
 

@@ -310,7 +310,12 @@ impl Sim {
     /// Creates `"{prefix}{i}"` for i in 0..count without HTTP, each with `used_bytes_each`
     /// used, placed in the kind's first service/inbound/node. Existing names are skipped.
     pub fn seed_users(&self, prefix: &str, count: usize, used_bytes_each: i64) {
-        panel_side::seed(self, prefix, count, used_bytes_each);
+        panel_side::seed(self, prefix, count, used_bytes_each, None);
+    }
+
+    /// [`Sim::seed_users`] owned by the panel admin `owner` (a non-sudo admin's users).
+    pub fn seed_users_owned_by(&self, owner: &str, prefix: &str, count: usize, used_each: i64) {
+        panel_side::seed(self, prefix, count, used_each, Some(owner));
     }
 
     /// Someone resets the counter on the panel behind our back.

@@ -248,8 +248,8 @@ fn write_user(out: &mut String, sim: &Sim, rec: &UserRec, now: DateTime<Utc>) {
         .null("next_plan")
         .with("admin", |o| {
             Obj::new(o)
-                .str("username", sim.admin_username())
-                .bool("is_sudo", true)
+                .str("username", rec.owner_name(sim.admin_username()))
+                .bool("is_sudo", rec.owner.is_none())
                 .null("telegram_id")
                 .null("discord_webhook")
                 .end()

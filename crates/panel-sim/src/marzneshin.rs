@@ -122,7 +122,7 @@ fn write_user(out: &mut String, sim: &Sim, rec: &UserRec, now: DateTime<Utc>) {
         .str("created_at", &naive_iso(rec.created_at))
         .ints("service_ids", &rec.service_ids)
         .str("subscription_url", &sub)
-        .str("owner_username", sim.admin_username())
+        .str("owner_username", rec.owner_name(sim.admin_username()))
         .opt_str(
             "traffic_reset_at",
             rec.traffic_reset_at.map(naive_iso).as_deref(),

@@ -29,7 +29,13 @@ fn fresh_secrets(kind: SimKind, rec: &mut UserRec) {
 
 /// `"{prefix}{i}"` for i in 0..count with `used_each` bytes already used; existing names are
 /// left alone. The seeded usage counts as traffic in the ledger: it is on the panel.
-pub(crate) fn seed(sim: &crate::Sim, prefix: &str, count: usize, used_each: i64) -> usize {
+pub(crate) fn seed(
+    sim: &crate::Sim,
+    prefix: &str,
+    count: usize,
+    used_each: i64,
+    owner: Option<&str>,
+) -> usize {
     let now = Utc::now();
     let kind = sim.kind();
     let mut store = sim.store();
@@ -44,6 +50,7 @@ pub(crate) fn seed(sim: &crate::Sim, prefix: &str, count: usize, used_each: i64)
         seed_defaults(kind, &mut rec);
         rec.used = used_each;
         rec.lifetime = used_each;
+        rec.owner = owner.map(str::to_string);
         store.insert(rec);
         store.count_external(&name, used_each);
         added += 1;

@@ -144,7 +144,7 @@ fn user_json(sim: &Sim, rec: &UserRec, now: DateTime<Utc>, with_sub: bool) -> Va
         "edit_at": null,
         "online_at": null,
         "subscription_url": sub,
-        "admin": {"username": sim.admin_username()},
+        "admin": {"username": rec.owner_name(sim.admin_username())},
     })
 }
 

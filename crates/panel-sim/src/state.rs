@@ -78,6 +78,9 @@ pub(crate) struct UserRec {
     pub flow: String,
     pub tg_id: Value,
     pub reset_days: i64,
+    /// The panel admin who owns the user; None for the simulator's own admin (every user made
+    /// through the API).
+    pub owner: Option<String>,
 }
 
 impl UserRec {
@@ -108,7 +111,13 @@ impl UserRec {
             flow: String::new(),
             tg_id: Value::from(0),
             reset_days: 0,
+            owner: None,
         }
+    }
+
+    /// The owning admin's name as the panel reports it.
+    pub fn owner_name<'a>(&'a self, sim_admin: &'a str) -> &'a str {
+        self.owner.as_deref().unwrap_or(sim_admin)
     }
 
     /// `note` and `data_limit_reset_strategy` of a Marzban or Marzneshin create or modify body,

@@ -291,6 +291,16 @@ impl Eylandoo {
             Some(s) => s,
         };
         RemoteUser {
+            owner: m
+                .get("sub_admin")
+                .and_then(|a| {
+                    a.as_str().map(str::to_string).or_else(|| {
+                        a.get("username")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                })
+                .filter(|o| !o.trim().is_empty()),
             username: m
                 .get("username")
                 .and_then(Value::as_str)
@@ -454,6 +464,7 @@ impl PanelClient for Eylandoo {
             enabled: true,
             state: RemoteState::derive(true, 0, limit, expires_at, now),
             subscription_url: sub_path(&v).and_then(|p| absolute_url(&self.sub_base, &p).ok()),
+            owner: None,
         })
     }
 

@@ -251,8 +251,19 @@ pub(crate) struct User<K> {
     /// Absolute, or relative to the panel (empty `XRAY_SUBSCRIPTION_URL_PREFIX`); blank in
     /// some listings (PasarGuard without `load_sub`).
     pub subscription_url: Option<String>,
+    /// Marzneshin names the owning admin here (for a sudo caller)…
+    #[serde(default)]
+    pub owner_username: Option<String>,
+    /// …Marzban and PasarGuard nest it.
+    #[serde(default)]
+    pub admin: Option<AdminRef>,
     #[serde(flatten)]
     pub kind: K,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AdminRef {
+    pub username: Option<String>,
 }
 
 /// What one kind reads from its own fields of a user answer.
@@ -323,6 +334,10 @@ impl<K: KindFields> Users<K> {
                 .subscription_url
                 .filter(|s| !s.trim().is_empty())
                 .and_then(|s| absolute_url(&self.sub_base, &s).ok()),
+            owner: u
+                .owner_username
+                .or_else(|| u.admin.and_then(|a| a.username))
+                .filter(|o| !o.trim().is_empty()),
             username: u.username,
         }
     }

@@ -224,6 +224,10 @@ pub struct RemoteUser {
     pub state: RemoteState,
     /// Absolute when present; Marzban regenerates it on every read, so never compare two of them.
     pub subscription_url: Option<String>,
+    /// Who owns the user on the panel: the panel admin (Marzban, PasarGuard `admin.username`,
+    /// Marzneshin `owner_username`), Eylandoo's `sub_admin`, 3x-ui's inbound (`inbound 3`).
+    /// None where the panel does not say, or when it was made through this API just now.
+    pub owner: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -488,6 +488,7 @@ impl Xui {
             enabled,
             state,
             subscription_url: self.sub_url(str_field(c, "subId")),
+            owner: Some(format!("inbound {}", f.inbound_id)),
         }
     }
 
@@ -749,6 +750,7 @@ impl PanelClient for Xui {
             enabled: true,
             state: RemoteState::derive(true, 0, limit, user.expires_at, Utc::now()),
             subscription_url: self.sub_url(&sub_id),
+            owner: None,
         })
     }
 

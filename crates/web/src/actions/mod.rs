@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod configs;
+pub mod import;
 pub mod jobs;
 pub mod operations;
 pub mod panels;

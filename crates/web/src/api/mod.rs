@@ -7,6 +7,7 @@ pub mod auth;
 pub mod configs;
 pub mod extract;
 pub mod health;
+pub mod import;
 pub mod jobs;
 pub mod operations;
 pub mod panels;
@@ -51,6 +52,7 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(account::change_password))
         .routes(routes!(account::set_reseller_password))
         .merge(panels::routes())
+        .merge(import::routes())
         .merge(operations::routes())
         .merge(resellers::routes())
         .merge(configs::routes())

@@ -22,6 +22,8 @@ struct AdminDashboard {
     shell: Shell,
     resellers: i64,
     panels: i64,
+    /// Users on the panels that no config claims (last sync of each).
+    unmanaged: i64,
     failing: Vec<PanelRow>,
     pending_operations: i64,
     failed_operations: Vec<crate::pages::operations::OpRow>,
@@ -75,6 +77,10 @@ pub async fn show(
         .filter(|p| p.consecutive_failures > 0)
         .map(|panel| PanelRow { panel })
         .collect();
+    let unmanaged = db::panels::unmanaged_counts(&mut conn)
+        .await?
+        .values()
+        .sum();
     let pending_operations = db::operations::count_pending(&mut conn).await?;
     let (failed, failed_total) = db::operations::failing(&mut conn, LIST).await?;
     let failed_operations = failed
@@ -116,6 +122,7 @@ pub async fn show(
         shell: Shell::new(loc, Some(user), "/", "dashboard.admin_title"),
         resellers,
         panels,
+        unmanaged,
         failing,
         pending_operations,
         failed_operations,

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod configs;
 pub mod dashboard;
 pub mod errors;
+pub mod import;
 pub mod login;
 pub mod operations;
 pub mod panels;
@@ -55,4 +56,5 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(two_factor::router())
         .merge(admins::router())
+        .merge(import::router())
 }

@@ -108,6 +108,14 @@ impl PanelRow {
 struct ListPage {
     shell: Shell,
     rows: Vec<PanelRow>,
+    /// Users no config claims, per panel, at its last sync.
+    unmanaged: std::collections::HashMap<i64, i64>,
+}
+
+impl ListPage {
+    fn unmanaged_of(&self, panel_id: &i64) -> i64 {
+        self.unmanaged.get(panel_id).copied().unwrap_or(0)
+    }
 }
 
 pub async fn list(
@@ -121,9 +129,11 @@ pub async fn list(
         .into_iter()
         .map(|panel| PanelRow { panel })
         .collect();
+    let unmanaged = db::panels::unmanaged_counts(&mut conn).await?;
     let page = ListPage {
         shell: Shell::new(loc, Some(user), "/admin/panels", "panels.title"),
         rows,
+        unmanaged,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }

@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use db::audit::NewAudit;
-use domain::status::{AuditAction, AuditTarget, JobStatus, ResellerKind};
+use domain::status::{AuditAction, AuditTarget, JobKind, JobStatus, ResellerKind};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -117,6 +117,22 @@ struct JobPage {
     running: bool,
     percent: i64,
     counts: Option<engine::reset::ResetCounts>,
+    import: Option<ImportCounts>,
+    /// The reseller the job worked for, to go back to.
+    reseller_id: Option<i64>,
+}
+
+fn result_reseller(result: &str) -> Option<i64> {
+    serde_json::from_str::<serde_json::Value>(result).ok()?["reseller_id"].as_i64()
+}
+
+/// What a finished import job reports.
+#[derive(serde::Deserialize)]
+struct ImportCounts {
+    imported: i64,
+    claimed: i64,
+    not_found: i64,
+    not_owned: i64,
 }
 
 /// A background job's progress; refreshes itself every 2 s while it runs.
@@ -135,15 +151,30 @@ pub async fn job(
     } else {
         100
     };
-    let counts = (job.status == JobStatus::Done)
-        .then(|| serde_json::from_str(&job.result).ok())
-        .flatten();
+    let done = job.status == JobStatus::Done;
+    let result: serde_json::Value = serde_json::from_str(&job.result).unwrap_or_default();
+    let (counts, import) = match job.kind {
+        JobKind::ResellerUsageReset if done => (serde_json::from_value(result).ok(), None),
+        JobKind::PanelImport if done => {
+            (None, serde_json::from_value(result["counts"].clone()).ok())
+        }
+        _ => (None, None),
+    };
+    let title = match job.kind {
+        JobKind::PanelImport => "import.job_title",
+        JobKind::ResellerUsageReset => "usage.job_title",
+    };
     let page = html(JobPage {
-        shell: Shell::new(loc, Some(user), "/admin/resellers", "usage.job_title"),
+        shell: Shell::new(loc, Some(user), "/admin/resellers", title),
+        reseller_id: match job.kind {
+            JobKind::PanelImport => result_reseller(&job.result),
+            JobKind::ResellerUsageReset => job.target_id,
+        },
         job,
         running,
         percent,
         counts,
+        import,
     })?;
     let mut res = page.into_response();
     if running {
