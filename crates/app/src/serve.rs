@@ -234,6 +234,7 @@ pub async fn serve(mut config: Config) -> Result<()> {
     engine::ops::spawn_worker(ctx.clone());
     engine::reset::resume_jobs(&ctx).await?;
     engine::import::resume_jobs(&ctx).await?;
+    engine::bulk::resume_jobs(&ctx).await?;
     let schedule = (config.jobs == crate::config::JobsMode::Auto).then(|| {
         engine::scheduler::Schedule::standard(std::time::Duration::from_secs(
             config.sync_interval_secs,

@@ -215,6 +215,22 @@ string_enum! {
         ResellerUsageReset => "reseller_usage_reset",
         /// Users already on a panel imported as a reseller's configs.
         PanelImport => "panel_import",
+        /// One action over many configs (issue 15).
+        ConfigBulk => "config_bulk",
+    }
+}
+
+string_enum! {
+    /// What a bulk job does to each of its configs (issue 15).
+    BulkAction, "bulk action" {
+        Create => "create",
+        Extend => "extend",
+        AddTraffic => "add_traffic",
+        SetLimit => "set_limit",
+        Disable => "disable",
+        Enable => "enable",
+        ResetUsage => "reset_usage",
+        Delete => "delete",
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod billing;
+pub mod bulk;
 pub mod configs;
 pub mod drift;
 pub mod enforcement;

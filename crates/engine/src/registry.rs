@@ -15,6 +15,8 @@ pub struct PanelHandle {
     pub client: Arc<dyn PanelClient>,
     pub concurrency: Arc<Semaphore>,
     rate: Arc<RateLimiter>,
+    /// The calls per second the rate limit lets through (for a batch's expected duration).
+    pub rate_per_sec: u32,
     version: i64,
 }
 
@@ -153,6 +155,7 @@ impl Registry {
             client: panels::connect(cfg)?,
             concurrency: Arc::new(Semaphore::new(concurrency as usize)),
             rate: Arc::new(RateLimiter::new(rate)),
+            rate_per_sec: rate,
             version: row.updated_at,
         };
         // Two callers may have built a handle at once; keep the first so the panel has one

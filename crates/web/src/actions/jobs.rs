@@ -56,6 +56,21 @@ pub async fn load_job(state: &AppState, id: i64) -> Result<db::jobs::Job, AppErr
         .ok_or(AppError::NotFound)
 }
 
+/// A job the user may follow: an admin any, anyone else only the jobs it started (another's
+/// answers 404, as if it did not exist).
+pub async fn load_job_for(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    id: i64,
+) -> Result<db::jobs::Job, AppError> {
+    let job = load_job(state, id).await?;
+    if user.is_admin() || job.created_by == Some(user.id) {
+        Ok(job)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SyncResult {
     pub panels_ok: i64,

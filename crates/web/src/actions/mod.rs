@@ -3,6 +3,7 @@
 //! front ends over this module and `views`; neither imports the other.
 
 pub mod audit;
+pub mod bulk;
 pub mod configs;
 pub mod import;
 pub mod jobs;

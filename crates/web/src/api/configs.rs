@@ -24,6 +24,25 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(enable))
         .routes(routes!(recreate))
         .routes(routes!(events))
+        .routes(routes!(bulk))
+}
+
+#[utoipa::path(post, path = "/configs/bulk", tag = "reseller", operation_id = "bulk_configs",
+    security(("bearer" = [])), request_body = crate::actions::bulk::BulkRequest,
+    responses((status = 202, body = crate::actions::bulk::BulkAccepted),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn bulk(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    RequestOrigin(origin): RequestOrigin,
+    ApiJson(req): ApiJson<crate::actions::bulk::BulkRequest>,
+) -> ApiResult<(
+    axum::http::StatusCode,
+    Json<crate::actions::bulk::BulkAccepted>,
+)> {
+    let accepted = crate::actions::bulk::start_bulk(&state, &user, &origin, req).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(accepted)))
 }
 
 #[utoipa::path(get, path = "/configs", tag = "reseller", operation_id = "list_configs",

@@ -1,9 +1,9 @@
 //! API of the jobs area: background job progress (`GET /jobs/{id}`) and running a usage sync
 //! now (`POST /jobs/usage-sync`), both for admins.
 
-use crate::actions::jobs::{load_job, run_sync, JobView, SyncResult};
+use crate::actions::jobs::{load_job_for, run_sync, JobView, SyncResult};
 use crate::api::extract::ApiPath;
-use crate::auth::ApiAdmin;
+use crate::auth::{ApiAdmin, ApiUser};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use axum::extract::State;
@@ -17,15 +17,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(usage_sync))
 }
 
-#[utoipa::path(get, path = "/jobs/{job_id}", tag = "admin", operation_id = "get_job",
+#[utoipa::path(get, path = "/jobs/{job_id}", tag = "reseller", operation_id = "get_job",
     security(("bearer" = [])), params(("job_id" = i64, Path)),
     responses((status = 200, body = JobView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_job(
     State(state): State<AppState>,
-    ApiAdmin(_admin): ApiAdmin,
+    ApiUser(user): ApiUser,
     ApiPath(job_id): ApiPath<i64>,
 ) -> ApiResult<Json<JobView>> {
-    Ok(Json(load_job(&state, job_id).await?.into()))
+    Ok(Json(load_job_for(&state, &user, job_id).await?.into()))
 }
 
 #[utoipa::path(post, path = "/jobs/usage-sync", tag = "admin", operation_id = "run_usage_sync",

@@ -5,6 +5,7 @@ pub mod admin_dashboard;
 pub mod admins;
 pub mod assets;
 pub mod audit;
+pub mod bulk;
 pub mod charts;
 pub mod configs;
 pub mod dashboard;
@@ -57,4 +58,5 @@ pub fn router() -> Router<AppState> {
         .merge(two_factor::router())
         .merge(admins::router())
         .merge(import::router())
+        .merge(bulk::router())
 }

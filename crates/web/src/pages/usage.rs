@@ -2,7 +2,7 @@
 //! with its confirmation), job progress, each panel's last syncs, and the grace settings.
 
 use crate::actions::usage::{reset_config_for, start_reseller_reset_for};
-use crate::auth::{CurrentUser, PageAdmin, RequestOrigin};
+use crate::auth::{CurrentUser, PageAdmin, PageUser, RequestOrigin};
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, PageResult};
 use crate::locale::Locale;
@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
             get(confirm_reseller_reset).post(reset_reseller),
         )
         .route("/admin/jobs/{id}", get(job))
+        .route("/jobs/{id}", get(job))
         .route("/admin/sync", get(sync_runs).post(run_sync))
         .route("/admin/sync/held/{id}/{decision}", post(decide_held))
         .route("/admin/settings/grace", get(grace).post(save_grace))
@@ -120,6 +121,28 @@ struct JobPage {
     import: Option<ImportCounts>,
     /// The reseller the job worked for, to go back to.
     reseller_id: Option<i64>,
+    bulk: Option<BulkSummary>,
+}
+
+/// What a bulk job did: how many configs went through, and why each other one did not.
+struct BulkSummary {
+    ok: usize,
+    failed: Vec<(String, String)>,
+}
+
+impl BulkSummary {
+    fn of(result: &serde_json::Value) -> Option<BulkSummary> {
+        let results = result["results"].as_object()?;
+        let failed: Vec<(String, String)> = results
+            .iter()
+            .filter(|(_, v)| v.as_str() != Some("ok"))
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect();
+        Some(BulkSummary {
+            ok: results.len() - failed.len(),
+            failed,
+        })
+    }
 }
 
 fn result_reseller(result: &str) -> Option<i64> {
@@ -139,10 +162,10 @@ struct ImportCounts {
 pub async fn job(
     State(state): State<AppState>,
     loc: Locale,
-    PageAdmin(user): PageAdmin,
+    PageUser(user): PageUser,
     Path(id): Path<i64>,
 ) -> PageResult<Response> {
-    let job = crate::actions::jobs::load_job(&state, id).await?;
+    let job = crate::actions::jobs::load_job_for(&state, &user, id).await?;
     let running = job.status.is_open();
     let percent = if job.total > 0 {
         job.done * 100 / job.total
@@ -154,13 +177,18 @@ pub async fn job(
     let done = job.status == JobStatus::Done;
     let result: serde_json::Value = serde_json::from_str(&job.result).unwrap_or_default();
     let (counts, import) = match job.kind {
-        JobKind::ResellerUsageReset if done => (serde_json::from_value(result).ok(), None),
+        JobKind::ResellerUsageReset if done => (serde_json::from_value(result.clone()).ok(), None),
+        JobKind::ConfigBulk if done => (None, None),
         JobKind::PanelImport if done => {
             (None, serde_json::from_value(result["counts"].clone()).ok())
         }
         _ => (None, None),
     };
+    let bulk = (job.kind == JobKind::ConfigBulk)
+        .then(|| BulkSummary::of(&result))
+        .flatten();
     let title = match job.kind {
+        JobKind::ConfigBulk => "bulk.job_title",
         JobKind::PanelImport => "import.job_title",
         JobKind::ResellerUsageReset => "usage.job_title",
     };
@@ -169,7 +197,9 @@ pub async fn job(
         reseller_id: match job.kind {
             JobKind::PanelImport => result_reseller(&job.result),
             JobKind::ResellerUsageReset => job.target_id,
+            JobKind::ConfigBulk => None,
         },
+        bulk,
         job,
         running,
         percent,
