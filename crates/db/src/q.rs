@@ -157,6 +157,22 @@ pub async fn page<T>(
 where
     T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
+    page_ordered(conn, table, where_, values, "id DESC", limit, offset).await
+}
+
+/// [`page`] in another order; `order_by` is a fixed clause of the caller's, never user text.
+pub async fn page_ordered<T>(
+    conn: &mut Conn,
+    table: &str,
+    where_: &str,
+    values: &[Value],
+    order_by: &'static str,
+    limit: i64,
+    offset: i64,
+) -> DbResult<(Vec<T>, i64)>
+where
+    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+{
     let count_sql = format!("SELECT COUNT(*) FROM {table}{where_}");
     let mut arguments = AnyArguments::default();
     add_values(&mut arguments, values).map_err(sqlx::Error::Encode)?;
@@ -165,7 +181,7 @@ where
         .await?;
     let n = values.len();
     let sql = format!(
-        "SELECT * FROM {table}{where_} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        "SELECT * FROM {table}{where_} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );

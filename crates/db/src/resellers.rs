@@ -125,6 +125,44 @@ pub struct ResellerFilter {
     pub q: Option<String>,
     pub kind: Option<ResellerKind>,
     pub status: Option<ResellerStatus>,
+    pub sort: ResellerSort,
+}
+
+/// The orders the resellers list offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResellerSort {
+    #[default]
+    Newest,
+    Oldest,
+    Name,
+    /// Lowest wallet balance first: who needs a top-up.
+    Balance,
+}
+
+impl std::str::FromStr for ResellerSort {
+    type Err = ();
+
+    /// The spellings of `?sort=`: `newest` (the default), `oldest`, `name`, `balance`.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "newest" => ResellerSort::Newest,
+            "oldest" => ResellerSort::Oldest,
+            "name" => ResellerSort::Name,
+            "balance" => ResellerSort::Balance,
+            _ => return Err(()),
+        })
+    }
+}
+
+impl ResellerSort {
+    fn order_by(self) -> &'static str {
+        match self {
+            ResellerSort::Newest => "id DESC",
+            ResellerSort::Oldest => "id ASC",
+            ResellerSort::Name => "LOWER(display_name) ASC, id ASC",
+            ResellerSort::Balance => "wallet_balance ASC, id ASC",
+        }
+    }
 }
 
 pub async fn list(
@@ -150,7 +188,16 @@ pub async fn list(
         values.push(q::Value::Text(s.as_str().to_string()));
         where_.push_str(&format!(" AND status = ${}", values.len()));
     }
-    q::page(conn, "resellers", &where_, &values, limit, offset).await
+    q::page_ordered(
+        conn,
+        "resellers",
+        &where_,
+        &values,
+        f.sort.order_by(),
+        limit,
+        offset,
+    )
+    .await
 }
 
 pub async fn all_ids_of_kind(conn: &mut Conn, kind: ResellerKind) -> DbResult<Vec<i64>> {

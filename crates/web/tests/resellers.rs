@@ -512,3 +512,38 @@ async fn the_resellers_list_tells_an_empty_list_from_an_empty_search() {
     assert!(page.contains("هیچ ریسلری با این جستجو پیدا نشد."));
     assert!(page.contains("تعداد ریسلرها: ۰"));
 }
+
+#[tokio::test]
+async fn the_resellers_list_pages_sorts_and_searches_past_a_hundred() {
+    let app = TestApp::spawn().await;
+    let _ = app.admin().await;
+    let mut conn = app.db.acquire().await.unwrap();
+    let panel = common::rows::unreachable_panel(&mut conn, "p", None).await;
+    for i in 0..120 {
+        let name = format!("shop-{i:03}");
+        common::rows::ResellerRow::traffic(&name, panel)
+            .insert(&mut conn)
+            .await;
+    }
+    drop(conn);
+    let b = app.admin_browser().await;
+    let rows = |html: &str| html.matches("<a href=\"/admin/resellers/").count();
+    let first = b.html("/admin/resellers?lang=en").await;
+    assert_eq!(rows(&first), 50, "a page of 50");
+    assert!(first.contains("shop-119"), "newest first");
+    assert!(first.contains("1 / 3"), "the pager");
+    let last = b.html("/admin/resellers?lang=en&page=3").await;
+    assert_eq!(rows(&last), 20);
+    assert!(last.contains("shop-000"), "the oldest on the last page");
+    let by_name = b.html("/admin/resellers?lang=en&sort=name").await;
+    let (a, z) = (
+        by_name.find("shop-000").unwrap(),
+        by_name.find("shop-049").unwrap(),
+    );
+    assert!(a < z, "by name");
+    assert!(!by_name.contains("shop-050"));
+    // A search finds one that sits beyond the first hundred.
+    let found = b.html("/admin/resellers?lang=en&q=shop-007").await;
+    assert_eq!(rows(&found), 1);
+    assert_eq!(b.get("/admin/resellers?sort=bogus").await.0, 422);
+}

@@ -380,7 +380,9 @@ async fn the_wallet_page_warns_when_suspended_exports_csv_and_takes_a_top_up() {
         .unwrap()
         .starts_with("text/csv"));
     let text = csv.text().await.unwrap();
-    assert!(text.starts_with("time_utc,kind,bytes,gb,price_per_gb,amount,balance_after,note\n"));
+    assert!(
+        text.starts_with("\u{feff}time_utc,kind,bytes,gb,price_per_gb,amount,balance_after,note\n")
+    );
     assert!(
         text.contains("\"opening_balance\",\"\",\"\",\"\",\"-1500\",\"-1500\""),
         "{text}"

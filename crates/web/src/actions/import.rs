@@ -36,6 +36,19 @@ pub struct UnmanagedPage {
     pub owners: Vec<String>,
 }
 
+impl UnmanagedPage {
+    /// Nothing listed (the panel did not answer).
+    pub fn empty() -> UnmanagedPage {
+        UnmanagedPage {
+            items: Vec::new(),
+            total: 0,
+            page: 1,
+            per_page: 100,
+            owners: Vec::new(),
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct UnmanagedQuery {
     pub owner: Option<String>,

@@ -233,6 +233,8 @@ pub struct ResellerQuery {
     pub q: Option<String>,
     pub kind: Option<String>,
     pub status: Option<String>,
+    /// `newest` (the default), `oldest`, `name` or `balance` (lowest first).
+    pub sort: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
 }

@@ -61,6 +61,7 @@ pub async fn list(
         q: AppError::search(q.q.as_deref())?,
         kind: AppError::choice("kind", q.kind.as_deref())?,
         status: AppError::choice("status", q.status.as_deref())?,
+        sort: AppError::choice("sort", q.sort.as_deref())?.unwrap_or_default(),
     };
     let mut conn = state.db.acquire().await?;
     let (rows, total) = db::resellers::list(&mut conn, &filter, p.per_page(), p.offset()).await?;

@@ -105,6 +105,11 @@ impl ListPage {
     fn status_key(&self, s: &ConfigStatus) -> &'static str {
         s.key()
     }
+    /// The list's filter as a query, for the exports of exactly what is shown.
+    fn filter_query(&self) -> String {
+        serde_urlencoded::to_string([("q", &self.q), ("status", &self.status)]).unwrap_or_default()
+    }
+
     fn page_link(&self, page: i64) -> String {
         let mut query = vec![
             ("q", self.q.clone()),

@@ -34,6 +34,8 @@ struct UnmanagedTemplate {
     error: Option<String>,
     /// The last attempt would pass the config limit: ask before importing anyway.
     ask_exceed: bool,
+    /// Why the panel could not be listed, when it could not.
+    panel_error: Option<String>,
     /// The users ticked in the last attempt, ticked again.
     selected: Vec<String>,
     reseller_id: i64,
@@ -87,7 +89,7 @@ async fn render(
             .await?
             .ok_or(AppError::NotFound)?
     };
-    let list = unmanaged_page(
+    let listed = unmanaged_page(
         state,
         panel_id,
         &UnmanagedQuery {
@@ -97,7 +99,13 @@ async fn render(
             per_page: Some(100),
         },
     )
-    .await?;
+    .await;
+    // A panel that does not answer is said on the page, which stays usable (no error page).
+    let (list, panel_error) = match listed {
+        Ok(list) => (list, None),
+        Err(AppError::Panel(e)) => (crate::actions::import::UnmanagedPage::empty(), Some(e)),
+        Err(e) => return Err(e.into()),
+    };
     let resellers = {
         let mut conn = state.db.acquire().await?;
         db::resellers::on_panel(&mut conn, panel_id).await?
@@ -111,6 +119,7 @@ async fn render(
         owner: query.owner,
         q: query.q,
         error: attempt.error,
+        panel_error,
         ask_exceed: attempt.ask_exceed,
         selected: attempt.selected,
         reseller_id: attempt.reseller_id,

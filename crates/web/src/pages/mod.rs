@@ -10,6 +10,7 @@ pub mod charts;
 pub mod configs;
 pub mod dashboard;
 pub mod errors;
+pub mod exports;
 pub mod import;
 pub mod login;
 pub mod operations;
@@ -59,4 +60,5 @@ pub fn router() -> Router<AppState> {
         .merge(admins::router())
         .merge(import::router())
         .merge(bulk::router())
+        .merge(exports::router())
 }

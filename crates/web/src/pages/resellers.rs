@@ -94,10 +94,41 @@ struct ListPage {
     q: String,
     kind: String,
     status: String,
+    sort: String,
     total: i64,
+    page: i64,
+    pages: i64,
 }
 
+/// Resellers a list page shows.
+const PER_PAGE: i64 = 50;
+
+/// The sorts offered, as (query value, label key).
+const SORTS: &[(&str, &str)] = &[
+    ("newest", "resellers.sort_newest"),
+    ("oldest", "resellers.sort_oldest"),
+    ("name", "resellers.sort_name"),
+    ("balance", "resellers.sort_balance"),
+];
+
 impl ListPage {
+    fn sorts(&self) -> &'static [(&'static str, &'static str)] {
+        SORTS
+    }
+
+    /// Another page of the list, keeping the filter and the order.
+    fn page_link(&self, page: i64) -> String {
+        let query = serde_urlencoded::to_string([
+            ("q", self.q.as_str()),
+            ("kind", self.kind.as_str()),
+            ("status", self.status.as_str()),
+            ("sort", self.sort.as_str()),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/admin/resellers?{query}")
+    }
+
     fn kind_key(&self, k: &ResellerKind) -> &'static str {
         k.key()
     }
@@ -114,6 +145,8 @@ struct ListQuery {
     kind: String,
     #[serde(default)]
     status: String,
+    #[serde(default)]
+    sort: String,
     page: Option<i64>,
 }
 
@@ -127,10 +160,12 @@ async fn list(
         q: AppError::search(Some(&q.q))?,
         kind: AppError::choice("kind", Some(&q.kind))?,
         status: AppError::choice("status", Some(&q.status))?,
+        sort: AppError::choice("sort", Some(&q.sort))?.unwrap_or_default(),
     };
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, i64::MAX / PER_PAGE);
     let mut conn = state.db.acquire().await?;
-    let (rows, total) = db::resellers::list(&mut conn, &filter, 100, (page - 1) * 100).await?;
+    let (rows, total) =
+        db::resellers::list(&mut conn, &filter, PER_PAGE, (page - 1) * PER_PAGE).await?;
     let summaries = engine::resellers::summaries(&state.engine, &mut conn, &rows).await?;
     drop(conn);
     let items = rows
@@ -148,6 +183,9 @@ async fn list(
         q: q.q,
         kind: q.kind,
         status: q.status,
+        sort: q.sort,
+        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        page,
         total,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())

@@ -1,4 +1,5 @@
-//! CSV files a user downloads and opens in a spreadsheet (the audit log, the wallet statement).
+//! CSV files a user downloads and opens in a spreadsheet (the audit log, the wallet statement,
+//! the configs list).
 //! Their cells hold values others chose (a failed sign-in's login, a browser's User-Agent, a note),
 //! so every field is quoted and a cell a spreadsheet would read as a formula is defused (CSV
 //! injection, OWASP): a leading `=`, `+`, `-`, `@`, tab or carriage return gets a `'` in front.
@@ -22,8 +23,10 @@ pub fn field(s: &str) -> String {
 pub struct Csv(String);
 
 impl Csv {
+    /// Starts with a byte-order mark: without it Excel reads UTF-8 as the local code page and
+    /// Persian text comes out as noise.
     pub fn new(header_line: &str) -> Csv {
-        Csv(format!("{header_line}\n"))
+        Csv(format!("\u{feff}{header_line}\n"))
     }
 
     pub fn row<S: AsRef<str>>(&mut self, fields: &[S]) {
