@@ -130,6 +130,26 @@ fn select(
     Ok((chosen, refused))
 }
 
+/// Which users `sel` names on the panel now, and which of the named ones it must refuse; for an
+/// import into a reseller made in the same step, before that reseller exists.
+pub async fn preview(
+    ctx: &Ctx,
+    panel_id: i64,
+    sel: &Selection,
+) -> Result<(Vec<String>, BTreeMap<String, Refusal>), ActionError> {
+    let listing = ctx
+        .registry
+        .handle(panel_id)
+        .await?
+        .client
+        .list_users()
+        .await
+        .map_err(EngineError::from)?;
+    let mut conn = ctx.db.acquire().await?;
+    let claimed = db::configs::claimed_usernames(&mut conn, panel_id).await?;
+    select(sel, &listing, &claimed)
+}
+
 async fn target_reseller(
     conn: &mut db::Conn,
     backend: db::Backend,
@@ -152,16 +172,9 @@ pub async fn plan(
     reseller_id: i64,
     sel: &Selection,
 ) -> Result<Plan, ActionError> {
-    let handle = ctx.registry.handle(panel_id).await?;
-    let listing = handle
-        .client
-        .list_users()
-        .await
-        .map_err(EngineError::from)?;
+    let (usernames, refused) = preview(ctx, panel_id, sel).await?;
     let mut conn = ctx.db.acquire().await?;
-    let claimed = db::configs::claimed_usernames(&mut conn, panel_id).await?;
     let reseller = target_reseller(&mut conn, ctx.db.backend(), panel_id, reseller_id).await?;
-    let (usernames, refused) = select(sel, &listing, &claimed)?;
     let over_limit = match reseller.config_limit.filter(|l| *l > 0) {
         Some(limit) => {
             let live = db::resellers::live_config_count(&mut conn, reseller_id).await?;
@@ -299,14 +312,21 @@ async fn run_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<()> {
         let mut conn = ctx.db.acquire().await?;
         db::jobs::start(&mut conn, job_id, names.len() as i64, now_ts()).await?;
     }
-    // One fresh listing: each user's counter at the import is its baseline.
-    let listing = ctx
-        .registry
-        .handle(panel_id)
-        .await?
-        .client
-        .list_users()
-        .await?;
+    // One fresh listing: each user's counter at the import is its baseline. A listing that fails
+    // for a moment (Marzban answers 500 while another user is half deleted) is asked again.
+    let client = ctx.registry.handle(panel_id).await?.client;
+    let mut tries = 0;
+    let listing = loop {
+        match client.list_users().await {
+            Ok(users) => break users,
+            Err(e) if e.is_retryable() && tries < 3 => {
+                tries += 1;
+                tracing::warn!(job = job_id, error = %e, "import: listing failed; asking again");
+                tokio::time::sleep(std::time::Duration::from_secs(tries)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let by_name: std::collections::HashMap<String, &RemoteUser> = listing
         .iter()
         .map(|u| (u.username.to_lowercase(), u))

@@ -262,3 +262,31 @@ async fn the_admin_imports_ticked_users_from_the_page_and_sees_the_result() {
     let html = b.html(&format!("{page_path}?lang=en")).await;
     common::assert_hides(&html, &["erin_1<", "erin_2<"]);
 }
+
+#[tokio::test]
+async fn an_import_makes_the_panel_admins_reseller_in_the_same_step_and_only_when_someone_comes() {
+    let w = World::new().await;
+    w.sim.seed_users_owned_by("frank", "frank_", 4, GIB);
+    let import = format!("/api/v1/panels/{}/import", w.panel_id);
+    let new = json!({"username": "", "password": "frank-pass-1", "kind": "traffic",
+                     "panel_id": 0, "traffic_quota_bytes": 50 * GIB, "window_days": 30});
+    // Nobody to import: no reseller is made.
+    let (status, answer) = w
+        .admin
+        .post(&import, json!({"new_reseller": new, "owner": "nobody"}))
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(w.app.audit_count("reseller_created").await, 0);
+
+    let (status, accepted) = w
+        .admin
+        .post(&import, json!({"new_reseller": new, "owner": "frank"}))
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    finish(&w, accepted["job_id"].as_i64().unwrap()).await;
+    // The reseller is the panel admin's, on this panel, with its four users.
+    let frank = w.app.api_as("frank", "frank-pass-1").await;
+    let configs = frank.ok("/api/v1/configs").await;
+    assert_eq!(configs["total"], 4, "{configs}");
+    assert_eq!(w.app.audit_count("reseller_created").await, 1);
+}

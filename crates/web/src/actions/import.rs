@@ -111,7 +111,11 @@ pub async fn unmanaged_page(
 /// `POST /panels/{id}/import`: which users go to which reseller.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct ImportRequest {
-    pub reseller_id: i64,
+    /// The reseller the users go to; or `new_reseller`.
+    pub reseller_id: Option<i64>,
+    /// A reseller made in the same step, on this panel; its login defaults to `owner`. Made only
+    /// when there is someone to import and they fit its config limit (or `exceed_limit`).
+    pub new_reseller: Option<crate::actions::resellers::CreateReseller>,
     /// These users (at most 10,000 names).
     #[serde(default)]
     pub usernames: Option<Vec<String>>,
@@ -164,10 +168,17 @@ pub async fn start_import(
         all_matching: req.all_matching,
         q: AppError::search(req.q.as_deref())?,
     };
+    let reseller_id = match (req.reseller_id, &req.new_reseller) {
+        (Some(id), None) => id,
+        (None, Some(new)) => {
+            new_reseller_for(state, admin, origin, panel_id, &selection, req, new).await?
+        }
+        _ => return Err(AppError::field("reseller_id", "err.import_no_reseller")),
+    };
     let (job_id, plan) = engine::import::start(
         &state.engine,
         panel_id,
-        req.reseller_id,
+        reseller_id,
         &selection,
         req.exceed_limit,
         &admin.actor(),
@@ -180,4 +191,56 @@ pub async fn start_import(
         importing: plan.usernames.len(),
         refused: serde_json::to_value(&plan.refused).unwrap_or_default(),
     })
+}
+
+/// Makes the reseller an import goes to, once the import is known to have someone to bring in
+/// within the new reseller's config limit; named after the panel admin when no login is given.
+async fn new_reseller_for(
+    state: &AppState,
+    admin: &crate::auth::CurrentUser,
+    origin: &db::audit::Origin,
+    panel_id: i64,
+    selection: &engine::import::Selection,
+    req: &ImportRequest,
+    new: &crate::actions::resellers::CreateReseller,
+) -> Result<i64, AppError> {
+    let (names, _) = engine::import::preview(&state.engine, panel_id, selection)
+        .await
+        .map_err(action_error)?;
+    if names.is_empty() {
+        return Err(AppError::conflict(
+            "nothing_to_import",
+            "no user to import; no reseller was made",
+        ));
+    }
+    if let Some(limit) = new.config_limit.filter(|l| *l > 0) {
+        let over = names.len() as i64 - limit;
+        if over > 0 && !req.exceed_limit {
+            return Err(AppError::conflict(
+                engine::access::CONFIG_LIMIT_REACHED,
+                format!(
+                    "{over} of these {} users would go beyond the new reseller's config limit; \
+                     send exceed_limit: true to import them anyway",
+                    names.len()
+                ),
+            ));
+        }
+    }
+    let mut new = new.clone();
+    new.panel_id = panel_id;
+    if new.username.trim().is_empty() {
+        new.username = selection.owner.clone().unwrap_or_default();
+    }
+    if new
+        .display_name
+        .as_deref()
+        .is_none_or(|d| d.trim().is_empty())
+    {
+        new.display_name = selection.owner.clone();
+    }
+    Ok(
+        crate::actions::resellers::create_reseller(state, admin, origin, new)
+            .await?
+            .id,
+    )
 }

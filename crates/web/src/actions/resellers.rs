@@ -120,7 +120,7 @@ impl ResellerView {
     }
 }
 
-#[derive(Deserialize, ToSchema, Default)]
+#[derive(Deserialize, ToSchema, Default, Clone)]
 pub struct CreateReseller {
     pub username: String,
     pub password: String,

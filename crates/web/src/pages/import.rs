@@ -160,10 +160,24 @@ fn read_form(fields: &[(String, String)]) -> (ImportRequest, ShowQuery) {
     let all_matching = get("mode") == "matching";
     let owner = get("owner");
     let q = get("q");
-    let req = ImportRequest {
-        reseller_id: domain::units::to_latin_digits(&get("reseller_id"))
+    let choice = get("reseller_id");
+    // "new": a reseller made in the same step, named after the owner unless a login is typed.
+    let new_reseller = (choice == "new").then(|| {
+        let quota_gb: f64 = domain::units::to_latin_digits(&get("new_quota_gb"))
             .parse()
-            .unwrap_or(0),
+            .unwrap_or(0.0);
+        crate::actions::resellers::CreateReseller {
+            username: get("new_login"),
+            password: get("new_password"),
+            kind: get("new_kind"),
+            traffic_quota_bytes: Some((quota_gb * (1u64 << 30) as f64) as i64),
+            window_days: Some(30),
+            ..Default::default()
+        }
+    });
+    let req = ImportRequest {
+        new_reseller,
+        reseller_id: domain::units::to_latin_digits(&choice).parse().ok(),
         usernames: (!all_matching).then_some(usernames),
         owner: (!owner.is_empty()).then(|| owner.clone()),
         all_matching,
@@ -214,7 +228,7 @@ pub async fn import(
         error,
         ask_exceed,
         selected: req.usernames.clone().unwrap_or_default(),
-        reseller_id: req.reseller_id,
+        reseller_id: req.reseller_id.unwrap_or(0),
     };
     let mut res = render(&state, loc, user, id, query, attempt)
         .await?
