@@ -32,6 +32,9 @@ pub struct EngineSettings {
     pub panel_request_timeout: std::time::Duration,
     /// How often the worker looks for due operations.
     pub worker_tick: std::time::Duration,
+    /// Calls a second a panel gets unless its settings say otherwise: a sixth of the slowest the
+    /// real panels sustained here (creates at ~60/s on Marzban and PasarGuard, docs/performance.md),
+    /// leaving room for a real proxy core, a remote network and the panel's own users.
     pub default_rate_per_sec: u32,
     pub default_concurrency: u32,
     /// Defaults from the environment; the admin's settings page overrides them (db `settings`).
@@ -47,7 +50,7 @@ impl Default for EngineSettings {
             wait_for_panel: std::time::Duration::from_secs(20),
             panel_request_timeout: std::time::Duration::from_secs(15),
             worker_tick: std::time::Duration::from_millis(500),
-            default_rate_per_sec: 3,
+            default_rate_per_sec: 10,
             default_concurrency: 4,
             wallet_price_per_gb: 780,
             wallet_suspension_threshold: -1000,

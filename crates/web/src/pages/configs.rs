@@ -99,12 +99,41 @@ struct ListPage {
     total: i64,
     /// The seed's "previous usage" column appears only when some config has settled usage.
     show_previous: bool,
+    /// The reseller's panel's calls a second, for the bulk form's expected duration.
+    pace: u32,
 }
 
 impl ListPage {
     fn status_key(&self, s: &ConfigStatus) -> &'static str {
         s.key()
     }
+    /// How long one action over every listed config takes at the panel's pace, said before it
+    /// runs; and 100 creates (two panel calls each).
+    fn pace_text(&self) -> String {
+        let rate = self.pace as i64;
+        let loc = &self.shell.loc;
+        loc.tf(
+            "bulk.pace_figures",
+            &[
+                ("rate", loc.num(rate)),
+                ("n", loc.num(self.total)),
+                ("seconds", loc.num((self.total + rate - 1) / rate)),
+            ],
+        )
+    }
+
+    fn create_pace_text(&self) -> String {
+        let rate = self.pace as i64;
+        let loc = &self.shell.loc;
+        loc.tf(
+            "bulk.create_pace",
+            &[
+                ("rate", loc.num(rate)),
+                ("seconds", loc.num((200 + rate - 1) / rate)),
+            ],
+        )
+    }
+
     /// The list's filter as a query, for the exports of exactly what is shown.
     fn filter_query(&self) -> String {
         serde_urlencoded::to_string([("q", &self.q), ("status", &self.status)]).unwrap_or_default()
@@ -156,6 +185,11 @@ async fn list(
     };
     let (rows, total, p) = views::configs::row_page(&state, r.id, query).await?;
     let show_previous = rows.iter().any(|r| r.c.settled_usage_bytes() > 0);
+    // The handle is built from the panel's row; no panel call is made for it.
+    let pace = match state.engine.registry.handle(r.panel_id).await {
+        Ok(h) => h.rate_per_sec.max(1),
+        Err(_) => state.engine.settings.default_rate_per_sec.max(1),
+    };
     let page = ListPage {
         shell: Shell::new(loc, Some(user), "/configs", "configs.title"),
         rows,
@@ -166,6 +200,7 @@ async fn list(
         pages: ((total + p.per_page() - 1) / p.per_page()).max(1),
         total,
         show_previous,
+        pace,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
 }
