@@ -127,13 +127,19 @@ pub struct ImportedConfig<'a> {
 }
 
 /// Inserts an imported config: confirmed (it is on the panel), observed now at its baseline,
-/// with no lifetime usage yet. The unique (panel, username) index refuses a second claim.
-pub async fn insert_imported(conn: &mut Conn, c: &ImportedConfig<'_>, now: i64) -> DbResult<i64> {
+/// with no lifetime usage yet. None when a config already holds the user: the unique (panel,
+/// username) index decides, so two imports racing for one user claim it once, neither failing.
+pub async fn insert_imported(
+    conn: &mut Conn,
+    c: &ImportedConfig<'_>,
+    now: i64,
+) -> DbResult<Option<i64>> {
     Ok(sqlx::query_scalar(
         "INSERT INTO configs (reseller_id, panel_id, username, traffic_limit_bytes, expires_at, \
          status, disabled_reason, remote_state, subscription_url, usage_bytes, lifetime_usage_bytes, \
          last_observed_at, remote_confirmed, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, 1, $11, $11) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, 1, $11, $11) \
+         ON CONFLICT (panel_id, username) DO NOTHING RETURNING id",
     )
     .bind(c.reseller_id)
     .bind(c.panel_id)
@@ -146,7 +152,7 @@ pub async fn insert_imported(conn: &mut Conn, c: &ImportedConfig<'_>, now: i64) 
     .bind(c.subscription_url)
     .bind(c.usage_bytes)
     .bind(now)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?)
 }
 

@@ -348,12 +348,17 @@ async fn run_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<()> {
                 _ if claimed.contains(&name.to_lowercase()) => "claimed",
                 None => "not_found",
                 Some(u) => {
-                    let id = db::configs::insert_imported(
+                    let inserted = db::configs::insert_imported(
                         &mut tx,
                         &imported(reseller_id, panel_id, u),
                         now,
                     )
                     .await?;
+                    // Another import took it since this chunk read the claims.
+                    let Some(id) = inserted else {
+                        results.insert((*name).clone(), "claimed".to_string());
+                        continue;
+                    };
                     let meta = json!({
                         "job_id": job_id,
                         "owner": u.owner,

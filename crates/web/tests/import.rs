@@ -290,3 +290,33 @@ async fn an_import_makes_the_panel_admins_reseller_in_the_same_step_and_only_whe
     assert_eq!(configs["total"], 4, "{configs}");
     assert_eq!(w.app.audit_count("reseller_created").await, 1);
 }
+
+#[tokio::test]
+async fn two_imports_racing_for_the_same_users_claim_each_user_once() {
+    let w = World::new().await;
+    w.sim.seed_users_owned_by("gina", "gina_", 300, GIB);
+    let a = w.reseller("gina-a").create().await;
+    let b = w.reseller("gina-b").create().await;
+    let import = format!("/api/v1/panels/{}/import", w.panel_id);
+    let (ra, rb) = tokio::join!(
+        w.admin
+            .post(&import, json!({"reseller_id": a.id, "owner": "gina"})),
+        w.admin
+            .post(&import, json!({"reseller_id": b.id, "owner": "gina"})),
+    );
+    let mut imported = 0;
+    for (status, accepted) in [ra, rb] {
+        // The second may already find nobody left to import.
+        if status == 409 {
+            continue;
+        }
+        assert_eq!(status, 202, "{accepted}");
+        let (job, _) = finish(&w, accepted["job_id"].as_i64().unwrap()).await;
+        imported += job["result"]["counts"]["imported"].as_i64().unwrap();
+    }
+    assert_eq!(imported, 300, "each user imported once");
+    let a_total = a.api.ok("/api/v1/configs").await["total"].as_i64().unwrap();
+    let b_total = b.api.ok("/api/v1/configs").await["total"].as_i64().unwrap();
+    assert_eq!(a_total + b_total, 300);
+    assert_eq!(w.app.audit_count("panel_config_attached").await, 300);
+}
