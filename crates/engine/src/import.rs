@@ -60,8 +60,34 @@ pub async fn unmanaged(ctx: &Ctx, panel_id: i64) -> EngineResult<Vec<RemoteUser>
         .into_iter()
         .filter(|u| !claimed.contains(&u.username.to_lowercase()))
         .collect();
-    out.sort_by(|a, b| a.username.cmp(&b.username));
+    out.sort_by_cached_key(|u| natural_key(&u.username));
     Ok(out)
+}
+
+/// One run of a name: its letters as text, its digits as a number.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Part {
+    Number(u128),
+    Text(String),
+}
+
+/// A name as people order it: `shop_2` before `shop_10` (runs of digits compare as numbers).
+fn natural_key(name: &str) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut rest = name;
+    while let Some(c) = rest.chars().next() {
+        let digit = c.is_ascii_digit();
+        let end = rest
+            .find(|ch: char| ch.is_ascii_digit() != digit)
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(end);
+        parts.push(match run.parse() {
+            Ok(n) if digit => Part::Number(n),
+            _ => Part::Text(run.to_lowercase()),
+        });
+        rest = tail;
+    }
+    parts
 }
 
 /// What an import would do, said before it starts.
@@ -440,6 +466,16 @@ mod tests {
             subscription_url: None,
             owner: owner.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn names_sort_as_people_count() {
+        let mut names = vec!["mina_10", "mina_2", "Mina_1", "reza_0", "mina_2a", "mina"];
+        names.sort_by_cached_key(|n| natural_key(n));
+        assert_eq!(
+            names,
+            ["mina", "Mina_1", "mina_2", "mina_2a", "mina_10", "reza_0"]
+        );
     }
 
     #[test]
