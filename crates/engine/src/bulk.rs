@@ -190,11 +190,7 @@ fn spawn_job(ctx: &Ctx, job_id: i64) {
 
 /// Restarts unfinished bulk jobs after a restart (call once at start).
 pub async fn resume_jobs(ctx: &Ctx) -> EngineResult<usize> {
-    let jobs = job_runner::open_jobs(ctx, JOB_KIND).await?;
-    for &id in &jobs {
-        spawn_job(ctx, id);
-    }
-    Ok(jobs.len())
+    job_runner::resume(ctx, JOB_KIND, spawn_job).await
 }
 
 /// Runs (or resumes) a bulk job to its end; None when another runner holds it.
@@ -225,17 +221,9 @@ fn verdict(r: Result<(), ActionError>) -> String {
 }
 
 async fn run_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<()> {
-    let (job, mut state) = {
-        let mut conn = ctx.db.acquire().await?;
-        let job = db::jobs::get(&mut conn, job_id)
-            .await?
-            .ok_or(db::DbError::NotFound)?;
-        let state: serde_json::Value = serde_json::from_str(&job.result).unwrap_or(json!({}));
-        (job, state)
-    };
-    if !job.status.is_open() {
+    let Some((job, mut state)) = job_runner::open_job(ctx, job_id).await? else {
         return Ok(());
-    }
+    };
     let reseller_id = job
         .target_id
         .ok_or_else(|| EngineError::Invalid("bulk job without a reseller".into()))?;

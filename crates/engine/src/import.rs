@@ -272,11 +272,7 @@ fn spawn_job(ctx: &Ctx, job_id: i64) {
 
 /// Restarts unfinished import jobs after a restart (call once at start).
 pub async fn resume_jobs(ctx: &Ctx) -> EngineResult<usize> {
-    let jobs = job_runner::open_jobs(ctx, JOB_KIND).await?;
-    for &id in &jobs {
-        spawn_job(ctx, id);
-    }
-    Ok(jobs.len())
+    job_runner::resume(ctx, JOB_KIND, spawn_job).await
 }
 
 /// Runs (or resumes) an import job to its end; None when another runner holds it.
@@ -315,17 +311,9 @@ fn imported<'a>(
 }
 
 async fn run_locked(ctx: &Ctx, job_id: i64, lease: &Lease) -> EngineResult<()> {
-    let (job, mut state) = {
-        let mut conn = ctx.db.acquire().await?;
-        let job = db::jobs::get(&mut conn, job_id)
-            .await?
-            .ok_or(db::DbError::NotFound)?;
-        let state: serde_json::Value = serde_json::from_str(&job.result).unwrap_or(json!({}));
-        (job, state)
-    };
-    if !job.status.is_open() {
+    let Some((job, mut state)) = job_runner::open_job(ctx, job_id).await? else {
         return Ok(());
-    }
+    };
     let panel_id = job
         .target_id
         .ok_or_else(|| EngineError::Invalid("import job without a panel".into()))?;

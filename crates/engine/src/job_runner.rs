@@ -103,15 +103,39 @@ where
     });
 }
 
-/// The queued or running jobs of a kind, to resume after a restart.
-pub(crate) async fn open_jobs(ctx: &Ctx, kind: domain::status::JobKind) -> EngineResult<Vec<i64>> {
+/// Starts again every queued or running job of a kind after a restart; how many.
+pub(crate) async fn resume(
+    ctx: &Ctx,
+    kind: domain::status::JobKind,
+    spawn: fn(&Ctx, i64),
+) -> EngineResult<usize> {
+    let jobs = {
+        let mut conn = ctx.db.acquire().await?;
+        db::jobs::queued(&mut conn).await?
+    };
+    let mut n = 0;
+    for j in jobs.into_iter().filter(|j| j.kind == kind) {
+        spawn(ctx, j.id);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A job still to be done, with the state it keeps (who asked, what, results so far); None
+/// when it is closed already (a second runner came after the first finished).
+pub(crate) async fn open_job(
+    ctx: &Ctx,
+    job_id: i64,
+) -> EngineResult<Option<(db::jobs::Job, serde_json::Value)>> {
     let mut conn = ctx.db.acquire().await?;
-    Ok(db::jobs::queued(&mut conn)
+    let job = db::jobs::get(&mut conn, job_id)
         .await?
-        .into_iter()
-        .filter(|j| j.kind == kind)
-        .map(|j| j.id)
-        .collect())
+        .ok_or(db::DbError::NotFound)?;
+    if !job.status.is_open() {
+        return Ok(None);
+    }
+    let state = serde_json::from_str(&job.result).unwrap_or(serde_json::json!({}));
+    Ok(Some((job, state)))
 }
 
 /// Who started a job, as stored in its state (`{"actor": .., "origin": ..}`); the system when

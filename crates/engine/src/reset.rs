@@ -134,11 +134,7 @@ fn spawn_job(ctx: &Ctx, job_id: i64) {
 
 /// Restarts queued or running jobs after a restart (call once at start).
 pub async fn resume_jobs(ctx: &Ctx) -> EngineResult<usize> {
-    let jobs = job_runner::open_jobs(ctx, JOB_KIND).await?;
-    for &id in &jobs {
-        spawn_job(ctx, id);
-    }
-    Ok(jobs.len())
+    job_runner::resume(ctx, JOB_KIND, spawn_job).await
 }
 
 /// Counts a reseller-wide reset reports.
